@@ -1,0 +1,20 @@
+"""Cost models (pure functions): memory footprint, synaptic operations, energy and latency of an SNN."""
+
+from qsearch.cost._memory import (
+    MemoryBreakdown,
+    float_memory_bits,
+    memory_breakdown,
+    memory_breakdown_for_layers,
+    sparse_index_bits,
+)
+from qsearch.cost._operations import (
+    add_energy_pj,
+    energy_per_inference_pj,
+    mult_energy_pj,
+    synaptic_operations,
+)
+
+__all__ = [
+    "MemoryBreakdown", "add_energy_pj", "energy_per_inference_pj", "float_memory_bits", "memory_breakdown",
+    "memory_breakdown_for_layers", "mult_energy_pj", "sparse_index_bits", "synaptic_operations",
+]

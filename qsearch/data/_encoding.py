@@ -1,0 +1,41 @@
+"""Spike encoders: small dataclasses with a functional core (as in tonic's transforms).
+
+An encoder maps intensities in [0, 1] of shape (N, *shape) to spikes of shape (N, T, *shape) as uint8, seeded by
+an explicit generator so that a trial is reproducible and every trial of a study sees the same spike trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+def rate_encode(x: torch.Tensor, timesteps: int, max_rate: float, generator: torch.Generator) -> torch.Tensor:
+    """Bernoulli rate code: at every timestep a pixel spikes with probability ``intensity * max_rate``."""
+    prob = (x.clamp(0, 1) * max_rate).unsqueeze(1).expand(x.shape[0], timesteps, *x.shape[1:])
+    return (torch.rand(prob.shape, generator=generator) < prob).to(torch.uint8)
+
+
+def latency_encode(x: torch.Tensor, timesteps: int, threshold: float = 0.01) -> torch.Tensor:
+    """Time-to-first-spike code: one spike per pixel, brighter pixels earlier; pixels below threshold stay silent."""
+    t_spike = ((1.0 - x.clamp(0, 1)) * (timesteps - 1)).round().long()
+    steps = torch.arange(timesteps).view(1, timesteps, *([1] * (x.dim() - 1)))
+    spikes = (steps == t_spike.unsqueeze(1)) & (x.unsqueeze(1) >= threshold)
+    return spikes.to(torch.uint8)
+
+
+@dataclass(frozen=True)
+class RateEncoder:
+    max_rate: float = 1.0
+
+    def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
+        return rate_encode(x, timesteps, self.max_rate, generator)
+
+
+@dataclass(frozen=True)
+class LatencyEncoder:
+    threshold: float = 0.01
+
+    def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
+        return latency_encode(x, timesteps, self.threshold)

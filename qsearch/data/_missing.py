@@ -1,0 +1,13 @@
+"""One-line errors for dataset files that are not where the study file says they are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def missing_files(dataset: str, expected: Iterable[str], where: Iterable[Path],
+                  how: str) -> FileNotFoundError:
+    """``dataset: expected A, B in X or Y; how``: what to look for, where it was looked for, how to get it."""
+    places = " or ".join(str(p) for p in where)
+    return FileNotFoundError(f"{dataset}: expected {', '.join(expected)} in {places}; {how}")

@@ -1,0 +1,140 @@
+"""Dataset sections of a study file (validated with pydantic) and how each one is loaded.
+
+Each dataset is one small spec model discriminated by ``name``; ``load_splits`` turns a spec into
+:class:`~qsearch.data.Splits`. Static datasets are encoded into spikes per trial by the spec's encoder.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qsearch.data._encoding import LatencyEncoder, RateEncoder
+from qsearch.data._splits import Splits
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateEncoding(_Strict):
+    kind: Literal["rate"] = "rate"
+    max_rate: float = Field(1.0, gt=0, le=1,
+                            description="spike probability per step of a full-intensity pixel")
+
+    def encoder(self) -> RateEncoder:
+        return RateEncoder(self.max_rate)
+
+
+class LatencyEncoding(_Strict):
+    kind: Literal["latency"] = "latency"
+    threshold: float = Field(0.01, ge=0, le=1, description="pixels dimmer than this never spike")
+
+    def encoder(self) -> LatencyEncoder:
+        return LatencyEncoder(self.threshold)
+
+
+Encoding = Annotated[RateEncoding | LatencyEncoding, Field(discriminator="kind")]
+
+
+class DigitsSpec(_Strict):
+    """scikit-learn's bundled 8x8 digits; nothing to download."""
+
+    name: Literal["digits"] = "digits"
+    seed: int = 0
+    validation_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    encoding: Encoding = RateEncoding()
+
+    def load(self, timesteps: int) -> Splits:
+        from qsearch.data._digits import load_digits_splits
+
+        return load_digits_splits(seed=self.seed, validation_fraction=self.validation_fraction,
+                                  test_fraction=self.test_fraction)
+
+
+class MnistSpec(_Strict):
+    """MNIST from the four IDX files (plain or .gz) in ``path``: train -> train + validation, t10k -> test."""
+
+    name: Literal["mnist"] = "mnist"
+    path: str = Field(min_length=1, description="folder with train-/t10k- images/labels IDX files")
+    seed: int = 0
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
+    flatten: bool = Field(True, description="(N, 784) if true, else (N, 1, 28, 28)")
+    limit_train: int | None = Field(None, ge=2, description="stratified subsample of the train file (+ val)")
+    limit_test: int | None = Field(None, ge=1, description="stratified subsample of the t10k file")
+    encoding: Encoding = RateEncoding()
+
+    def load(self, timesteps: int) -> Splits:
+        from qsearch.data._mnist import load_mnist_splits
+
+        return load_mnist_splits(self.path, seed=self.seed, validation_fraction=self.validation_fraction,
+                                 flatten=self.flatten, limit_train=self.limit_train,
+                                 limit_test=self.limit_test)
+
+
+class NpzSpec(_Strict):
+    """Your own arrays: an .npz with x, y (or given splits x_train, y_train, x_test, y_test[, x_val, y_val]).
+
+    Values above 1 are scaled into [0, 1] by dividing by the largest value of all splits.
+    """
+
+    name: Literal["npz"] = "npz"
+    path: str = Field(min_length=1, description="the .npz file")
+    seed: int = 0
+    validation_fraction: float = Field(0.2, gt=0, lt=1, description="carved from train unless x_val is given")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="used only when the file has no given splits")
+    encoding: Encoding = RateEncoding()
+
+    def load(self, timesteps: int) -> Splits:
+        from qsearch.data._arrays import load_npz_splits
+
+        return load_npz_splits(self.path, seed=self.seed, validation_fraction=self.validation_fraction,
+                               test_fraction=self.test_fraction)
+
+
+class _EventSpec(_Strict):
+    """An event dataset read through tonic; a trial's timesteps set the number of frames (tonic ToFrame)."""
+
+    name: str
+    path: str = Field(min_length=1, description="tonic's save_to (holding e.g. NMNIST/) or that folder")
+    download: bool = Field(False, description="let tonic download the dataset if path lacks it")
+    seed: int = 0
+    validation_fraction: float = Field(0.1, gt=0, lt=1, description="carved from the dataset's train split")
+    denoise_filter_time: float | None = Field(None, gt=0, description="tonic Denoise filter time (us)")
+    downsample: float | None = Field(None, gt=0, le=1, description="spatial factor (tonic Downsample)")
+    limit_train: int | None = Field(None, ge=2, description="stratified subsample of the train split")
+    limit_test: int | None = Field(None, ge=1, description="stratified subsample of the test split")
+    cache_dir: str | None = Field(None, description="folder for binned frames; none: bin on every load")
+
+    def load(self, timesteps: int) -> Splits:
+        from qsearch.data._events import load_event_splits
+
+        return load_event_splits(self.name, self.path, timesteps=timesteps, download=self.download,
+                                 seed=self.seed, validation_fraction=self.validation_fraction,
+                                 denoise_filter_time=self.denoise_filter_time, downsample=self.downsample,
+                                 limit_train=self.limit_train, limit_test=self.limit_test,
+                                 cache_dir=self.cache_dir)
+
+
+class NmnistSpec(_EventSpec):
+    """N-MNIST (34x34, 2 polarities, 10 classes): frames (T, 2, 34, 34)."""
+
+    name: Literal["nmnist"] = "nmnist"
+
+
+class DvsGestureSpec(_EventSpec):
+    """IBM DVS Gesture in tonic's preprocessed layout (128x128, 2 polarities, 11 classes)."""
+
+    name: Literal["dvsgesture"] = "dvsgesture"
+
+
+class ShdSpec(_EventSpec):
+    """Spiking Heidelberg Digits (700 channels, 20 classes): frames (T, 700), fewer if downsampled."""
+
+    name: Literal["shd"] = "shd"
+
+
+DatasetSpec = Annotated[DigitsSpec | MnistSpec | NpzSpec | NmnistSpec | DvsGestureSpec | ShdSpec,
+                        Field(discriminator="name")]

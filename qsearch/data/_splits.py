@@ -1,0 +1,68 @@
+"""Labelled tensors split three ways — the one shape every dataset reader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class LabeledTensors:
+    """Samples and integer labels of one split.
+
+    ``x`` is either static intensities in [0, 1] with shape (N, *input_shape), to be spike-encoded per trial,
+    or already-binned event frames with shape (N, T, *input_shape) (``Splits.has_time_axis``).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: LabeledTensors
+    validation: LabeledTensors
+    test: LabeledTensors
+    n_classes: int
+    input_shape: tuple[int, ...]
+    has_time_axis: bool = False
+    name: str = "dataset"
+
+    def split(self, name: str) -> LabeledTensors:
+        if name not in ("train", "validation", "test"):
+            raise ValueError(f"split: {name!r} is unknown; allowed: train, validation, test")
+        return getattr(self, name)
+
+
+def stratified_split(labels: np.ndarray, validation_fraction: float, test_fraction: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of a fixed, stratified train/validation/test split (same seed, same split, every machine)."""
+    from sklearn.model_selection import train_test_split
+
+    if not (0 < validation_fraction < 1 and 0 < test_fraction < 1 and validation_fraction + test_fraction < 1):
+        raise ValueError("validation_fraction/test_fraction: each must be in (0, 1) and their sum below 1")
+    index = np.arange(len(labels))
+    rest, test = train_test_split(index, test_size=test_fraction, stratify=labels, random_state=seed)
+    val_share = validation_fraction / (1.0 - test_fraction)
+    train, val = train_test_split(rest, test_size=val_share, stratify=labels[rest], random_state=seed)
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def splits_from_arrays(x: np.ndarray, y: np.ndarray, *, validation_fraction: float, test_fraction: float,
+                       seed: int, name: str, has_time_axis: bool = False) -> Splits:
+    """Split one labelled array set into :class:`Splits` (x as float32 tensors, y as int64)."""
+    train, val, test = stratified_split(y, validation_fraction, test_fraction, seed)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    yt = torch.as_tensor(np.asarray(y, dtype=np.int64))
+    shape = tuple(xt.shape[2:] if has_time_axis else xt.shape[1:])
+
+    def part(idx: np.ndarray) -> LabeledTensors:
+        return LabeledTensors(xt[idx], yt[idx])
+
+    return Splits(part(train), part(val), part(test), n_classes=int(yt.max()) + 1, input_shape=shape,
+                  has_time_axis=has_time_axis, name=name)

@@ -1,0 +1,22 @@
+"""Quantization math: fixed-point formats, the three rounding modes, quantizers and the trial's QuantConfig.
+
+Pure functions on tensors and small frozen records; nothing here trains or touches storage.
+"""
+
+from qsearch.quant._config import SCHEMES, QuantConfig, Scheme
+from qsearch.quant._formats import (
+    FLOAT_BITS,
+    MAX_FIXED_BITS,
+    FixedPoint,
+    calibrate,
+    frac_bits_for_range,
+    membrane_format,
+)
+from qsearch.quant._quantize import fake_quantize, quantize, to_codes
+from qsearch.quant._rounding import ROUNDING_MODES, Rounding, round_units, shift_right_rounded
+
+__all__ = [
+    "FLOAT_BITS", "MAX_FIXED_BITS", "ROUNDING_MODES", "SCHEMES", "FixedPoint", "QuantConfig", "Rounding",
+    "Scheme", "calibrate", "fake_quantize", "frac_bits_for_range", "membrane_format", "quantize",
+    "round_units", "shift_right_rounded", "to_codes",
+]

@@ -1,0 +1,94 @@
+"""The quantization configuration of one trial: one small frozen record, from sampler to model to database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, get_args
+
+from qsearch.quant._formats import FLOAT_BITS, MAX_FIXED_BITS
+from qsearch.quant._rounding import ROUNDING_MODES, Rounding
+
+Scheme = Literal["float", "ptq", "qat"]
+SCHEMES: tuple[str, ...] = get_args(Scheme)
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """What a trial quantizes and how.
+
+    ``weight_bits`` and ``sparsity`` hold one entry per weight layer (input to output). A width of 32 means
+    float32. ``current_bits`` only applies to neuron models with a synaptic current.
+    """
+
+    scheme: Scheme = "float"
+    weight_bits: tuple[int, ...] = ()
+    membrane_bits: int = FLOAT_BITS
+    current_bits: int = FLOAT_BITS
+    param_bits: int = FLOAT_BITS
+    rounding: Rounding = "nearest"
+    timesteps: int = 16
+    sparsity: tuple[float, ...] = ()
+    extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"scheme: {self.scheme!r} is unknown; allowed: {', '.join(SCHEMES)}")
+        if self.rounding not in ROUNDING_MODES:
+            raise ValueError(f"rounding: {self.rounding!r} is unknown; allowed: {', '.join(ROUNDING_MODES)}")
+        for name, bits in self._widths():
+            if not (1 <= bits <= MAX_FIXED_BITS or bits == FLOAT_BITS):
+                raise ValueError(f"{name}: {bits} bits is impossible; allowed: 1..{MAX_FIXED_BITS} or {FLOAT_BITS}")
+        if self.membrane_bits == 1 or self.current_bits == 1:
+            raise ValueError("membrane_bits/current_bits: 1 bit cannot hold a neuron state; allowed: 2..16 or 32")
+        if self.param_bits == 1:
+            raise ValueError("param_bits: 1 bit cannot hold a neuron parameter; allowed: 2..16 or 32")
+        if self.timesteps < 1:
+            raise ValueError(f"timesteps: {self.timesteps} must be >= 1")
+        for s in self.sparsity:
+            if not 0.0 <= s < 1.0:
+                raise ValueError(f"sparsity: {s} is out of range; allowed: 0 <= sparsity < 1")
+        if self.scheme == "float" and any(b != FLOAT_BITS for _, b in self._widths()):
+            raise ValueError("scheme: 'float' requires every bit width to be 32")
+
+    def _widths(self) -> list[tuple[str, int]]:
+        widths = [(f"weight_bits[{i}]", b) for i, b in enumerate(self.weight_bits)]
+        return widths + [("membrane_bits", self.membrane_bits), ("current_bits", self.current_bits),
+                         ("param_bits", self.param_bits)]
+
+    @property
+    def is_float(self) -> bool:
+        return self.scheme == "float"
+
+    def layer_bits(self, layer: int) -> int:
+        if not self.weight_bits:
+            return FLOAT_BITS
+        return self.weight_bits[layer] if layer < len(self.weight_bits) else self.weight_bits[-1]
+
+    def layer_sparsity(self, layer: int) -> float:
+        if not self.sparsity:
+            return 0.0
+        return self.sparsity[layer] if layer < len(self.sparsity) else self.sparsity[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["weight_bits"] = list(self.weight_bits)
+        data["sparsity"] = list(self.sparsity)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuantConfig:
+        data = dict(data)
+        data["weight_bits"] = tuple(data.get("weight_bits", ()))
+        data["sparsity"] = tuple(data.get("sparsity", ()))
+        return cls(**data)
+
+    def summary(self) -> str:
+        """Short human label, e.g. ``qat w4/4 v8 i8 p8 nearest T16``."""
+        if self.is_float:
+            return f"float32 T{self.timesteps}"
+        weights = "/".join(str(self.layer_bits(i)) for i in range(len(self.weight_bits) or 1))
+        text = (f"{self.scheme} w{weights} v{self.membrane_bits} i{self.current_bits} p{self.param_bits} "
+                f"{self.rounding} T{self.timesteps}")
+        if any(self.sparsity):
+            text += " sp" + "/".join(f"{s:.2f}" for s in self.sparsity)
+        return text

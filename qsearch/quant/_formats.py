@@ -1,0 +1,108 @@
+"""Fixed-point number formats and how their integer/fraction split is chosen.
+
+A format ``FixedPoint(bits, frac_bits)`` is two's complement with ``bits`` bits in total, of which ``frac_bits``
+are fraction bits (``frac_bits`` may be negative or exceed ``bits``: the binary point may lie outside the word).
+Its step is ``2**-frac_bits`` and its integer codes run from ``-2**(bits-1)`` to ``2**(bits-1) - 1``; values
+outside saturate to the nearest end. Power-of-two steps make every rescaling a shift, so a network in these
+formats runs on an integer datapath (see :mod:`qsearch.snn.integer`).
+
+Special widths:
+- ``bits == 1``: binary, codes {-1, +1} (a sign bit; zero is not representable, as in binary networks).
+- ``bits >= 32``: float32, no quantization.
+
+Calibration (how ``frac_bits`` is chosen):
+- from a range ``max_abs`` (weights, currents, neuron parameters): the integer part, sign included, gets
+  ``floor(log2(max_abs)) + 2`` bits, i.e. ``frac_bits = bits - 2 - floor(log2(max_abs))``. The largest code
+  is then ``2**(floor(log2 max_abs) + 1) * (1 - 2**(1-bits))``: it holds ``max_abs`` (a threshold of exactly 1.0
+  is representable) except within one step below the next power of two, where it saturates by under a step.
+  For binary weights the step is the power of two nearest to mean |w|.
+- membrane potential: ``max_abs = max(|v_th|, |v_reset|, |v_leak|)``: with the rule above the range is at
+  least twice the threshold, room for sub-threshold dynamics; values above threshold are reset anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+FLOAT_BITS = 32
+MIN_BITS = 1
+MAX_FIXED_BITS = 16
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """A two's-complement fixed-point format; ``bits >= 32`` means float32 (no quantization)."""
+
+    bits: int
+    frac_bits: int = 0
+
+    def __post_init__(self) -> None:
+        if not (MIN_BITS <= self.bits <= MAX_FIXED_BITS or self.bits == FLOAT_BITS):
+            raise ValueError(
+                f"bits: {self.bits} is not a supported width; allowed: {MIN_BITS}..{MAX_FIXED_BITS} or {FLOAT_BITS}"
+            )
+
+    @property
+    def is_float(self) -> bool:
+        return self.bits >= FLOAT_BITS
+
+    @property
+    def is_binary(self) -> bool:
+        return self.bits == 1
+
+    @property
+    def step(self) -> float:
+        return 2.0 ** (-self.frac_bits)
+
+    @property
+    def min_code(self) -> int:
+        return -1 if self.is_binary else -(2 ** (self.bits - 1))
+
+    @property
+    def max_code(self) -> int:
+        return 1 if self.is_binary else 2 ** (self.bits - 1) - 1
+
+    @property
+    def min_value(self) -> float:
+        return self.min_code * self.step
+
+    @property
+    def max_value(self) -> float:
+        return self.max_code * self.step
+
+    def describe(self) -> str:
+        """Q-notation as in the literature: Q<integer bits>.<fraction bits> (sign bit included in integer bits)."""
+        if self.is_float:
+            return "float32"
+        if self.is_binary:
+            return f"binary(+-2^{-self.frac_bits})"
+        return f"Q{self.bits - self.frac_bits}.{self.frac_bits}"
+
+
+def frac_bits_for_range(bits: int, max_abs: float) -> int:
+    """Fraction bits so that ``max_abs`` fits in the integer part of a ``bits``-wide signed word."""
+    if bits >= FLOAT_BITS:
+        return 0
+    if not math.isfinite(max_abs):
+        raise ValueError(f"calibration range must be finite, got {max_abs}")
+    if max_abs <= 0:
+        return bits - 1  # all-zero tensor: any format represents it; pick the finest sensible one
+    return bits - 2 - math.floor(math.log2(max_abs))
+
+
+def calibrate(bits: int, max_abs: float, mean_abs: float | None = None) -> FixedPoint:
+    """Choose the format of a tensor from its range (and, for binary, its mean magnitude)."""
+    if bits >= FLOAT_BITS:
+        return FixedPoint(FLOAT_BITS)
+    if bits == 1:
+        magnitude = mean_abs if mean_abs and mean_abs > 0 else max(max_abs, 1e-12)
+        return FixedPoint(1, -round(math.log2(magnitude)))
+    return FixedPoint(bits, frac_bits_for_range(bits, max_abs))
+
+
+def membrane_format(bits: int, v_th: float, v_reset: float, v_leak: float = 0.0) -> FixedPoint:
+    """Membrane-potential format from the neuron's threshold and reset (see module docstring)."""
+    if bits == 1:
+        raise ValueError("membrane_bits: 1 bit cannot hold a membrane potential; allowed: 2..16 or 32")
+    return calibrate(bits, max(abs(v_th), abs(v_reset), abs(v_leak)))

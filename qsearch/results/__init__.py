@@ -1,0 +1,18 @@
+"""Results in SQL: the typed results table, its queries, Pareto fronts and Q-SpiNN's model selection."""
+
+from qsearch.results._selection import knee_point, pareto_front, select_model
+from qsearch.results._store import (
+    SORTABLE,
+    ResultFilter,
+    engine_for,
+    ensure_table,
+    load_results,
+    save_result,
+    study_names,
+)
+from qsearch.results._table import COLUMNS, TABLE_NAME, TrialResult
+
+__all__ = [
+    "COLUMNS", "SORTABLE", "TABLE_NAME", "ResultFilter", "TrialResult", "engine_for", "ensure_table",
+    "knee_point", "load_results", "pareto_front", "save_result", "select_model", "study_names",
+]

@@ -1,0 +1,77 @@
+"""Writing and reading the results table through its own SQLAlchemy engine (Optuna keeps its own)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from qsearch.results._table import Base, TrialResult
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for an Optuna RDB storage URL (SQLite, PostgreSQL, MySQL/MariaDB)."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.drivername.startswith("sqlite"):
+        kwargs = {"connect_args": {"timeout": 60}}
+    return create_engine(url, **kwargs)
+
+
+def ensure_table(engine: Engine) -> None:
+    Base.metadata.create_all(engine, checkfirst=True)
+
+
+def save_result(engine: Engine, row: TrialResult) -> None:
+    """Insert or replace the row of (study, trial) — a retried write never duplicates a trial."""
+    with Session(engine) as session, session.begin():
+        session.execute(delete(TrialResult).where(TrialResult.study_name == row.study_name,
+                                                  TrialResult.trial_number == row.trial_number))
+        session.add(row)
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """Filters of ``qsearch best`` / ``qsearch trials``; applied as bound parameters, never pasted into SQL."""
+
+    max_accuracy_drop: float | None = None
+    max_memory_kib: float | None = None
+    states: Sequence[str] | None = None
+    feasible_only: bool = False
+    include_baseline: bool = True
+
+
+SORTABLE = ("trial_number", "accuracy", "accuracy_drop", "memory_kib", "compression_ratio", "sops", "energy_nj",
+            "timesteps", "duration_s")
+
+
+def load_results(engine: Engine, study_name: str, flt: ResultFilter = ResultFilter(),
+                 sort: str = "trial_number", descending: bool = False) -> list[dict]:
+    if sort not in SORTABLE:
+        raise ValueError(f"--sort: {sort!r} is not a column; allowed: {', '.join(SORTABLE)}")
+    query = select(TrialResult).where(TrialResult.study_name == study_name)
+    if flt.max_accuracy_drop is not None:
+        query = query.where(TrialResult.accuracy_drop <= flt.max_accuracy_drop)
+    if flt.max_memory_kib is not None:
+        query = query.where(TrialResult.memory_kib <= flt.max_memory_kib)
+    if flt.states:
+        query = query.where(TrialResult.state.in_([s.upper() for s in flt.states]))
+    if flt.feasible_only:
+        query = query.where(TrialResult.feasible.is_(True))
+    if not flt.include_baseline:
+        query = query.where(TrialResult.is_baseline.is_(False))
+    column = getattr(TrialResult, sort)
+    query = query.order_by(column.desc() if descending else column.asc(), TrialResult.trial_number.asc())
+    with Session(engine) as session:
+        return [row.as_dict() for row in session.scalars(query)]
+
+
+def study_names(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return list(session.scalars(select(TrialResult.study_name).distinct().order_by(TrialResult.study_name)))
+
+

@@ -1,0 +1,146 @@
+"""The Optuna objective: sample a config, run the trial, record metrics, constraints and the results row."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+
+import optuna
+from sqlalchemy import Engine
+
+from qsearch.quant import QuantConfig
+from qsearch.results import TrialResult, save_result
+from qsearch.search._space import baseline_config, sample_trial
+from qsearch.search._trial import TrialOutcome, run_trial
+from qsearch.snn import DivergedError, SilentNetworkError
+from qsearch.studyfile import StudyFile
+
+BASELINE_ATTR = "qsearch_baseline"
+METRIC_UNITS = {"accuracy": "accuracy_pct", "memory": "memory_kib", "sops": "sops", "energy": "energy_nj",
+                "timesteps": "timesteps"}
+DIRECTIONS = {"accuracy": "maximize", "memory": "minimize", "sops": "minimize", "energy": "minimize",
+              "timesteps": "minimize"}
+#: constraint value given to trials that are not candidates (the baseline) — positive means infeasible
+NOT_A_CANDIDATE = 1e9
+
+TrialRunner = Callable[..., TrialOutcome]
+EpochHook = Callable[[int, int, float, float], None]
+
+
+def objective_values(outcome: TrialOutcome, objectives: list[str]) -> list[float]:
+    values = {"accuracy": outcome.accuracy, "memory": outcome.memory_bits / 8192, "sops": outcome.sops,
+              "energy": outcome.energy_pj / 1000, "timesteps": float(outcome.config.timesteps)}
+    return [values[o] for o in objectives]
+
+
+def baseline_accuracy(study: optuna.Study, wait_s: float = 3600.0, poll_s: float = 1.0) -> float | None:
+    """Accuracy of the finished float baseline; waits while another worker is still training it."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        pending = False
+        for t in study.get_trials(deepcopy=False):
+            if not t.user_attrs.get(BASELINE_ATTR):
+                continue
+            if t.state == optuna.trial.TrialState.COMPLETE:
+                return float(t.user_attrs["accuracy"])
+            if t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING):
+                pending = True
+        if not pending or time.monotonic() > deadline:
+            return None
+        time.sleep(poll_s)
+
+
+class Objective:
+    """Callable objective bound to one study file and results database."""
+
+    def __init__(self, study_file: StudyFile, study_name: str, results_engine: Engine | None,
+                 runner: TrialRunner = run_trial, on_epoch: EpochHook | None = None) -> None:
+        self.study_file = study_file
+        self.study_name = study_name
+        self.results_engine = results_engine
+        self.runner = runner
+        self.on_epoch = on_epoch
+
+    def __call__(self, trial: optuna.Trial) -> list[float]:
+        sf = self.study_file
+        is_baseline = bool(trial.user_attrs.get(BASELINE_ATTR))
+        sampled = sample_trial(trial, sf)
+        config = baseline_config(sf) if is_baseline else sampled.config
+        trial.set_user_attr("config", config.to_dict())
+        trial.set_user_attr("summary", config.summary())
+        trial.set_user_attr("worker_host", socket.gethostname())
+        hook = (lambda e, loss, acc: self.on_epoch(trial.number, e, loss, acc)) if self.on_epoch else None
+        try:
+            outcome = self.runner(sf, config, learning_rate=None if is_baseline else sampled.learning_rate,
+                                  epochs=None if is_baseline else sampled.epochs, on_epoch=hook)
+        except SilentNetworkError as stop:
+            trial.set_user_attr("reason", "silent")
+            trial.set_user_attr("epochs_run", stop.partial.epochs_run)
+            trial.set_user_attr("silent_fraction", stop.fraction)
+            self._save(trial, config, "PRUNED", "silent", None, None, silent=True,
+                       epochs_run=stop.partial.epochs_run)
+            raise optuna.TrialPruned(str(stop)) from None
+        except DivergedError as error:
+            trial.set_user_attr("reason", "nan_loss")
+            self._save(trial, config, "FAIL", "nan_loss", None, None, silent=False, epochs_run=None)
+            raise error
+
+        reference = outcome.accuracy if is_baseline else baseline_accuracy(trial.study)
+        drop = None if reference is None else reference - outcome.accuracy
+        constraints = sf.constraints
+        feasible = not is_baseline
+        if constraints.max_accuracy_drop is not None:
+            value = NOT_A_CANDIDATE if drop is None else drop - constraints.max_accuracy_drop
+            trial.set_constraint("accuracy_drop", NOT_A_CANDIDATE if is_baseline else value)
+            feasible = feasible and value <= 0
+        if constraints.max_memory_kib is not None:
+            value = outcome.memory_bits / 8192 - constraints.max_memory_kib
+            trial.set_constraint("memory_kib", NOT_A_CANDIDATE if is_baseline else value)
+            feasible = feasible and value <= 0
+        if is_baseline and constraints.max_accuracy_drop is None and constraints.max_memory_kib is None:
+            trial.set_constraint("candidate", NOT_A_CANDIDATE)
+        for key, value in outcome.as_dict().items():
+            if key not in ("config",):
+                trial.set_user_attr(key, value)
+        trial.set_user_attr("accuracy_drop", drop)
+        trial.set_user_attr("feasible", feasible)
+        self._save(trial, config, "COMPLETE", outcome.stop_reason, outcome, drop, silent=False,
+                   epochs_run=outcome.epochs_run, feasible=feasible)
+        return objective_values(outcome, sf.objectives)
+
+    def _save(self, trial: optuna.Trial, config: QuantConfig, state: str, reason: str,
+              outcome: TrialOutcome | None, drop: float | None, *, silent: bool, epochs_run: int | None,
+              feasible: bool = False) -> None:
+        if self.results_engine is None:
+            return
+        row = result_row(self.study_name, trial.number, config, state, reason, outcome, drop, silent=silent,
+                         epochs_run=epochs_run, feasible=feasible,
+                         is_baseline=bool(trial.user_attrs.get(BASELINE_ATTR)))
+        save_result(self.results_engine, row)
+
+
+def result_row(study_name: str, number: int, config: QuantConfig, state: str, reason: str,
+               outcome: TrialOutcome | None, drop: float | None, *, silent: bool, epochs_run: int | None,
+               feasible: bool, is_baseline: bool) -> TrialResult:
+    """The typed results row of one trial (outcome is None for stopped or failed trials)."""
+    bits = [config.layer_bits(i) for i in range(max(len(config.weight_bits), 1))]
+    return TrialResult(
+        study_name=study_name, trial_number=number, state=state, reason=reason, is_baseline=is_baseline,
+        scheme=config.scheme, weight_bits="/".join(str(b) for b in bits), max_weight_bits=max(bits),
+        membrane_bits=config.membrane_bits, current_bits=config.current_bits, param_bits=config.param_bits,
+        rounding=config.rounding, timesteps=config.timesteps,
+        sparsity=sum(config.sparsity) / len(config.sparsity) if config.sparsity else 0.0,
+        accuracy=outcome.accuracy if outcome else None,
+        test_accuracy=outcome.test_accuracy if outcome else None,
+        validation_accuracy=outcome.validation_accuracy if outcome else None,
+        accuracy_drop=drop,
+        memory_bits=outcome.memory_bits if outcome else None,
+        memory_kib=outcome.memory_bits / 8192 if outcome else None,
+        compression_ratio=outcome.float_memory_bits / outcome.memory_bits if outcome else None,
+        sops=outcome.sops if outcome else None,
+        energy_nj=outcome.energy_pj / 1000 if outcome else None,
+        epochs_run=epochs_run, silent=silent, feasible=feasible,
+        duration_s=outcome.duration_s if outcome else None, worker_host=socket.gethostname(),
+        config=config.to_dict(), memory_breakdown=outcome.memory_breakdown if outcome else None,
+    )

@@ -1,0 +1,34 @@
+"""Samplers from the study file — Optuna's own, seeded; NSGA-II unless the file says otherwise."""
+
+from __future__ import annotations
+
+import warnings
+
+import optuna
+
+from qsearch.search._space import grid_search_space
+from qsearch.studyfile import StudyFile
+
+
+def make_sampler(study: StudyFile) -> optuna.samplers.BaseSampler:
+    cfg = study.sampler
+    seed = cfg.seed
+    with warnings.catch_warnings():
+        # GP and NSGA-III are marked experimental in some Optuna releases; the choice is the user's
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if cfg.kind == "nsga2":
+            return optuna.samplers.NSGAIISampler(population_size=cfg.population_size, mutation_prob=cfg.mutation_prob,
+                                                 crossover_prob=cfg.crossover_prob, seed=seed)
+        if cfg.kind == "nsga3":
+            return optuna.samplers.NSGAIIISampler(population_size=cfg.population_size,
+                                                  mutation_prob=cfg.mutation_prob,
+                                                  crossover_prob=cfg.crossover_prob, seed=seed)
+        if cfg.kind == "tpe":
+            return optuna.samplers.TPESampler(n_startup_trials=cfg.n_startup_trials, seed=seed)
+        if cfg.kind == "gp":
+            return optuna.samplers.GPSampler(n_startup_trials=cfg.n_startup_trials, seed=seed)
+        if cfg.kind == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if cfg.kind == "grid":
+            return optuna.samplers.GridSampler(grid_search_space(study), seed=seed)
+    raise ValueError(f"sampler.kind: {cfg.kind!r} is unknown; allowed: nsga2, nsga3, tpe, gp, random, grid")

@@ -1,0 +1,117 @@
+"""One trial end to end: data -> quantized SNN -> train/evaluate -> costs. No Optuna here; see _objective."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from qsearch.cost import energy_per_inference_pj, float_memory_bits, memory_breakdown, synaptic_operations
+from qsearch.quant import QuantConfig
+from qsearch.search._data import trial_data
+from qsearch.snn import (
+    NeuronSpec,
+    SilentNetworkError,
+    SilentNetworkMonitor,
+    SpikingMLP,
+    TrainSettings,
+    build_plan,
+    calibrate_currents,
+    evaluate,
+    freeze,
+    train,
+)
+from qsearch.studyfile import StudyFile
+
+EpochCallback = Callable[[int, float, float], None]
+
+
+@dataclass
+class TrialOutcome:
+    """Everything a finished (or silent-stopped) trial measured."""
+
+    config: QuantConfig
+    accuracy: float  # percent, on the study's accuracy split (test by default)
+    test_accuracy: float
+    validation_accuracy: float
+    memory_bits: int
+    memory_breakdown: dict[str, int]
+    float_memory_bits: int
+    sops: float
+    energy_pj: float
+    epochs_run: int
+    stop_reason: str
+    silent: bool
+    duration_s: float
+    weight_formats: list[str] = field(default_factory=list)
+    membrane_format: str = "float32"
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["config"] = self.config.to_dict()
+        return data
+
+
+def build_model(study: StudyFile, input_size: int, n_classes: int) -> SpikingMLP:
+    spec = study.model
+    neuron = NeuronSpec(**spec.neuron.model_dump())
+    sizes = [input_size, *spec.hidden, n_classes]
+    return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=spec.weight_scale)
+
+
+def resolve_device(choice: str) -> torch.device:
+    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
+              epochs: int | None = None, on_epoch: EpochCallback | None = None) -> TrialOutcome:
+    """Train and evaluate the network of ``config``; raises SilentNetworkError/DivergedError on early stops."""
+    started = time.perf_counter()
+    data = trial_data(study.dataset, config.timesteps)
+    input_size = 1
+    for d in data.input_shape:
+        input_size *= d
+    torch.manual_seed(study.training.seed)
+    model = build_model(study, input_size, data.n_classes)
+    settings = TrainSettings(epochs=epochs or study.training.epochs, batch_size=study.training.batch_size,
+                             learning_rate=learning_rate or study.training.learning_rate,
+                             cosine_schedule=study.training.cosine_schedule,
+                             patience=study.early_stopping.patience, seed=study.training.seed)
+    silent = study.early_stopping.silent
+    grace = int(silent.grace_epochs * len(data.train))
+    monitor = (SilentNetworkMonitor(silent.min_spikes, silent.max_silent_fraction, silent.check_every, grace)
+               if silent.enabled else None)
+    result = train(model, config, data.train, data.validation, settings, monitor, on_epoch)
+
+    plan = None
+    if not config.is_float:
+        ranges = calibrate_currents(model, data.train, settings.calibration_batches, settings.batch_size)
+        plan = build_plan(model, config, ranges, torch.Generator().manual_seed(study.training.seed + 7))
+        plan = freeze(plan, model.weights)
+    dtype = torch.float32 if config.is_float else torch.float64  # exact fixed-point sums
+    test = evaluate(model, plan, data.test, dtype=dtype, min_spikes=silent.min_spikes)
+    validation = evaluate(model, plan, data.validation, dtype=dtype, min_spikes=silent.min_spikes)
+
+    kept = [int(m.sum()) if m is not None else w.numel()
+            for m, w in zip(plan.masks if plan else [None] * len(model.layers), model.weights, strict=True)]
+    memory = memory_breakdown(model.sizes, config, kept)
+    fanout = [(m if m is not None else torch.ones_like(w)).sum(0)
+              for m, w in zip(plan.masks if plan else [None] * len(model.layers), model.weights, strict=True)]
+    sops = synaptic_operations(test.input_spikes_per_sample, fanout)
+    energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config)
+    accuracy = test.accuracy if study.accuracy_split == "test" else validation.accuracy
+    return TrialOutcome(
+        config=config, accuracy=100 * accuracy, test_accuracy=100 * test.accuracy,
+        validation_accuracy=100 * validation.accuracy, memory_bits=memory.total,
+        memory_breakdown=memory.as_dict(), float_memory_bits=float_memory_bits(model.sizes), sops=sum(sops), energy_pj=energy, epochs_run=result.epochs_run,
+        stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
+        weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
+        membrane_format=plan.state[0].membrane.describe() if plan else "float32",
+    )
+
+
+__all__ = ["SilentNetworkError", "TrialOutcome", "build_model", "run_trial"]

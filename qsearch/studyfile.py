@@ -1,0 +1,226 @@
+"""The study file: one YAML document describing a whole search, validated with pydantic before any training.
+
+Every section is a strict model (unknown keys are errors). ``load_study_file`` turns a YAML file into a
+:class:`StudyFile` or raises :class:`StudyFileError` with a one-line message naming the field path and what
+is allowed. The README's "Study file reference" documents every field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from qsearch.data import DatasetSpec, DigitsSpec
+from qsearch.quant import FLOAT_BITS, MAX_FIXED_BITS, ROUNDING_MODES
+
+Objective = Literal["accuracy", "memory", "sops", "energy", "timesteps"]
+SamplerKind = Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"]
+
+
+class StudyFileError(ValueError):
+    """A study file that does not validate; the message is one line naming the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_bits(values: list[int], field: str, minimum: int = 1) -> list[int]:
+    for bits in values:
+        if not (minimum <= bits <= MAX_FIXED_BITS or bits == FLOAT_BITS):
+            raise ValueError(f"{bits} is not a supported width for {field}; allowed: "
+                             f"{minimum}..{MAX_FIXED_BITS} or {FLOAT_BITS}")
+    return values
+
+
+class NeuronSection(_Strict):
+    tau_mem_inv: float = Field(200.0, gt=0, description="inverse membrane time constant, 1/s")
+    tau_syn_inv: float = Field(500.0, gt=0, description="inverse synaptic time constant, 1/s")
+    v_th: float = Field(1.0, gt=0)
+    v_reset: float = 0.0
+    v_leak: float = 0.0
+    dt: float = Field(1e-3, gt=0)
+    alpha: float = Field(100.0, gt=0, description="surrogate-gradient sharpness")
+
+
+class ModelSection(_Strict):
+    kind: Literal["mlp", "conv"] = "mlp"
+    hidden: list[int] = Field(default_factory=lambda: [128], min_length=1)
+    channels: list[int] = Field(default_factory=lambda: [8, 16], description="conv only: channels per block")
+    kernel_size: int = Field(3, ge=1, description="conv only")
+    readout: Literal["spiking", "li"] = "spiking"
+    weight_scale: float = Field(2.0, gt=0, description="multiplies the default initialisation")
+    neuron: NeuronSection = NeuronSection()
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(h < 1 for h in v):
+            raise ValueError("every hidden size must be >= 1")
+        return v
+
+
+class TrainingSection(_Strict):
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(5e-3, gt=0)
+    cosine_schedule: bool = True
+    seed: int = 0
+
+
+class FloatRange(_Strict):
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+    log: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FloatRange:
+        if self.low > self.high:
+            raise ValueError("low must not exceed high")
+        return self
+
+
+class SearchSpaceSection(_Strict):
+    scheme: list[Literal["ptq", "qat"]] = Field(default_factory=lambda: ["ptq", "qat"], min_length=1)
+    weight_bits: list[int] = Field(default_factory=lambda: [2, 3, 4, 6, 8], min_length=1)
+    per_layer_weight_bits: bool = False
+    membrane_bits: list[int] = Field(default_factory=lambda: [6, 8, 10, 12, 16], min_length=1)
+    current_bits: list[int] = Field(default_factory=lambda: [6, 8, 10, 12, 16], min_length=1)
+    param_bits: list[int] = Field(default_factory=lambda: [4, 6, 8, 12, 16], min_length=1)
+    rounding: list[Literal["truncate", "nearest", "stochastic"]] = Field(
+        default_factory=lambda: list(ROUNDING_MODES), min_length=1)
+    timesteps: list[int] = Field(default_factory=lambda: [8, 12, 16], min_length=1)
+    sparsity: list[float] | None = None
+    per_layer_sparsity: bool = False
+    learning_rate: FloatRange | None = None
+    epochs: list[int] | None = None
+
+    @field_validator("weight_bits")
+    @classmethod
+    def _weight_bits(cls, v: list[int]) -> list[int]:
+        return _check_bits(v, "weight_bits", 1)
+
+    @field_validator("membrane_bits", "current_bits", "param_bits")
+    @classmethod
+    def _state_bits(cls, v: list[int]) -> list[int]:
+        return _check_bits(v, "state or parameter bits", 2)
+
+    @field_validator("timesteps")
+    @classmethod
+    def _timesteps(cls, v: list[int]) -> list[int]:
+        if any(t < 1 or t > 1000 for t in v):
+            raise ValueError("timesteps must be between 1 and 1000")
+        return v
+
+    @field_validator("sparsity")
+    @classmethod
+    def _sparsity(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and any(not 0 <= s < 1 for s in v):
+            raise ValueError("sparsity must satisfy 0 <= s < 1")
+        return v
+
+    @field_validator("epochs")
+    @classmethod
+    def _epochs(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(e < 1 for e in v)):
+            raise ValueError("epochs must be a non-empty list of integers >= 1")
+        return v
+
+
+class ConstraintsSection(_Strict):
+    max_accuracy_drop: float | None = Field(1.0, ge=0, description="percentage points below the float baseline")
+    max_memory_kib: float | None = Field(None, gt=0)
+
+
+class SamplerSection(_Strict):
+    kind: SamplerKind = "nsga2"
+    seed: int | None = 0
+    population_size: int = Field(16, ge=2, description="nsga2/nsga3")
+    mutation_prob: float | None = Field(None, ge=0, le=1)
+    crossover_prob: float = Field(0.9, ge=0, le=1)
+    n_startup_trials: int = Field(10, ge=0, description="tpe/gp")
+
+
+class SilentSection(_Strict):
+    enabled: bool = True
+    min_spikes: float = Field(1.0, ge=0, description="fewer output spikes than this makes a sample silent")
+    max_silent_fraction: float = Field(0.9, ge=0, le=1)
+    check_every: int = Field(256, ge=1, description="training samples per check window")
+    grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check")
+
+
+class EarlyStoppingSection(_Strict):
+    silent: SilentSection = SilentSection()
+    patience: int | None = Field(None, ge=1, description="epochs without validation improvement")
+
+
+class BaselineSection(_Strict):
+    timesteps: int | None = Field(None, ge=1, description="default: the largest searched timesteps")
+
+
+class StudyFile(_Strict):
+    name: str = Field("qsearch", min_length=1, description="default study name")
+    storage: str = "sqlite:///qsearch.db"
+    n_trials: int = Field(30, ge=1)
+    timeout: float | None = Field(None, gt=0, description="seconds")
+    seed: int = 0
+    dataset: DatasetSpec = DigitsSpec()
+    model: ModelSection = ModelSection()
+    training: TrainingSection = TrainingSection()
+    search_space: SearchSpaceSection = SearchSpaceSection()
+    objectives: list[Objective] = Field(default_factory=lambda: ["accuracy", "memory"], min_length=2,
+                                        max_length=3)
+    accuracy_split: Literal["test", "validation"] = "test"
+    constraints: ConstraintsSection = ConstraintsSection()
+    sampler: SamplerSection = SamplerSection()
+    early_stopping: EarlyStoppingSection = EarlyStoppingSection()
+    baseline: BaselineSection = BaselineSection()
+
+    @field_validator("objectives")
+    @classmethod
+    def _unique_objectives(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("objectives must not repeat")
+        if "accuracy" not in v:
+            raise ValueError("objectives must include accuracy")
+        return v
+
+    def baseline_timesteps(self) -> int:
+        return self.baseline.timesteps or max(self.search_space.timesteps)
+
+
+def _format_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    path = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{path}: unknown key; remove it or check the spelling (see README 'Study file reference')"
+    message = first["msg"].removeprefix("Value error, ")
+    allowed = first.get("ctx", {}).get("expected")
+    if allowed and str(allowed) not in message:
+        message += f" (allowed: {allowed})"
+    extra = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+    return f"{path}: {message}{extra}"
+
+
+def parse_study(data: object, source: str = "study file") -> StudyFile:
+    if not isinstance(data, dict):
+        raise StudyFileError(f"{source}: the top level must be a mapping of sections")
+    try:
+        return StudyFile.model_validate(data)
+    except ValidationError as error:
+        raise StudyFileError(f"{source}: {_format_error(error)}") from None
+
+
+def load_study_file(path: str | Path) -> StudyFile:
+    path = Path(path)
+    if not path.is_file():
+        raise StudyFileError(f"study file: {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise StudyFileError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    return parse_study(data, str(path))
