@@ -48,7 +48,7 @@ class EventDataset:
 
 def _common(events: np.ndarray) -> np.ndarray:
     """tonic's per-dataset structured events -> EVENT_DTYPE (audio events get y = 0)."""
-    y = events["y"] if "y" in events.dtype.names else 0
+    y = events["y"] if "y" in (events.dtype.names or ()) else 0
     return as_events(events["x"], y, events["t"], events["p"])
 
 
@@ -74,7 +74,8 @@ def tonic_dataset(cls: type, save_to: Path, download: bool, **kwargs: Any) -> An
         return None
 
 
-def _through_tonic(ds: Any, sort_keys: Sequence[Any], labels: Sequence[int], root: Path) -> EventSource:
+def _through_tonic(ds: Any, sort_keys: Sequence[Any], labels: Sequence[int] | np.ndarray,
+                   root: Path) -> EventSource:
     order = sorted(range(len(labels)), key=lambda i: sort_keys[i])
 
     def read(indices: Sequence[int]) -> Iterator[np.ndarray]:

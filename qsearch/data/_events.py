@@ -56,16 +56,16 @@ def load_event_splits(name: str, path: str | Path, *, timesteps: int, download: 
     binning = FrameBinning(dataset.sensor_size, timesteps, denoise_filter_time, downsample)
     root = Path(path).expanduser()
     parts = {}
-    for split, train, limit in (("train", True, limit_train), ("test", False, limit_test)):
-        source = dataset.source(root, train, download)
+    for split, is_train, limit in (("train", True, limit_train), ("test", False, limit_test)):
+        source = dataset.source(root, is_train, download)
         parts[split] = _split_frames(dataset, source, split, binning, limit, seed, cache_dir)
     (x_train, y_train), (x_test, y_test) = parts["train"], parts["test"]
     train, val = carve_validation(y_train, validation_fraction, seed)
     shape = (binning.output_sensor_size[0],) if dataset.one_dimensional else binning.frame_shape
 
-    def tensors(x: np.ndarray, y: np.ndarray) -> LabeledTensors:
-        x = x.reshape(len(x), timesteps, *shape).astype(np.float32)
-        return LabeledTensors(torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)))
+    def tensors(frames: np.ndarray, labels: np.ndarray) -> LabeledTensors:
+        x = frames.reshape(len(frames), timesteps, *shape).astype(np.float32)
+        return LabeledTensors(torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64)))
 
     n_classes = max(dataset.n_classes, int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
     return Splits(tensors(x_train[train], y_train[train]), tensors(x_train[val], y_train[val]),

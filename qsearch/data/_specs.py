@@ -102,7 +102,8 @@ class _EventSpec(_Strict):
     download: bool = Field(False, description="let tonic download the dataset if path lacks it")
     seed: int = 0
     validation_fraction: float = Field(0.1, gt=0, lt=1, description="carved from the dataset's train split")
-    denoise_filter_time: float | None = Field(None, gt=0, description="tonic Denoise filter time (us)")
+    denoise_filter_time: float | None = Field(
+        None, gt=0, description="tonic Denoise filter time (us); Python loop per event, slow on DVS Gesture")
     downsample: float | None = Field(None, gt=0, le=1, description="spatial factor (tonic Downsample)")
     limit_train: int | None = Field(None, ge=2, description="stratified subsample of the train split")
     limit_test: int | None = Field(None, ge=1, description="stratified subsample of the test split")

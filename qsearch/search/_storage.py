@@ -65,7 +65,8 @@ def describe_target(url: str) -> str:
         return mask_url(url)
     if parsed.drivername.startswith("sqlite"):
         return f"SQLite file {parsed.database}"
-    return f"database {parsed.database!r} on host {parsed.host}:{parsed.port or 'default port'} ({mask_url(url)})"
+    port = parsed.port or {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(parsed.get_backend_name(), "")
+    return f"database {parsed.database!r} on host {parsed.host}:{port} ({mask_url(url)})"
 
 
 def _first_line(error: Exception) -> str:

@@ -15,11 +15,12 @@ Events = dict[str, np.ndarray]  # x, y, t (microseconds), p
 
 def random_events(rng: np.random.Generator, n: int, width: int, height: int, span_us: int) -> Events:
     t = np.sort(rng.choice(span_us, size=n, replace=False))
-    return {"x": rng.integers(0, width, n), "y": rng.integers(0, height, n), "t": t, "p": rng.integers(0, 2, n)}
+    return {"x": rng.integers(0, width, n), "y": rng.integers(0, height, n), "t": t,
+            "p": rng.integers(0, 2, n)}
 
 
 def reference_frames(ev: Events, timesteps: int, shape: tuple[int, int, int]) -> np.ndarray:
-    """tonic's n_time_bins rule written out: windows of (t_last - t_first) // T, events past the last one dropped."""
+    """tonic's n_time_bins rule written out: windows of (t_last - t_first) // T; later events dropped."""
     t = ev["t"].astype(np.int64)
     frames = np.zeros((timesteps, *shape), dtype=np.int64)
     window = (t[-1] - t[0]) // timesteps
@@ -54,10 +55,10 @@ def write_mnist(folder: Path, n_train: int, n_test: int, *, gz: bool = False) ->
     return arrays
 
 
-# --- N-MNIST: 5-byte events, y == 240 marks a timestamp overflow (+2**13 us) ---------------------------------
+# --- N-MNIST: 5-byte events, y == 240 marks a timestamp overflow (+2**13 us) ------------------------------
 
 def nmnist_bytes(ev: Events, overflow_before: int | None = None) -> bytes:
-    """Encode events; with ``overflow_before`` an overflow marker precedes that event and later stamps drop 2**13."""
+    """Encode events; ``overflow_before``: an overflow marker precedes that event, later stamps lose 2**13."""
     out = bytearray()
     for i in range(len(ev["t"])):
         t = int(ev["t"][i])
@@ -71,7 +72,8 @@ def nmnist_bytes(ev: Events, overflow_before: int | None = None) -> bytes:
     return bytes(out)
 
 
-def write_nmnist(root: Path, per_class: dict[str, int], seed: int = 0) -> dict[str, list[tuple[Path, int, Events]]]:
+def write_nmnist(root: Path, per_class: dict[str, int],
+                 seed: int = 0) -> dict[str, list[tuple[Path, int, Events]]]:
     """``root/NMNIST/{Train,Test}/<digit>/<id>.bin`` as tonic extracts it; returns (file, label, events)."""
     rng = np.random.default_rng(seed)
     written: dict[str, list[tuple[Path, int, Events]]] = {}
@@ -88,7 +90,7 @@ def write_nmnist(root: Path, per_class: dict[str, int], seed: int = 0) -> dict[s
     return written
 
 
-# --- DVS Gesture: tonic's preprocessed ibmGesture{Train,Test}/user<NN>_<lighting>/<label>.npy, (x, y, p, t ms) --
+# --- DVS Gesture: tonic's ibmGesture{Train,Test}/user<NN>_<lighting>/<label>.npy, columns x, y, p, t (ms) ---
 
 def write_dvsgesture(root: Path, split: str, n_users: int, labels: range = range(11),
                      seed: int = 0) -> list[tuple[Path, int, Events]]:
@@ -99,12 +101,13 @@ def write_dvsgesture(root: Path, split: str, n_users: int, labels: range = range
         folder.mkdir(parents=True, exist_ok=True)
         for label in labels:
             ev = random_events(rng, int(rng.integers(30, 60)), 128, 128, 6_000)  # milliseconds
-            np.save(folder / f"{label}.npy", np.stack([ev["x"], ev["y"], ev["p"], ev["t"]], axis=1).astype(np.int64))
+            columns = np.stack([ev["x"], ev["y"], ev["p"], ev["t"]], axis=1).astype(np.int64)
+            np.save(folder / f"{label}.npy", columns)
             written.append((folder / f"{label}.npy", label, {**ev, "t": ev["t"] * 1000}))
     return sorted(written, key=lambda item: item[0])
 
 
-# --- SHD: HDF5 with spikes/times (s, vlen float16), spikes/units (vlen uint16), labels, extra/keys|speaker ----
+# --- SHD: HDF5 with spikes/times (s, vlen float16), spikes/units (vlen uint16), labels, extra/ -------------
 
 def write_shd(file: Path, n: int, seed: int = 0) -> list[tuple[int, Events]]:
     rng = np.random.default_rng(seed)
@@ -125,7 +128,8 @@ def write_shd(file: Path, n: int, seed: int = 0) -> list[tuple[int, Events]]:
         for i in range(n):
             t_us = (f["spikes/times"][i].astype(np.float64) * 1e6).astype(np.int64)
             u = f["spikes/units"][i].astype(np.int64)
-            samples.append((int(labels[i]), {"x": u, "y": np.zeros_like(u), "t": t_us, "p": np.zeros_like(u)}))
+            events = {"x": u, "y": np.zeros_like(u), "t": t_us, "p": np.zeros_like(u)}
+            samples.append((int(labels[i]), events))
     return samples
 
 

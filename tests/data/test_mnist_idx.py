@@ -40,7 +40,8 @@ def test_mnist_train_file_gives_train_and_validation_and_t10k_the_test(formats, 
     assert len(set(splits.validation.y.tolist())) == 6  # stratified: six samples, six different digits
     for part in (splits.train, splits.validation, splits.test):  # first pixel encodes the label
         np.testing.assert_array_equal(np.round(part.x[:, 0].numpy() * 255 - 5) / 20, part.y.numpy())
-    np.testing.assert_allclose(splits.test.x.numpy(), arrays["t10k_images"].reshape(20, 784) / 255.0, rtol=1e-6)
+    expected = arrays["t10k_images"].reshape(20, 784) / 255.0
+    np.testing.assert_allclose(splits.test.x.numpy(), expected, rtol=1e-6)
 
 
 def test_mnist_unflattened_and_plain_equals_gzip(formats, tmp_path):

@@ -1,0 +1,37 @@
+# Two commands on a fresh machine:  `make run` (set-up + default study) and `make test` (set-up + tests).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# every install goes through constraints.txt: torch==2.13.0 (local CPU wheel), torchvision==0.28.0
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: install run test test-fast test-slow lint benchmark clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -e '.[dev,grpc]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(BIN)/python -c "import qsearch, torch, norse, optuna; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/qsearch run studies/digits.yaml
+
+lint: install
+	$(BIN)/ruff check qsearch tests benchmarks
+
+test: install lint
+	$(BIN)/pytest -q
+
+test-slow: install
+	$(BIN)/pytest -q -m slow
+
+benchmark: install
+	$(BIN)/python benchmarks/trial_speed.py
+
+clean:
+	rm -rf $(VENV) *.egg-info qsearch.db pareto.html plots exports

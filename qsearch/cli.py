@@ -1,0 +1,339 @@
+"""The ``qsearch`` command line (typer): parse and validate at the edge, hand typed objects inward.
+
+Every user error ends as one line on stderr and exit code 2; credentials are masked in every message.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qsearch.search._storage import StorageError, mask_url
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Search memory-efficient quantized spiking neural networks (Optuna + Norse).")
+
+DEFAULT_STORAGE = "sqlite:///qsearch.db"
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"qsearch: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+StorageOpt = Annotated[str, typer.Option("--storage", help="Optuna storage URL (sqlite:///f.db, postgresql://…)")]
+StudyNameOpt = Annotated[str, typer.Option("--study-name", help="study name in the storage")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")]
+
+
+@app.command()
+def run(
+    study_file: Annotated[Path, typer.Argument(help="study definition (YAML), e.g. studies/digits.yaml")],
+    storage: Annotated[str | None, typer.Option("--storage", help="default: the study file's storage")] = None,
+    study_name: Annotated[str | None, typer.Option("--study-name", help="default: the study file's name")] = None,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="trials to add (default: file)")] = None,
+    total_trials: Annotated[int | None, typer.Option("--total-trials", min=1,
+                                                     help="stop when the study holds this many finished trials "
+                                                          "(shared by all workers)")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="seconds")] = None,
+    plot: Annotated[Path, typer.Option("--plot", help="interactive Pareto front (HTML)")] = Path("pareto.html"),
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+) -> None:
+    """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
+    from qsearch.studyfile import StudyFileError, load_study_file
+
+    try:
+        sf = load_study_file(study_file)
+    except StudyFileError as error:
+        raise fail(str(error)) from None
+    url = storage or sf.storage
+    name = study_name or sf.name
+    trials = n_trials or sf.n_trials
+    with user_errors(url):
+        _run(sf, url, name, trials, total_trials, timeout or sf.timeout, plot, quiet)
+
+
+@contextmanager
+def user_errors(url: str | None = None) -> Iterator[None]:
+    """Turn every error a user can cause (file, URL, database, filter) into one masked line and exit 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from qsearch.search import storage_kind
+
+    try:
+        if url is not None:
+            storage_kind(url)  # rejects unknown schemes before any driver is loaded
+        yield
+    except (StorageError, ValueError, RuntimeError, KeyError) as error:
+        raise fail(_one_line(error, url)) from None
+    except SQLAlchemyError as error:
+        from qsearch.search import describe_target
+
+        target = describe_target(url) if url else "the database"
+        detail = _one_line(getattr(error, "orig", None) or error, url)
+        raise fail(f"--storage: cannot use {target}: {detail}") from None
+    except ModuleNotFoundError as error:
+        raise fail(f"--storage: the database driver is not installed ({error.name})") from None
+
+
+def _one_line(error: BaseException, url: str | None = None) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if url and url in text:
+        text = text.replace(url, mask_url(url))
+    return text
+
+
+def _run(sf, url: str, name: str, n_trials: int, total_trials: int | None, timeout: float | None, plot: Path,
+         quiet: bool) -> None:
+    import optuna
+    from tqdm import tqdm
+
+    from qsearch.search import finished_trials, open_study, run_study
+
+    study = open_study(sf, url, name)
+    start = finished_trials(study)
+    total = (total_trials - start) if total_trials else n_trials
+    bar = tqdm(total=max(total, 0), desc=f"{name} trials", unit="trial", disable=quiet, dynamic_ncols=True)
+
+    def on_epoch(trial: int, epoch: int, loss: float, accuracy: float) -> None:
+        bar.set_postfix_str(f"trial {trial} epoch {epoch + 1} loss {loss:.3f} val {100 * accuracy:.1f}%")
+
+    def on_trial(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
+            bar.update(1)
+        if trial.state == optuna.trial.TrialState.FAIL:
+            bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', 'error')}")
+
+    try:
+        run_study(sf, url, name, n_trials, timeout=timeout, callbacks=[on_trial], on_epoch=on_epoch,
+                  total_trials=total_trials)
+    finally:
+        bar.close()
+    show_front(url, name, plot_path=plot)
+
+
+def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_drop: float | None = None,
+               output: OutputFormat = OutputFormat.table, feasible_only: bool = True) -> None:
+    from qsearch.report import render_table, to_csv, to_json
+    from qsearch.results import COLUMNS, engine_for, knee_point, load_results, pareto_front, select_model
+
+    engine = engine_for(url)
+    rows = load_results(engine, name)
+    if not rows:
+        raise ValueError(f"--study-name: no results for study {name!r} in {mask_url(url)}")
+    objectives, budget = _study_settings(url, name)
+    drop_budget = max_accuracy_drop if max_accuracy_drop is not None else budget
+    baseline = [r for r in rows if r["is_baseline"] and r["state"] == "COMPLETE"]
+    candidates = [r for r in rows if not r["is_baseline"] and (r["feasible"] or not feasible_only)]
+    front = pareto_front(candidates, objectives)
+    selected = select_model(rows, drop_budget)
+    knee = knee_point(front) if len(objectives) == 2 else None
+    marks: dict[int, str] = {}
+    if knee is not None:
+        marks[knee["trial_number"]] = "knee"
+    if selected is not None:
+        marks[selected["trial_number"]] = ", ".join(filter(None, ["selected", marks.get(selected["trial_number"])]))
+    shown = baseline + front
+    if output == OutputFormat.json:
+        typer.echo(to_json(shown, {"study": name, "objectives": objectives,
+                                   "selected": selected["trial_number"] if selected else None,
+                                   "knee": knee["trial_number"] if knee else None}))
+    elif output == OutputFormat.csv:
+        typer.echo(to_csv([{**r, "note": marks.get(r["trial_number"], "")} for r in shown], [*COLUMNS, "note"]),
+                   nl=False)
+    else:
+        render_table(shown, f"Pareto front of {name!r} ({len(front)} of {len(rows)} trials; "
+                            f"selection: smallest memory within {drop_budget} pt of float)", marks)
+        if selected is not None:
+            typer.echo(f"selected: trial {selected['trial_number']}  {selected['memory_kib']:.2f} KiB "
+                       f"({selected['compression_ratio']:.1f}x smaller than float32), "
+                       f"accuracy {selected['accuracy']:.2f}% ({selected['accuracy_drop']:+.2f} pt)")
+    if plot_path is not None:
+        from qsearch.plots import write_pareto_html
+
+        write_pareto_html(rows, plot_path, objectives, selected, knee, title=f"qsearch study {name}")
+        if output == OutputFormat.table:
+            typer.echo(f"Pareto front plot: {plot_path}")
+
+
+def _study_settings(url: str, name: str) -> tuple[list[str], float | None]:
+    """Objectives and accuracy budget stored with the study (defaults if the study was made elsewhere)."""
+    import optuna
+
+    from qsearch.search import make_storage
+    from qsearch.search._study import STUDY_FILE_ATTR
+
+    try:
+        study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
+    except KeyError:
+        raise ValueError(f"--study-name: no study {name!r} in {mask_url(url)}") from None
+    spec = study.user_attrs.get(STUDY_FILE_ATTR, {})
+    objectives = spec.get("objectives", ["accuracy", "memory"])
+    budget = spec.get("constraints", {}).get("max_accuracy_drop", 1.0)
+    return objectives, budget
+
+
+@app.command()
+def best(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = "qsearch",
+    max_accuracy_drop: Annotated[float | None, typer.Option("--max-accuracy-drop",
+                                                            help="points below float")] = None,
+    max_memory_kib: Annotated[float | None, typer.Option("--max-memory-kib")] = None,
+    include_infeasible: Annotated[bool, typer.Option("--include-infeasible")] = False,
+    output: FormatOpt = OutputFormat.table,
+) -> None:
+    """The Pareto front (feasible trials by default) with the selected model and the knee marked."""
+    with user_errors(storage):
+        _best(storage, study_name, max_accuracy_drop, max_memory_kib, include_infeasible, output)
+
+
+def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
+    from qsearch.report import render_table, to_csv, to_json
+    from qsearch.results import COLUMNS, ResultFilter, engine_for, knee_point, load_results, pareto_front, \
+        select_model
+
+    engine = engine_for(url)
+    objectives, budget = _study_settings(url, name)
+    flt = ResultFilter(max_accuracy_drop=max_drop, max_memory_kib=max_kib, states=["COMPLETE"],
+                       feasible_only=not include_infeasible, include_baseline=False)
+    rows = load_results(engine, name, flt)
+    front = pareto_front(rows, objectives)
+    selected = select_model(front, max_drop if max_drop is not None else budget)
+    knee = knee_point(front) if len(objectives) == 2 else None
+    marks = {}
+    if knee:
+        marks[knee["trial_number"]] = "knee"
+    if selected:
+        marks[selected["trial_number"]] = ", ".join(filter(None, ["selected", marks.get(selected["trial_number"])]))
+    rows_out = [{**r, "note": marks.get(r["trial_number"], "")} for r in front]
+    if output == OutputFormat.json:
+        typer.echo(to_json(rows_out, {"study": name, "objectives": objectives,
+                                      "selected": selected["trial_number"] if selected else None,
+                                      "knee": knee["trial_number"] if knee else None}))
+    elif output == OutputFormat.csv:
+        typer.echo(to_csv(rows_out, [*COLUMNS, "note"]), nl=False)
+    else:
+        render_table(front, f"Pareto front of {name!r} ({len(front)} trials)", marks)
+
+
+@app.command()
+def trials(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = "qsearch",
+    max_accuracy_drop: Annotated[float | None, typer.Option("--max-accuracy-drop")] = None,
+    max_memory_kib: Annotated[float | None, typer.Option("--max-memory-kib")] = None,
+    state: Annotated[list[str] | None, typer.Option("--state", help="COMPLETE, PRUNED or FAIL (repeatable)")] = None,
+    feasible: Annotated[bool, typer.Option("--feasible", help="only feasible trials")] = False,
+    sort: Annotated[str, typer.Option("--sort", help="column to sort by")] = "trial_number",
+    descending: Annotated[bool, typer.Option("--desc")] = False,
+    output: FormatOpt = OutputFormat.table,
+) -> None:
+    """Every recorded trial, filtered and sorted."""
+    from qsearch.report import render_table, to_csv, to_json
+    from qsearch.results import COLUMNS, ResultFilter, engine_for, load_results
+
+    allowed = {"COMPLETE", "PRUNED", "FAIL"}
+    for s in state or []:
+        if s.upper() not in allowed:
+            raise fail(f"--state: {s!r} is unknown; allowed: {', '.join(sorted(allowed))}")
+    with user_errors(storage):
+        flt = ResultFilter(max_accuracy_drop=max_accuracy_drop, max_memory_kib=max_memory_kib, states=state,
+                           feasible_only=feasible)
+        rows = load_results(engine_for(storage), study_name, flt, sort=sort, descending=descending)
+    if output == OutputFormat.json:
+        typer.echo(to_json(rows))
+    elif output == OutputFormat.csv:
+        typer.echo(to_csv(rows, COLUMNS), nl=False)
+    else:
+        render_table(rows, f"Trials of {study_name!r} ({len(rows)})")
+
+
+@app.command()
+def studies(storage: StorageOpt = DEFAULT_STORAGE, output: FormatOpt = OutputFormat.table) -> None:
+    """List the studies in a storage."""
+    import optuna
+
+    from qsearch.report import to_json
+    from qsearch.search import make_storage
+
+    with user_errors(storage):
+        summaries = optuna.get_all_study_summaries(make_storage(storage, heartbeat_interval=None))
+    rows = [{"study_name": s.study_name, "trials": s.n_trials,
+             "directions": [d.name.lower() for d in s.directions],
+             "started": s.datetime_start} for s in summaries]
+    if output == OutputFormat.json:
+        typer.echo(to_json(rows))
+    elif output == OutputFormat.csv:
+        from qsearch.report import to_csv
+
+        typer.echo(to_csv(rows, ["study_name", "trials", "directions", "started"]), nl=False)
+    else:
+        for r in rows:
+            typer.echo(f"{r['study_name']}\t{r['trials']} trials\t{','.join(r['directions'])}")
+
+
+@app.command()
+def plot(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = "qsearch",
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("plots"),
+    png: Annotated[bool, typer.Option("--png", help="also PNG (needs kaleido and Chromium)")] = False,
+) -> None:
+    """Pareto front, hypervolume history and parameter importances as HTML (and PNG)."""
+    import optuna
+
+    from qsearch.plots import write_plots
+    from qsearch.results import engine_for, knee_point, load_results, pareto_front, select_model
+    from qsearch.search import make_storage
+
+    with user_errors(storage):
+        objectives, budget = _study_settings(storage, study_name)
+        study = optuna.load_study(study_name=study_name, storage=make_storage(storage, heartbeat_interval=None))
+        rows = load_results(engine_for(storage), study_name)
+        front = pareto_front([r for r in rows if not r["is_baseline"] and r["feasible"]], objectives)
+        paths = write_plots(study, rows, out, objectives, select_model(rows, budget),
+                            knee_point(front) if len(objectives) == 2 else None, png=png)
+    for p in paths:
+        typer.echo(str(p))
+
+
+@app.command()
+def dashboard(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    host: Annotated[str, typer.Option("--host", help="bind address (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+) -> None:
+    """Serve optuna-dashboard for a storage (configuration and cost breakdown appear as user attributes)."""
+    from optuna_dashboard import run_server
+
+    from qsearch.search import make_storage
+
+    with user_errors(storage):
+        backend = make_storage(storage, heartbeat_interval=None)
+    typer.echo(f"optuna-dashboard for {mask_url(storage)} at http://{host}:{port}/")
+    run_server(backend, host=host, port=port)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("qsearch: interrupted; finished trials are saved", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

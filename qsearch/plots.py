@@ -1,0 +1,343 @@
+"""Figures of a study: the Pareto front of result rows, hypervolume history and parameter importances.
+
+The ``*_figure`` functions are pure: they build and return a :class:`plotly.graph_objects.Figure` (or
+``None`` when there is too little to plot) and write nothing. ``write_plots`` and ``write_pareto_html`` write
+self-contained HTML files (plotly.js embedded, so they open offline) and, on request, PNG images.
+
+Rows are the dicts of :func:`qsearch.results.load_results`; objectives are the names of
+:data:`qsearch.results._selection.OBJECTIVE_COLUMNS` ("accuracy", "memory", "sops", "energy", "timesteps").
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import optuna
+import plotly.graph_objects as go
+from optuna.importance import FanovaImportanceEvaluator
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from qsearch.results import pareto_front
+from qsearch.results._selection import OBJECTIVE_COLUMNS
+
+__all__ = [
+    "AXIS_TITLES", "hypervolume_figure", "importance_figure", "pareto_figure", "write_pareto_html",
+    "write_plots",
+]
+
+#: objective name -> axis title with its unit ("accuracy" gets the split in front, see ``axis_title``)
+AXIS_TITLES = {"accuracy": "accuracy (%)", "memory": "memory (KiB)", "sops": "synaptic operations (SOPs)",
+               "energy": "energy (nJ)", "timesteps": "timesteps T"}
+#: objectives drawn on a logarithmic axis (they span orders of magnitude, and are always positive)
+_LOG_AXES = {"memory", "sops", "energy"}
+#: how much the hypervolume reference point lies beyond the worst observed value
+REFERENCE_PADDING = 0.10
+
+_GREY = "rgba(130, 130, 130, 0.55)"
+_FRONT = "#d62728"
+_BASELINE = "#1f77b4"
+_SELECTED = "#2ca02c"
+_KNEE = "#9467bd"
+
+PNG_HELP = ("PNG export needs kaleido and a Chromium browser: run `pip install -c constraints.txt kaleido` "
+            "and install Debian's `chromium` package (apt-get install chromium)")
+
+
+def axis_title(objective: str, accuracy_split: str = "test") -> str:
+    """The axis title of an objective, with its unit; accuracy names the split it was measured on."""
+    if objective == "accuracy":
+        return f"{accuracy_split} accuracy (%)"
+    return AXIS_TITLES[objective]
+
+
+def _check_objectives(objectives: Sequence[str]) -> list[str]:
+    objectives = list(objectives)
+    unknown = [o for o in objectives if o not in OBJECTIVE_COLUMNS]
+    if unknown:
+        raise ValueError(f"objectives: unknown {unknown}; allowed: {', '.join(OBJECTIVE_COLUMNS)}")
+    if len(objectives) not in (2, 3) or len(set(objectives)) != len(objectives):
+        raise ValueError(f"objectives: need 2 or 3 distinct objectives, got {objectives}")
+    return objectives
+
+
+def _axis_order(objectives: Sequence[str]) -> list[str]:
+    """Objectives in axis order x, y(, z): accuracy last (the vertical axis), the others in their order."""
+    return [o for o in objectives if o != "accuracy"] + [o for o in objectives if o == "accuracy"]
+
+
+def _value(row: dict, objective: str) -> float | None:
+    value = row.get(OBJECTIVE_COLUMNS[objective][0])
+    return None if value is None else float(value)
+
+
+def _plottable(row: dict, objectives: Sequence[str]) -> bool:
+    return row.get("state") == "COMPLETE" and all(_value(row, o) is not None for o in objectives)
+
+
+def _fmt(value, spec: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def hover_text(row: dict) -> str:
+    """Hover text of one result row: its configuration and its metrics (HTML line breaks)."""
+    baseline = bool(row.get("is_baseline"))
+    head = f"<b>trial {row.get('trial_number')}</b>"
+    if baseline:
+        head += " (float baseline)"
+    elif row.get("state") == "COMPLETE" and not row.get("feasible"):
+        head += " (infeasible)"
+    if baseline:
+        bits = "weights 32 · membrane 32 · current 32 · param 32"
+        scheme = "float32"
+    else:
+        bits = (f"weights {row.get('weight_bits', '-')} · membrane {row.get('membrane_bits', '-')} · "
+                f"current {row.get('current_bits', '-')} · param {row.get('param_bits', '-')}")
+        scheme = row.get("scheme", "-")
+    lines = [
+        head,
+        f"scheme: {scheme}, rounding: {row.get('rounding', '-')}",
+        f"bits: {bits}",
+        f"T = {row.get('timesteps', '-')}, sparsity {_fmt(row.get('sparsity'), '.2f')}",
+        f"accuracy {_fmt(row.get('accuracy'), '.2f')} % (drop {_fmt(row.get('accuracy_drop'), '+.2f')} pt)",
+        f"memory {_fmt(row.get('memory_kib'), '.2f')} KiB "
+        f"({_fmt(row.get('compression_ratio'), '.1f')}x smaller)",
+    ]
+    if row.get("sops") is not None:
+        lines.append(f"SOPs {row['sops']:.4g}")
+    if row.get("energy_nj") is not None:
+        lines.append(f"energy {row['energy_nj']:.4g} nJ")
+    return "<br>".join(lines)
+
+
+def _coords(rows: Sequence[dict], axes: Sequence[str]) -> dict[str, list[float]]:
+    return {name: [_value(r, o) for r in rows] for name, o in zip("xyz", axes, strict=False)}
+
+
+def _points(rows: Sequence[dict], axes: Sequence[str], three_d: bool, **kwargs) -> go.Scatter | go.Scatter3d:
+    trace = go.Scatter3d if three_d else go.Scatter
+    return trace(**_coords(rows, axes), hovertext=[hover_text(r) for r in rows],
+                 hovertemplate="%{hovertext}<extra></extra>",
+                 customdata=[r["trial_number"] for r in rows], **kwargs)
+
+
+def _mark(row: dict | None, label: str, color: str, axes: Sequence[str], three_d: bool,
+          offset: tuple[int, int]) -> tuple[go.Scatter | go.Scatter3d | None, dict | None]:
+    """A ring around a marked trial, and its annotation (None, None if the row cannot be placed)."""
+    if row is None or not all(_value(row, o) is not None for o in axes):
+        return None, None
+    text = f"{label} (trial {row['trial_number']})"
+    ring = _points([row], axes, three_d, mode="markers", name=text, showlegend=True,
+                   marker={"symbol": "circle-open", "size": 18 if not three_d else 10, "color": color,
+                           "line": {"width": 3, "color": color}})
+    point = {k: v[0] for k, v in _coords([row], axes).items()}
+    annotation = {**point, "text": text, "showarrow": True, "arrowhead": 2, "arrowcolor": color,
+                  "ax": offset[0], "ay": offset[1], "font": {"color": color},
+                  "bgcolor": "rgba(255,255,255,0.8)"}
+    return ring, annotation
+
+
+def pareto_figure(rows: Sequence[dict], objectives: Sequence[str] = ("accuracy", "memory"),
+                  selected: dict | None = None, knee: dict | None = None, *, title: str | None = None,
+                  accuracy_split: str = "test") -> go.Figure:
+    """All COMPLETE trials, their Pareto front, the float baseline and the selected / knee trials.
+
+    Two objectives give a 2-D scatter (accuracy on the vertical axis, the front as a connected line); three
+    give a 3-D scatter. Grey circles are feasible trials, grey crosses infeasible ones; the front is
+    :func:`qsearch.results.pareto_front` over the non-baseline rows. Every point's hover text shows its
+    configuration and metrics, and its trial number is in ``customdata``. ``title`` (usually the study name)
+    goes in front of the figure's heading.
+    """
+    objectives = _check_objectives(objectives)
+    axes = _axis_order(objectives)
+    three_d = len(axes) == 3
+    complete = [r for r in rows if _plottable(r, objectives)]
+    trials = [r for r in complete if not r.get("is_baseline")]
+    baseline = [r for r in complete if r.get("is_baseline")]
+    front = pareto_front(trials, objectives)
+    if not three_d:
+        front = sorted(front, key=lambda r: (_value(r, axes[0]), -(_value(r, axes[1]) or 0.0)))
+
+    size = 5 if three_d else 8
+    fig = go.Figure()
+    for feasible, symbol, name in ((True, "circle", "trial (feasible)"), (False, "x", "trial (infeasible)")):
+        group = [r for r in trials if bool(r.get("feasible")) == feasible]
+        if group:
+            fig.add_trace(_points(group, axes, three_d, mode="markers", name=name,
+                                  marker={"color": _GREY, "size": size, "symbol": symbol}))
+    if front:
+        symbols = ["circle" if r.get("feasible") else "x" for r in front]
+        fig.add_trace(_points(front, axes, three_d, mode="markers" if three_d else "lines+markers",
+                              name="Pareto front",
+                              marker={"color": _FRONT, "size": size + 2, "symbol": symbols},
+                              **({} if three_d else {"line": {"color": _FRONT, "width": 2}})))
+    if baseline:
+        fig.add_trace(_points(baseline, axes, three_d, mode="markers+text", name="float baseline",
+                              text=["float baseline"] * len(baseline),
+                              textposition="top center" if three_d else "middle left",
+                              marker={"color": _BASELINE, "size": size + 6, "symbol": "diamond",
+                                      "line": {"width": 1, "color": "black"}}))
+
+    annotations = []
+    for row, label, color, offset in ((selected, "selected", _SELECTED, (40, 40)),
+                                      (knee, "knee", _KNEE, (-40, -40))):
+        ring, annotation = _mark(row, label, color, axes, three_d, offset)
+        if ring is not None:
+            fig.add_trace(ring)
+            annotations.append(annotation)
+
+    heading = "Pareto front: " + " vs ".join(objectives)
+    layout: dict = {"title": {"text": f"{title} — {heading}" if title else heading},
+                    "template": "plotly_white", "legend": {"itemsizing": "constant"}, "hovermode": "closest"}
+    titles = [axis_title(o, accuracy_split) for o in axes]
+    if three_d:
+        layout["scene"] = {f"{a}axis": {"title": {"text": t}, **({"type": "log"} if o in _LOG_AXES else {})}
+                           for a, t, o in zip("xyz", titles, axes, strict=True)}
+        layout["scene"]["annotations"] = annotations
+    else:
+        log_x = axes[0] in _LOG_AXES and bool(complete) and all(_value(r, axes[0]) > 0 for r in complete)
+        layout["xaxis"] = {"title": {"text": titles[0]}, **({"type": "log"} if log_x else {})}
+        layout["yaxis"] = {"title": {"text": titles[1]}}
+        if log_x:
+            for annotation in annotations:  # annotations on a log axis take log10 coordinates
+                annotation["x"] = math.log10(annotation["x"])
+        layout["annotations"] = annotations
+    fig.update_layout(**layout)
+    return fig
+
+
+def _is_baseline_trial(trial: FrozenTrial) -> bool:
+    from qsearch.search import BASELINE_ATTR  # the search layer imports torch; plots do not need it otherwise
+
+    return bool(trial.user_attrs.get(BASELINE_ATTR))
+
+
+def _search_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """COMPLETE trials with finite values, without the float baseline (not a point of the search)."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return [t for t in trials if t.values is not None and all(math.isfinite(v) for v in t.values)
+            and not _is_baseline_trial(t)]
+
+
+def reference_point(study: optuna.Study) -> list[float] | None:
+    """Worst observed value of each objective padded by 10% (maximize: lower, minimize: higher).
+
+    Computed over the non-baseline COMPLETE trials; None with fewer than two of them.
+    """
+    trials = _search_trials(study)
+    if len(trials) < 2:
+        return None
+    point = []
+    for i, direction in enumerate(study.directions):
+        values = [t.values[i] for t in trials]
+        worst = min(values) if direction == StudyDirection.MAXIMIZE else max(values)
+        pad = REFERENCE_PADDING * abs(worst) or REFERENCE_PADDING * (max(values) - min(values)) or 1.0
+        point.append(worst - pad if direction == StudyDirection.MAXIMIZE else worst + pad)
+    return point
+
+
+def hypervolume_figure(study: optuna.Study, *, title: str | None = None) -> go.Figure | None:
+    """Optuna's hypervolume history with :func:`reference_point`; None with fewer than two search trials.
+
+    Optuna counts only feasible trials, so the float baseline (always marked infeasible) adds nothing.
+    """
+    if len(study.directions) < 2:
+        return None
+    point = reference_point(study)
+    if point is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fig = optuna.visualization.plot_hypervolume_history(study, point)
+    shown = ", ".join(f"{v:.4g}" for v in point)
+    heading = f"Hypervolume history<br><sup>reference point ({shown})</sup>"
+    fig.update_layout(title={"text": f"{title} — {heading}" if title else heading}, template="plotly_white")
+    return fig
+
+
+def _study_of(study: optuna.Study, trials: Sequence[FrozenTrial]) -> optuna.Study:
+    """An in-memory study holding ``trials`` (made without Optuna's "new study created" log line)."""
+    storage = optuna.storages.InMemoryStorage()
+    storage.create_new_study(list(study.directions), study_name=study.study_name)
+    copy = optuna.Study(study_name=study.study_name, storage=storage)
+    copy.add_trials(trials)
+    return copy
+
+
+def importance_figure(study: optuna.Study, target_index: int, target_name: str | None = None, *,
+                      title: str | None = None) -> go.Figure | None:
+    """Optuna's parameter importances (fANOVA, seed 0) for objective ``target_index``.
+
+    The float baseline is left out. None with fewer than two search trials, without parameters, or when the
+    importances cannot be computed (e.g. the objective never varies).
+    """
+    trials = _search_trials(study)
+    if len(trials) < 2:
+        return None
+    name = target_name or (study.metric_names[target_index] if study.metric_names
+                           else f"objective {target_index}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            fig = optuna.visualization.plot_param_importances(
+                _study_of(study, trials), FanovaImportanceEvaluator(seed=0),
+                target=lambda t: t.values[target_index], target_name=name)
+    except (ValueError, RuntimeError):
+        return None
+    if not fig.data or not any(len(trace.x or ()) for trace in fig.data):
+        return None
+    heading = f"Parameter importance for {name}"
+    fig.update_layout(title={"text": f"{title} — {heading}" if title else heading}, template="plotly_white")
+    return fig
+
+
+def _write(fig: go.Figure, path: Path, png: bool) -> list[Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_html(str(path), include_plotlyjs=True, full_html=True)
+    written = [path]
+    if png:
+        image = path.with_suffix(".png")
+        try:
+            fig.write_image(str(image))
+        except Exception as error:  # kaleido missing, no Chromium, ...: all the same to the user
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise RuntimeError(f"{PNG_HELP} ({reason})") from error
+        written.append(image)
+    return written
+
+
+def write_pareto_html(rows: Sequence[dict], path: str | Path = "pareto.html",
+                      objectives: Sequence[str] = ("accuracy", "memory"), selected: dict | None = None,
+                      knee: dict | None = None, title: str | None = None, *, accuracy_split: str = "test",
+                      png: bool = False) -> Path:
+    """Write the Pareto figure as a self-contained HTML file (opens offline); returns its path."""
+    fig = pareto_figure(rows, objectives, selected, knee, title=title, accuracy_split=accuracy_split)
+    return _write(fig, Path(path), png)[0]
+
+
+def write_plots(study: optuna.Study, rows: Sequence[dict], out_dir: str | Path,
+                objectives: Sequence[str] = ("accuracy", "memory"), selected: dict | None = None,
+                knee: dict | None = None, png: bool = False, *, accuracy_split: str = "test") -> list[Path]:
+    """Write pareto.html, hypervolume.html and importance_<objective>.html into ``out_dir``.
+
+    Figures with too little data (see the ``*_figure`` functions) are skipped. All HTML files are
+    self-contained. With ``png`` a PNG goes next to each HTML file; a RuntimeError saying what to install is
+    raised when that is not possible. ``objectives`` are in the order of the study's values.
+    """
+    objectives = _check_objectives(objectives)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    name = study.study_name
+    pareto = pareto_figure(rows, objectives, selected, knee, title=name, accuracy_split=accuracy_split)
+    written = _write(pareto, out / "pareto.html", png)
+    hypervolume = hypervolume_figure(study, title=name)
+    if hypervolume is not None:
+        written += _write(hypervolume, out / "hypervolume.html", png)
+    for index, objective in enumerate(objectives):
+        fig = importance_figure(study, index, axis_title(objective, accuracy_split), title=name)
+        if fig is not None:
+            written += _write(fig, out / f"importance_{objective}.html", png)
+    return written

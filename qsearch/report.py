@@ -1,0 +1,74 @@
+"""Rendering result rows for people (rich tables) and scripts (JSON, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+#: (header, column, format) of the human table
+TABLE_COLUMNS: list[tuple[str, str, str]] = [
+    ("trial", "trial_number", "{}"), ("scheme", "scheme", "{}"), ("weights", "weight_bits", "{}"),
+    ("mem", "membrane_bits", "{}"), ("cur", "current_bits", "{}"), ("par", "param_bits", "{}"),
+    ("rounding", "rounding", "{}"), ("T", "timesteps", "{}"), ("sparsity", "sparsity", "{:.2f}"),
+    ("acc %", "accuracy", "{:.2f}"), ("drop pt", "accuracy_drop", "{:+.2f}"), ("KiB", "memory_kib", "{:.2f}"),
+    ("x smaller", "compression_ratio", "{:.1f}"), ("SOPs", "sops", "{:.0f}"), ("state", "state", "{}"),
+]
+
+
+def _cell(row: dict, column: str, fmt: str) -> str:
+    value = row.get(column)
+    if value is None:
+        return "-"
+    if column == "scheme" and row.get("is_baseline"):
+        return "float32"
+    if row.get("is_baseline") and column in ("weight_bits", "membrane_bits", "current_bits", "param_bits"):
+        return "32"
+    return fmt.format(value)
+
+
+def render_table(rows: Sequence[dict], title: str, marks: dict[int, str] | None = None,
+                 console: Console | None = None) -> None:
+    """Print rows as a table; ``marks`` maps trial numbers to a note such as 'selected' or 'knee'."""
+    marks = marks or {}
+    table = Table(title=title, title_justify="left")
+    for header, _, _ in TABLE_COLUMNS:
+        table.add_column(header, justify="right" if header not in ("scheme", "rounding", "state") else "left")
+    table.add_column("note")
+    for row in rows:
+        note = "float baseline" if row.get("is_baseline") else ""
+        if row["trial_number"] in marks:
+            note = ", ".join(filter(None, [note, marks[row["trial_number"]]]))
+        style = "bold green" if "selected" in note else ("cyan" if row.get("is_baseline") else None)
+        table.add_row(*(_cell(row, c, f) for _, c, f in TABLE_COLUMNS), note, style=style)
+    if console is None:
+        console = Console()
+        console.width = max(console.width, 170)  # pipes and CI logs report 80 columns; keep rows on one line
+    console.print(table)
+
+
+def _jsonable(row: dict) -> dict:
+    out = {}
+    for key, value in row.items():
+        out[key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
+
+
+def to_json(rows: Sequence[dict], extra: dict | None = None) -> str:
+    payload: dict | list = [_jsonable(r) for r in rows]
+    if extra is not None:
+        payload = {**extra, "trials": payload}
+    return json.dumps(payload, indent=2, default=str)
+
+
+def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _jsonable(row).get(k) for k in columns})
+    return buffer.getvalue()
