@@ -258,15 +258,6 @@ def hypervolume_figure(study: optuna.Study, *, title: str | None = None) -> go.F
     return fig
 
 
-def _study_of(study: optuna.Study, trials: Sequence[FrozenTrial]) -> optuna.Study:
-    """An in-memory study holding ``trials`` (made without Optuna's "new study created" log line)."""
-    storage = optuna.storages.InMemoryStorage()
-    storage.create_new_study(list(study.directions), study_name=study.study_name)
-    copy = optuna.Study(study_name=study.study_name, storage=storage)
-    copy.add_trials(trials)
-    return copy
-
-
 def importance_figure(study: optuna.Study, target_index: int, target_name: str | None = None, *,
                       title: str | None = None) -> go.Figure | None:
     """Optuna's parameter importances (fANOVA, seed 0) for objective ``target_index``.
@@ -274,17 +265,20 @@ def importance_figure(study: optuna.Study, target_index: int, target_name: str |
     The float baseline is left out. None with fewer than two search trials, without parameters, or when the
     importances cannot be computed (e.g. the objective never varies).
     """
-    trials = _search_trials(study)
-    if len(trials) < 2:
+    if len(_search_trials(study)) < 2:
         return None
+    baseline = {t.number for t in study.get_trials(deepcopy=False) if _is_baseline_trial(t)}
+
+    def target(trial: FrozenTrial) -> float:  # Optuna drops trials whose target is not finite
+        return math.nan if trial.number in baseline else trial.values[target_index]
+
     name = target_name or (study.metric_names[target_index] if study.metric_names
                            else f"objective {target_index}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             fig = optuna.visualization.plot_param_importances(
-                _study_of(study, trials), FanovaImportanceEvaluator(seed=0),
-                target=lambda t: t.values[target_index], target_name=name)
+                study, FanovaImportanceEvaluator(seed=0), target=target, target_name=name)
     except (ValueError, RuntimeError):
         return None
     if not fig.data or not any(len(trace.x or ()) for trace in fig.data):

@@ -1,0 +1,257 @@
+"""Figures of qsearch.plots, built from hand-made result rows and small in-memory Optuna studies."""
+
+from __future__ import annotations
+
+import optuna
+import plotly.graph_objects as go
+import pytest
+from optuna.distributions import CategoricalDistribution, IntDistribution
+
+from qsearch import plots
+from qsearch.results import knee_point, pareto_front, select_model
+from qsearch.search import BASELINE_ATTR
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def _row(number: int, accuracy: float | None, memory: float | None, *, feasible: bool = True,
+         state: str = "COMPLETE", baseline: bool = False, sops: float | None = None, **extra) -> dict:
+    row = {
+        "trial_number": number, "state": state, "reason": "completed", "is_baseline": baseline,
+        "scheme": "uniform", "weight_bits": "4/4", "max_weight_bits": 4, "membrane_bits": 8,
+        "current_bits": 8, "param_bits": 8, "rounding": "nearest", "timesteps": 25, "sparsity": 0.0,
+        "accuracy": accuracy, "accuracy_drop": None if accuracy is None else 98.0 - accuracy,
+        "memory_kib": memory, "compression_ratio": None if memory is None else 100.0 / memory,
+        "sops": sops, "energy_nj": None, "feasible": feasible, "silent": False, "config": {},
+    }
+    row.update(extra)
+    return row
+
+
+@pytest.fixture
+def rows() -> list[dict]:
+    return [
+        _row(0, 98.0, 100.0, feasible=False, baseline=True, scheme="float", sops=900.0),
+        _row(1, 97.0, 10.0, sops=500.0),
+        _row(2, 95.0, 5.0, scheme="lsq", weight_bits="3/5", rounding="stochastic", timesteps=20,
+             sparsity=0.25, membrane_bits=6, current_bits=7, param_bits=5, sops=450.0),
+        _row(3, 90.0, 12.0, feasible=False, sops=100.0),  # dominated in 2-D, not in 3-D (fewest SOPs)
+        _row(4, 80.0, 2.0, feasible=False, sops=300.0),  # on the front although infeasible
+        _row(5, 96.0, 8.0, sops=600.0),
+        _row(6, None, None, feasible=False, state="PRUNED", reason="silent", silent=True),
+    ]
+
+
+def _trace(fig: go.Figure, name: str):
+    matches = [t for t in fig.data if t.name == name]
+    assert len(matches) == 1, [t.name for t in fig.data]
+    return matches[0]
+
+
+def _annotations(fig: go.Figure) -> list[str]:
+    found = list(fig.layout.annotations) + list(fig.layout.scene.annotations or ())
+    return [a.text for a in found]
+
+
+def test_front_trace_holds_exactly_the_non_dominated_trials(rows):
+    fig = plots.pareto_figure(rows)
+    front = _trace(fig, "Pareto front")
+    assert sorted(front.customdata) == [1, 2, 4, 5]
+    assert front.mode == "lines+markers"
+    assert list(front.x) == sorted(front.x)  # a connected line from small to large memory
+    assert sorted(front.customdata) == sorted(r["trial_number"] for r in pareto_front(rows[1:]))
+
+
+def test_trials_are_split_by_feasibility_and_pruned_ones_are_left_out(rows):
+    fig = plots.pareto_figure(rows)
+    feasible = _trace(fig, "trial (feasible)")
+    infeasible = _trace(fig, "trial (infeasible)")
+    assert sorted(feasible.customdata) == [1, 2, 5]
+    assert sorted(infeasible.customdata) == [3, 4]
+    assert feasible.marker.symbol != infeasible.marker.symbol
+    shown = {n for t in fig.data for n in (t.customdata or ())}
+    assert 6 not in shown
+
+
+def test_baseline_has_its_own_labelled_marker(rows):
+    fig = plots.pareto_figure(rows)
+    baseline = _trace(fig, "float baseline")
+    assert list(baseline.customdata) == [0]
+    assert list(baseline.text) == ["float baseline"]
+    assert "float32" in baseline.hovertext[0]
+    assert 0 not in _trace(fig, "Pareto front").customdata
+
+
+def test_hover_text_describes_the_configuration(rows):
+    front = _trace(plots.pareto_figure(rows), "Pareto front")
+    text = front.hovertext[list(front.customdata).index(2)]
+    for part in ("trial 2", "lsq", "3/5", "membrane 6", "current 7", "param 5", "stochastic", "T = 20",
+                 "sparsity 0.25", "95.00 %", "+3.00 pt", "5.00 KiB", "20.0x smaller"):
+        assert part in text, part
+    assert front.hovertemplate == "%{hovertext}<extra></extra>"
+
+
+def test_axes_titles_units_and_title(rows):
+    fig = plots.pareto_figure(rows, title="mnist-study")
+    assert fig.layout.xaxis.title.text == "memory (KiB)"
+    assert fig.layout.xaxis.type == "log"
+    assert fig.layout.yaxis.title.text == "test accuracy (%)"
+    assert "mnist-study" in fig.layout.title.text
+    validation = plots.pareto_figure(rows, accuracy_split="validation")
+    assert validation.layout.yaxis.title.text == "validation accuracy (%)"
+
+
+def test_selected_and_knee_are_annotated(rows):
+    selected = select_model(rows, 2.0)
+    knee = knee_point(pareto_front(rows[1:]))
+    assert selected is not None and knee is not None
+    fig = plots.pareto_figure(rows, selected=selected, knee=knee)
+    texts = _annotations(fig)
+    assert f"selected (trial {selected['trial_number']})" in texts
+    assert f"knee (trial {knee['trial_number']})" in texts
+    _trace(fig, f"selected (trial {selected['trial_number']})")
+    # log x axis: annotation positions are in log10 units
+    mark = next(a for a in fig.layout.annotations if a.text.startswith("selected"))
+    assert mark.x == pytest.approx(__import__("math").log10(selected["memory_kib"]))
+    assert mark.y == pytest.approx(selected["accuracy"])
+
+
+def test_no_marks_without_selection(rows):
+    assert _annotations(plots.pareto_figure(rows)) == []
+
+
+def test_three_objectives_give_a_3d_scatter(rows):
+    fig = plots.pareto_figure(rows, ("accuracy", "memory", "sops"), selected=rows[5])
+    assert all(isinstance(t, go.Scatter3d) for t in fig.data)
+    front = _trace(fig, "Pareto front")
+    assert sorted(front.customdata) == [1, 2, 3, 4, 5]
+    assert fig.layout.scene.zaxis.title.text == "test accuracy (%)"
+    assert fig.layout.scene.xaxis.title.text == "memory (KiB)"
+    assert fig.layout.scene.yaxis.title.text == "synaptic operations (SOPs)"
+    assert "selected (trial 5)" in _annotations(fig)
+
+
+def test_empty_rows_give_an_empty_figure():
+    fig = plots.pareto_figure([])
+    assert len(fig.data) == 0
+
+
+def test_unknown_objective_is_rejected(rows):
+    with pytest.raises(ValueError, match="unknown"):
+        plots.pareto_figure(rows, ("accuracy", "latency"))
+
+
+def test_write_pareto_html_is_self_contained(rows, tmp_path):
+    path = plots.write_pareto_html(rows, tmp_path / "out" / "pareto.html", selected=rows[5], title="s1")
+    html = path.read_text(encoding="utf-8")
+    assert path.exists() and "plotly" in html
+    assert "<script src=" not in html  # nothing loaded from the network
+    assert len(html) > 1_000_000  # plotly.js is embedded
+    for number in (0, 1, 2, 3, 4, 5):
+        assert f"trial {number}" in html
+
+
+# ---------------------------------------------------------------- Optuna studies
+
+_DISTRIBUTIONS = {"weight_bits": IntDistribution(2, 8),
+                  "rounding": CategoricalDistribution(["nearest", "stochastic"])}
+
+
+def _study(values: list[tuple[int, str, float, float]], baseline: bool = True) -> optuna.Study:
+    storage = optuna.storages.InMemoryStorage()
+    storage.create_new_study([optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE],
+                             study_name="plots-test")
+    study = optuna.Study(study_name="plots-test", storage=storage)
+    if baseline:
+        study.add_trial(optuna.trial.create_trial(
+            params={"weight_bits": 8, "rounding": "nearest"}, distributions=_DISTRIBUTIONS,
+            values=[98.0, 100.0], user_attrs={BASELINE_ATTR: True}))
+    for bits, rounding, accuracy, memory in values:
+        study.add_trial(optuna.trial.create_trial(
+            params={"weight_bits": bits, "rounding": rounding}, distributions=_DISTRIBUTIONS,
+            values=[accuracy, memory]))
+    return study
+
+
+_TRIALS = [(2, "nearest", 80.0, 2.0), (3, "stochastic", 88.0, 3.0), (4, "nearest", 95.0, 4.0),
+           (6, "stochastic", 96.0, 6.0), (8, "nearest", 97.0, 8.0), (5, "stochastic", 90.0, 5.0)]
+
+
+def test_reference_point_pads_the_worst_search_value():
+    point = plots.reference_point(_study(_TRIALS))
+    assert point == pytest.approx([80.0 - 8.0, 8.0 + 0.8])  # the baseline (memory 100) is left out
+
+
+def test_hypervolume_figure():
+    fig = plots.hypervolume_figure(_study(_TRIALS), title="plots-test")
+    assert fig is not None
+    assert len(fig.data) == 1
+    assert list(fig.data[0].x) == list(range(len(_TRIALS) + 1))
+    assert fig.data[0].y[-1] > 0
+    assert "plots-test" in fig.layout.title.text and "reference point" in fig.layout.title.text
+
+
+def test_hypervolume_needs_two_search_trials():
+    assert plots.hypervolume_figure(_study([])) is None
+    assert plots.hypervolume_figure(_study(_TRIALS[:1])) is None
+
+
+def test_importance_figure():
+    study = _study(_TRIALS)
+    for index, name in enumerate(("test accuracy (%)", "memory (KiB)")):
+        fig = plots.importance_figure(study, index, name)
+        assert fig is not None
+        assert set(fig.data[0].y) == {"weight_bits", "rounding"}
+        assert name in fig.layout.title.text
+
+
+def test_importance_none_when_it_cannot_be_computed():
+    assert plots.importance_figure(_study(_TRIALS[:1]), 0, "acc") is None
+    constant = _study([(2, "nearest", 90.0, 2.0), (4, "stochastic", 90.0, 4.0), (8, "nearest", 90.0, 8.0)])
+    assert plots.importance_figure(constant, 0, "acc") is None  # accuracy never varies
+    storage = optuna.storages.InMemoryStorage()
+    storage.create_new_study([optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE])
+    no_params = optuna.Study(study_name=storage.get_all_studies()[0].study_name, storage=storage)
+    for values in ([1.0, 2.0], [2.0, 3.0]):
+        no_params.add_trial(optuna.trial.create_trial(params={}, distributions={}, values=values))
+    assert plots.importance_figure(no_params, 0, "acc") is None
+
+
+def test_write_plots(rows, tmp_path):
+    out = tmp_path / "plots"
+    written = plots.write_plots(_study(_TRIALS), rows, out, ("accuracy", "memory"), selected=rows[5],
+                                knee=rows[2])
+    names = sorted(p.name for p in written)
+    assert names == ["hypervolume.html", "importance_accuracy.html", "importance_memory.html", "pareto.html"]
+    for path in written:
+        html = path.read_text(encoding="utf-8")
+        assert path.parent == out and "plotly" in html and "<script src=" not in html
+
+
+def test_write_plots_skips_figures_without_data(rows, tmp_path):
+    written = plots.write_plots(_study([]), rows, tmp_path, ("accuracy", "memory"))
+    assert [p.name for p in written] == ["pareto.html"]
+
+
+def test_png_failure_says_what_to_install(rows, tmp_path, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise ValueError("Image export using the \"kaleido\" engine requires the kaleido package\nmore")
+
+    monkeypatch.setattr(go.Figure, "write_image", broken)
+    with pytest.raises(RuntimeError) as error:
+        plots.write_pareto_html(rows, tmp_path / "pareto.html", png=True)
+    message = str(error.value)
+    assert "pip install -c constraints.txt kaleido" in message and "chromium" in message
+    assert "\n" not in message
+
+
+def test_png_written_next_to_html(rows, tmp_path, monkeypatch):
+    def fake(self, path, *args, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"\x89PNG")
+
+    monkeypatch.setattr(go.Figure, "write_image", fake)
+    written = plots.write_plots(_study(_TRIALS), rows, tmp_path, ("accuracy", "memory"), png=True)
+    names = {p.name for p in written}
+    assert {"pareto.png", "hypervolume.png", "importance_accuracy.png", "importance_memory.png"} <= names
+    assert all(p.exists() for p in written)
