@@ -102,10 +102,12 @@ def _run(sf, url: str, name: str, n_trials: int, total_trials: int | None, timeo
 
     from qsearch.search import finished_trials, open_study, run_study
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(sf, url, name)
     start = finished_trials(study)
     total = (total_trials - start) if total_trials else n_trials
-    bar = tqdm(total=max(total, 0), desc=f"{name} trials", unit="trial", disable=quiet, dynamic_ncols=True)
+    bar = tqdm(total=max(total, 0), desc=f"{name} trials", unit="trial", disable=quiet, dynamic_ncols=True,
+               mininterval=0.5)
 
     def on_epoch(trial: int, epoch: int, loss: float, accuracy: float) -> None:
         bar.set_postfix_str(f"trial {trial} epoch {epoch + 1} loss {loss:.3f} val {100 * accuracy:.1f}%")

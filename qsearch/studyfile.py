@@ -70,6 +70,9 @@ class TrainingSection(_Strict):
     learning_rate: float = Field(5e-3, gt=0)
     cosine_schedule: bool = True
     seed: int = 0
+    qat_from_float: bool = Field(True, description="QAT fine-tunes the float network instead of training anew")
+    qat_epochs: int = Field(10, ge=1, description="QAT fine-tuning epochs (when qat_from_float)")
+    qat_lr_scale: float = Field(0.3, gt=0, le=1, description="QAT fine-tuning learning rate / learning_rate")
 
 
 class FloatRange(_Strict):

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
 from qsearch.cost import energy_per_inference_pj, float_memory_bits, memory_breakdown, synaptic_operations
 from qsearch.quant import QuantConfig
-from qsearch.search._data import trial_data
+from qsearch.search._data import TrialData, trial_data
 from qsearch.snn import (
     NeuronSpec,
+    QuantPlan,
     SilentNetworkError,
     SilentNetworkMonitor,
     SpikingMLP,
+    TrainResult,
     TrainSettings,
     build_plan,
     calibrate_currents,
@@ -67,10 +69,35 @@ def resolve_device(choice: str) -> torch.device:
     return torch.device("cpu")
 
 
-def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
-              epochs: int | None = None, on_epoch: EpochCallback | None = None) -> TrialOutcome:
-    """Train and evaluate the network of ``config``; raises SilentNetworkError/DivergedError on early stops."""
-    started = time.perf_counter()
+@dataclass
+class TrainedTrial:
+    """A trained network with the frozen quantization plan it is evaluated (and exported) with."""
+
+    model: SpikingMLP
+    plan: QuantPlan | None
+    result: TrainResult
+    data: TrialData
+
+
+#: float-trained weights per (study settings, T, learning rate, epochs): float training is seeded and
+#: deterministic, so every PTQ trial and every QAT fine-tune at the same T starts from the same network
+_FLOAT_CACHE: dict[str, tuple[dict[str, torch.Tensor], TrainResult]] = {}
+
+
+def _float_key(study: StudyFile, timesteps: int, settings: TrainSettings) -> str:
+    parts = [study.dataset.model_dump_json(), study.model.model_dump_json(), study.training.model_dump_json(),
+             study.early_stopping.model_dump_json(), str(timesteps), repr(settings)]
+    return "|".join(parts)
+
+
+def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
+                      epochs: int | None = None, on_epoch: EpochCallback | None = None) -> TrainedTrial:
+    """Train the network of ``config`` (raises SilentNetworkError/DivergedError on early stops).
+
+    ``float`` trains from scratch; ``ptq`` quantizes the float network of the same settings (trained once per
+    process and reused); ``qat`` fine-tunes that float network with fake quantization and straight-through
+    gradients for ``training.qat_epochs`` (or trains from scratch when ``training.qat_from_float`` is false).
+    """
     data = trial_data(study.dataset, config.timesteps)
     input_size = 1
     for d in data.input_shape:
@@ -82,16 +109,44 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
                              cosine_schedule=study.training.cosine_schedule,
                              patience=study.early_stopping.patience, seed=study.training.seed)
     silent = study.early_stopping.silent
-    grace = int(silent.grace_epochs * len(data.train))
-    monitor = (SilentNetworkMonitor(silent.min_spikes, silent.max_silent_fraction, silent.check_every, grace)
-               if silent.enabled else None)
-    result = train(model, config, data.train, data.validation, settings, monitor, on_epoch)
+
+    def monitor() -> SilentNetworkMonitor | None:
+        grace = int(silent.grace_epochs * len(data.train))
+        return (SilentNetworkMonitor(silent.min_spikes, silent.max_silent_fraction, silent.check_every, grace)
+                if silent.enabled else None)
+
+    from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
+    if config.is_float or from_float:
+        key = _float_key(study, config.timesteps, settings)
+        if key in _FLOAT_CACHE:
+            state, result = _FLOAT_CACHE[key]
+            model.load_state_dict(state)
+        else:
+            float_config = QuantConfig(weight_bits=(32,) * len(model.layers), timesteps=config.timesteps)
+            result = train(model, float_config, data.train, data.validation, settings, monitor(), on_epoch)
+            _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
+    if config.scheme == "qat":
+        qat_settings = settings
+        if from_float:
+            qat_settings = replace(settings, epochs=study.training.qat_epochs,
+                                   learning_rate=settings.learning_rate * study.training.qat_lr_scale)
+        result = train(model, config, data.train, data.validation, qat_settings, monitor(), on_epoch)
 
     plan = None
     if not config.is_float:
         ranges = calibrate_currents(model, data.train, settings.calibration_batches, settings.batch_size)
         plan = build_plan(model, config, ranges, torch.Generator().manual_seed(study.training.seed + 7))
         plan = freeze(plan, model.weights)
+    return TrainedTrial(model=model, plan=plan, result=result, data=data)
+
+
+def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
+              epochs: int | None = None, on_epoch: EpochCallback | None = None) -> TrialOutcome:
+    """Train and evaluate the network of ``config``; measure accuracy, memory, SOPs and energy."""
+    started = time.perf_counter()
+    trained = train_trial_model(study, config, learning_rate=learning_rate, epochs=epochs, on_epoch=on_epoch)
+    model, plan, result, data = trained.model, trained.plan, trained.result, trained.data
+    silent = study.early_stopping.silent
     dtype = torch.float32 if config.is_float else torch.float64  # exact fixed-point sums
     test = evaluate(model, plan, data.test, dtype=dtype, min_spikes=silent.min_spikes)
     validation = evaluate(model, plan, data.validation, dtype=dtype, min_spikes=silent.min_spikes)
@@ -114,4 +169,4 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     )
 
 
-__all__ = ["SilentNetworkError", "TrialOutcome", "build_model", "run_trial"]
+__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "run_trial", "train_trial_model"]
