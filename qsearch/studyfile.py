@@ -47,11 +47,9 @@ class NeuronSection(_Strict):
 
 
 class ModelSection(_Strict):
-    kind: Literal["mlp", "conv"] = "mlp"
-    hidden: list[int] = Field(default_factory=lambda: [128], min_length=1)
-    channels: list[int] = Field(default_factory=lambda: [8, 16], description="conv only: channels per block")
-    kernel_size: int = Field(3, ge=1, description="conv only")
-    readout: Literal["spiking", "li"] = "spiking"
+    kind: Literal["mlp"] = Field("mlp", description="feed-forward LIF network (convolutional: issue 6)")
+    hidden: list[int] = Field(default_factory=lambda: [128], min_length=1, description="hidden layer sizes")
+    readout: Literal["spiking", "li"] = Field("spiking", description="LIF output (spike counts) or leaky integrator")
     weight_scale: float = Field(2.0, gt=0, description="multiplies the default initialisation")
     neuron: NeuronSection = NeuronSection()
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -19,7 +19,7 @@ class SampledTrial:
 
 
 def _layer_count(study: StudyFile) -> int:
-    return len(study.model.hidden) + 1 if study.model.kind == "mlp" else len(study.model.channels) + 1
+    return len(study.model.hidden) + 1
 
 
 def sample_trial(trial: optuna.Trial, study: StudyFile) -> SampledTrial:
