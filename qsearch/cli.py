@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 DEFAULT_STORAGE = "sqlite:///qsearch.db"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -204,8 +204,15 @@ def best(
 
 def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
     from qsearch.report import render_table, to_csv, to_json
-    from qsearch.results import COLUMNS, ResultFilter, engine_for, knee_point, load_results, pareto_front, \
-        select_model
+    from qsearch.results import (
+        COLUMNS,
+        ResultFilter,
+        engine_for,
+        knee_point,
+        load_results,
+        pareto_front,
+        select_model,
+    )
 
     engine = engine_for(url)
     objectives, budget = _study_settings(url, name)

@@ -62,7 +62,7 @@ def memory_breakdown(sizes: Sequence[int], config: QuantConfig,
     """Memory of a feed-forward network with layer ``sizes`` under ``config``.
 
     ``kept_weights`` gives the actual number of unpruned weights per layer (from the masks); by default it is
-    derived from the configured sparsity as ``round((1 - sparsity) * dense)``.
+    derived from the configured sparsity as ``dense - round(sparsity * dense)`` (what magnitude pruning keeps).
     """
     dense = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     return memory_breakdown_for_layers(
@@ -74,7 +74,7 @@ def memory_breakdown_for_layers(*, dense_weights: Sequence[int], fan_in: Sequenc
                                 config: QuantConfig, kept_weights: Sequence[int] | None = None) -> MemoryBreakdown:
     """General form: per weight layer its dense weight count, fan-in and neuron count (conv layers too)."""
     if kept_weights is None:
-        kept_weights = [round((1 - config.layer_sparsity(i)) * n) for i, n in enumerate(dense_weights)]
+        kept_weights = [n - round(config.layer_sparsity(i) * n) for i, n in enumerate(dense_weights)]
     weights = tuple(k * config.layer_bits(i) for i, k in enumerate(kept_weights))
     index = tuple(sparse_index_bits(fan_in[i], dense_weights[i] // max(fan_in[i], 1), kept_weights[i])
                   for i in range(len(dense_weights)))

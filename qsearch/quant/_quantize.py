@@ -37,4 +37,6 @@ def fake_quantize(x: torch.Tensor, fmt: FixedPoint, mode: Rounding,
         return x
     if not x.requires_grad:
         return quantize(x, fmt, mode, generator)
-    return x + (quantize(x.detach(), fmt, mode, generator) - x).detach()
+    # q + (x - x.detach()) is exactly q in value (x - x is 0) yet carries x's gradient; x + (q - x).detach()
+    # would lose q's low bits in float32 when |x| is far outside the range
+    return quantize(x.detach(), fmt, mode, generator) + (x - x.detach())

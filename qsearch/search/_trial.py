@@ -162,11 +162,13 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     return TrialOutcome(
         config=config, accuracy=100 * accuracy, test_accuracy=100 * test.accuracy,
         validation_accuracy=100 * validation.accuracy, memory_bits=memory.total,
-        memory_breakdown=memory.as_dict(), float_memory_bits=float_memory_bits(model.sizes), sops=sum(sops), energy_pj=energy, epochs_run=result.epochs_run,
+        memory_breakdown=memory.as_dict(), float_memory_bits=float_memory_bits(model.sizes), sops=sum(sops),
+        energy_pj=energy, epochs_run=result.epochs_run,
         stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
         membrane_format=plan.state[0].membrane.describe() if plan else "float32",
     )
 
 
-__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "run_trial", "train_trial_model"]
+__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "run_trial",
+           "train_trial_model"]

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from qsearch._norse import threshold
 
+from qsearch._norse import threshold
 from qsearch.quant import FixedPoint, Rounding, fake_quantize
 from qsearch.snn._neuron import NeuronConstants
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
+
 from qsearch._norse import LIFParameters
 
 

@@ -121,8 +121,6 @@ def test_quantized_network_is_smaller_than_float(bits: int) -> None:
     assert memory_breakdown([64, 16, 10], cfg).total < float_memory_bits([64, 16, 10])
 
 
-@pytest.mark.xfail(strict=True, reason="qsearch bug: magnitude_mask keeps n - round(s*n) but memory_breakdown's "
-                                       "default counts round((1-s)*n); they differ on .5 ties (banker's round)")
 def test_default_kept_count_matches_what_magnitude_pruning_keeps() -> None:
     import torch
 

@@ -196,8 +196,6 @@ def test_fake_quantize_forward_equals_quantize_for_in_range_values(mode: str) ->
     assert torch.equal(without_grad, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="qsearch bug: x + (q - x).detach() loses q's low bits when |x| >> range "
-                                       "in float32; q + (x - x.detach()) would be exact")
 def test_fake_quantize_forward_saturates_exactly_far_outside_the_range() -> None:
     fmt = FixedPoint(16, 14)  # max_value = 2 - 2**-14
     x = torch.tensor([1e4], requires_grad=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import optuna
-from conftest import tiny_study_dict
+from study_fixtures import tiny_study_dict
 
 from qsearch.results import engine_for, load_results
 from qsearch.search import run_study
