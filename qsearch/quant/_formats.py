@@ -16,8 +16,9 @@ Calibration (how ``frac_bits`` is chosen):
   is then ``2**(floor(log2 max_abs) + 1) * (1 - 2**(1-bits))``: it holds ``max_abs`` (a threshold of exactly 1.0
   is representable) except within one step below the next power of two, where it saturates by under a step.
   For binary weights the step is the power of two nearest to mean |w|.
-- membrane potential: ``max_abs = max(|v_th|, |v_reset|, |v_leak|)``: with the rule above the range is at
-  least twice the threshold, room for sub-threshold dynamics; values above threshold are reset anyway.
+- membrane potential: ``max_abs = max(|v_th|, |v_reset|, |v_leak|)``: with the rule above the range reaches
+  the next power of two above that (twice the threshold when it is a power of two, e.g. [-2, 2) for v_th = 1),
+  room for sub-threshold dynamics; values above threshold are reset anyway.
 """
 
 from __future__ import annotations

@@ -46,7 +46,20 @@ def _quantizer(fmt: FixedPoint, rounding: Rounding, generator: torch.Generator |
 
 def lif_sequence(currents: torch.Tensor, p: NeuronConstants,
                  state_quant: StateQuant | None = None) -> torch.Tensor:
-    """Spikes (T, B, N) of a feed-forward LIF layer driven by ``currents`` (T, B, N); Norse's step semantics."""
+    """Spikes (T, B, N) of a feed-forward LIF layer driven by ``currents`` (T, B, N); Norse's step semantics.
+
+    Runs the fused C++ kernel of :mod:`qsearch.snn._fused` where it is available (same values, bit for bit),
+    else :func:`lif_sequence_reference`.
+    """
+    from qsearch.snn._fused import fused_lif_sequence
+
+    spikes = fused_lif_sequence(currents, p, state_quant)
+    return spikes if spikes is not None else lif_sequence_reference(currents, p, state_quant)
+
+
+def lif_sequence_reference(currents: torch.Tensor, p: NeuronConstants,
+                           state_quant: StateQuant | None = None) -> torch.Tensor:
+    """The Python loop the fused kernel reproduces: one tensor operation per term, autograd for BPTT."""
     q_v = state_quant.membrane_quantizer() if state_quant else _identity
     q_i = state_quant.current_quantizer() if state_quant else _identity
     v = torch.zeros_like(currents[0])

@@ -60,10 +60,12 @@ def magnitude_mask(weight: torch.Tensor, sparsity: float) -> torch.Tensor | None
     n_prune = int(round(sparsity * weight.numel()))
     if n_prune == 0:
         return None
-    magnitudes = weight.detach().abs().flatten()
-    cutoff = torch.kthvalue(magnitudes, n_prune).values
-    mask = (weight.detach().abs() > cutoff).to(weight.dtype)
-    return mask
+    keep = weight.numel() - n_prune
+    # top-k by magnitude keeps exactly `keep` weights even when magnitudes tie
+    kept_index = torch.topk(weight.detach().abs().flatten(), keep, sorted=False).indices
+    mask = torch.zeros(weight.numel(), dtype=weight.dtype, device=weight.device)
+    mask[kept_index] = 1
+    return mask.view_as(weight)
 
 
 def quantize_constants(constants: NeuronConstants, config: QuantConfig,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsearch.cost import float_memory_bits, memory_breakdown, memory_breakdown_for_layers, sparse_index_bits
 from qsearch.quant import QuantConfig
+from qsearch.snn import magnitude_mask
 
 PTQ = QuantConfig(scheme="ptq", weight_bits=(4, 2), membrane_bits=8, current_bits=6, param_bits=5)
 
@@ -29,8 +31,8 @@ def test_dense_quantized_network_memory_by_hand() -> None:
     # total: 48 + 12 + 0 + 70 + 50 + 48 = 228
     assert mem.total == 228
     assert mem.as_dict() == {"weights_layer0": 48, "weights_layer1": 12, "sparsity_index_layer0": 0,
-                             "sparsity_index_layer1": 0, "neuron_state": 70, "neuron_params": 50, "formats": 48,
-                             "total": 228}
+                             "sparsity_index_layer1": 0, "neuron_state": 70, "neuron_params": 50,
+                             "formats": 48, "total": 228}
 
 
 def test_float_memory_by_hand() -> None:
@@ -122,12 +124,24 @@ def test_quantized_network_is_smaller_than_float(bits: int) -> None:
 
 
 def test_default_kept_count_matches_what_magnitude_pruning_keeps() -> None:
-    import torch
-
-    from qsearch.snn import magnitude_mask
-
     cfg = QuantConfig(scheme="ptq", weight_bits=(8,), membrane_bits=8, current_bits=8, param_bits=8,
                       sparsity=(0.5,))
-    mask = magnitude_mask(torch.arange(1.0, 6.0).reshape(1, 5), 0.5)  # 1 x 5 layer, 5 weights
-    assert mask is not None
-    assert memory_breakdown([5, 1], cfg).weights[0] == int(mask.sum()) * 8
+    # 1 x 5 layer at sparsity 0.5: magnitude pruning drops round(2.5) = 2 weights and keeps 3 (a .5 tie, where
+    # round((1 - s) * n) = round(2.5) = 2 would disagree); 3 kept weights at 8 bits = 24
+    mask = magnitude_mask(torch.arange(1.0, 6.0).reshape(1, 5), 0.5)
+    assert mask is not None and int(mask.sum()) == 3
+    assert memory_breakdown([5, 1], cfg).weights[0] == 24
+
+
+@settings(max_examples=60, deadline=None)
+@given(fan_in=st.integers(1, 12), fan_out=st.integers(1, 12), sparsity=st.floats(0.0, 0.99))
+def test_default_kept_count_agrees_with_magnitude_mask_for_any_sparsity(fan_in: int, fan_out: int,
+                                                                        sparsity: float) -> None:
+    n = fan_in * fan_out
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(n))
+    weight = (order + 1).float().reshape(fan_out, fan_in)  # distinct magnitudes
+    mask = magnitude_mask(weight, sparsity)
+    kept = n if mask is None else int(mask.sum())
+    cfg = QuantConfig(scheme="ptq", weight_bits=(1,), membrane_bits=8, current_bits=8, param_bits=8,
+                      sparsity=(sparsity,))
+    assert memory_breakdown([fan_in, fan_out], cfg).weights[0] == kept  # 1-bit weights: bits == kept count

@@ -10,7 +10,7 @@ from qsearch.quant import QuantConfig
 
 
 def test_energies_at_8_and_32_bits_are_the_horowitz_table() -> None:
-    # 45 nm, 0.9 V: int8 add 0.03, int32 add 0.1, int8 mult 0.2, int32 mult 3.1, fp32 add 0.9, fp32 mult 3.7 (pJ)
+    # 45 nm, 0.9 V (pJ): int8 add 0.03, int32 add 0.1, int8 mult 0.2, int32 mult 3.1, fp32 add 0.9, mult 3.7
     assert add_energy_pj(8) == pytest.approx(0.03)
     assert add_energy_pj(32) == pytest.approx(0.1)
     assert mult_energy_pj(8) == pytest.approx(0.2)
@@ -60,7 +60,8 @@ def test_quantized_energy_per_inference_by_hand() -> None:
 
 def test_float_energy_per_inference_by_hand() -> None:
     # accumulate 0.9 pJ * 10 SOPs = 9; update 2 * 3.7 + 3 * 0.9 = 10.1 pJ * 20 = 202 -> 211
-    assert energy_per_inference_pj([7.0, 3.0], neurons=5, timesteps=4, config=QuantConfig()) == pytest.approx(211.0)
+    energy = energy_per_inference_pj([7.0, 3.0], neurons=5, timesteps=4, config=QuantConfig())
+    assert energy == pytest.approx(211.0)
 
 
 def test_float_current_makes_the_accumulate_float() -> None:

@@ -55,7 +55,8 @@ def test_supported_widths_construct(bits: int) -> None:
 @pytest.mark.parametrize("mode", ROUNDING_MODES)
 @FAST
 @given(bits=fixed_bits, max_abs=ranges)
-def test_calibrated_format_holds_the_largest_magnitude_within_one_step(mode: str, bits: int, max_abs: float) -> None:
+def test_calibrated_format_holds_the_largest_magnitude_within_one_step(mode: str, bits: int,
+                                                                       max_abs: float) -> None:
     fmt = calibrate(bits, max_abs)
     x = torch.tensor([max_abs, -max_abs], dtype=torch.float64)
     q = quantize(x, fmt, mode, torch.Generator().manual_seed(0))
@@ -85,7 +86,8 @@ def test_a_threshold_of_exactly_one_is_representable(mode: str, bits: int) -> No
 def test_powers_of_two_are_representable_exactly(bits: int, exponent: int) -> None:
     value = 2.0 ** exponent
     fmt = calibrate(bits, value)
-    assert quantize(torch.tensor([value, -value], dtype=torch.float64), fmt, "truncate").tolist() == [value, -value]
+    x = torch.tensor([value, -value], dtype=torch.float64)
+    assert quantize(x, fmt, "truncate").tolist() == [value, -value]
 
 
 def test_frac_bits_for_range_by_hand() -> None:

@@ -1,4 +1,4 @@
-"""Quantizing tensors onto FixedPoint grids: grid membership, level count, saturation and the three roundings."""
+"""Quantizing tensors onto FixedPoint grids: grid membership, level count, saturation, the three roundings."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def _on_grid(q: torch.Tensor, fmt: FixedPoint) -> bool:
 @pytest.mark.parametrize("mode", ROUNDING_MODES)
 @FAST
 @given(fmt=formats, span=spans)
-def test_quantized_values_lie_on_the_grid_within_the_code_range(mode: str, fmt: FixedPoint, span: list[float]) -> None:
+def test_quantized_values_lie_on_the_grid_within_the_code_range(mode: str, fmt: FixedPoint,
+                                                                span: list[float]) -> None:
     q = quantize(_values(fmt, span), fmt, mode, torch.Generator().manual_seed(0))
     assert _on_grid(q, fmt)
     assert bool((q >= fmt.min_value).all()) and bool((q <= fmt.max_value).all())
@@ -66,7 +67,8 @@ def test_a_format_has_at_most_two_to_the_bits_levels(mode: str, bits: int, frac_
 @FAST
 @given(fmt=formats, excess=st.lists(st.floats(min_value=0.0, max_value=1e3, allow_nan=False),
                                     min_size=1, max_size=16))
-def test_values_outside_the_range_saturate_to_the_ends(mode: str, fmt: FixedPoint, excess: list[float]) -> None:
+def test_values_outside_the_range_saturate_to_the_ends(mode: str, fmt: FixedPoint,
+                                                       excess: list[float]) -> None:
     over = torch.tensor([fmt.max_value + e * fmt.step for e in excess], dtype=torch.float64)
     under = torch.tensor([fmt.min_value - e * fmt.step for e in excess], dtype=torch.float64)
     gen = torch.Generator().manual_seed(0)
@@ -121,7 +123,8 @@ def test_stochastic_rounding_picks_one_of_the_two_neighbours(fmt: FixedPoint, sp
 def test_stochastic_quantization_is_unbiased(fmt: FixedPoint, position: float, seed: int) -> None:
     x = fmt.min_value + position * (fmt.max_value - fmt.min_value)
     n = 20_000
-    q = quantize(torch.full((n,), x, dtype=torch.float64), fmt, "stochastic", torch.Generator().manual_seed(seed))
+    gen = torch.Generator().manual_seed(seed)
+    q = quantize(torch.full((n,), x, dtype=torch.float64), fmt, "stochastic", gen)
     units = x / fmt.step
     p = units - math.floor(units)
     sigma = fmt.step * math.sqrt(p * (1 - p) / n)

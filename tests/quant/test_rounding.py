@@ -1,6 +1,6 @@
 """Rounding in grid units (round_units) and its integer twin (shift_right_rounded).
 
-Definitions (Gupta et al. 2015, as written in /work/shared/papers.md and qsearch/quant/_rounding.py), u = x / step:
+Definitions (Gupta et al. 2015; /work/shared/papers.md and qsearch/quant/_rounding.py), with u = x / step:
 truncate = floor(u); nearest = ceil(u - 1/2) (ties go down); stochastic = floor(u) + Bernoulli(u - floor(u)).
 """
 
@@ -121,7 +121,7 @@ def test_unknown_rounding_mode_raises_naming_the_field() -> None:
         shift_right_rounded(torch.tensor([5]), 1, "banker")  # type: ignore[arg-type]
 
 
-# ---- the integer twin ---------------------------------------------------------------------------------------
+# ---- the integer twin --------------------------------------------------------------------------------------
 
 int_values = st.lists(st.integers(min_value=-(2 ** 53), max_value=2 ** 53), min_size=1, max_size=32)
 
@@ -129,7 +129,8 @@ int_values = st.lists(st.integers(min_value=-(2 ** 53), max_value=2 ** 53), min_
 @pytest.mark.parametrize("mode", ["truncate", "nearest"])
 @settings(max_examples=100, deadline=None)
 @given(values=int_values, shift=st.integers(min_value=1, max_value=60))
-def test_shift_right_rounded_equals_round_units_on_the_quotient(mode: str, values: list[int], shift: int) -> None:
+def test_shift_right_rounded_equals_round_units_on_the_quotient(mode: str, values: list[int],
+                                                                shift: int) -> None:
     v = torch.tensor(values, dtype=torch.int64)
     expected = round_units(v.double() / 2 ** shift, mode)  # exact: |v| <= 2**53 and a power-of-two divisor
     got = shift_right_rounded(v, shift, mode)
@@ -156,7 +157,8 @@ def test_non_positive_shift_is_an_exact_left_shift(mode: str, values: list[int],
 
 @FAST
 @given(values=int_values, shift=st.integers(min_value=1, max_value=30), seed=st.integers(0, 2 ** 31))
-def test_integer_stochastic_shift_returns_floor_or_floor_plus_one(values: list[int], shift: int, seed: int) -> None:
+def test_integer_stochastic_shift_returns_floor_or_floor_plus_one(values: list[int], shift: int,
+                                                                  seed: int) -> None:
     v = torch.tensor(values, dtype=torch.int64)
     got = shift_right_rounded(v, shift, "stochastic", torch.Generator().manual_seed(seed))
     low = [x >> shift for x in values]

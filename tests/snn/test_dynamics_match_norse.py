@@ -44,8 +44,8 @@ def _norse_lif(currents: torch.Tensor, spec: NeuronSpec) -> torch.Tensor:
 
 
 def _norse_li(currents: torch.Tensor, spec: NeuronSpec) -> torch.Tensor:
-    p = LIParameters(tau_syn_inv=torch.as_tensor(spec.tau_syn_inv), tau_mem_inv=torch.as_tensor(spec.tau_mem_inv),
-                     v_leak=torch.as_tensor(spec.v_leak))
+    p = LIParameters(tau_syn_inv=torch.as_tensor(spec.tau_syn_inv),
+                     tau_mem_inv=torch.as_tensor(spec.tau_mem_inv), v_leak=torch.as_tensor(spec.v_leak))
     state = LIState(v=torch.zeros(B, N), i=torch.zeros(B, N))
     trace = []
     for t in range(currents.shape[0]):

@@ -94,7 +94,8 @@ def test_deterministic_frozen_weights_are_the_quantized_masked_weights(mode: str
     weights = _weights()
     plan = _plan(mode, bits=(4, 6))
     frozen = freeze(plan, weights)
-    for fixed, w, mask, fmt in zip(frozen.fixed_weights, weights, plan.masks, plan.weight_formats, strict=True):
+    layers = zip(frozen.fixed_weights, weights, plan.masks, plan.weight_formats, strict=True)
+    for fixed, w, mask, fmt in layers:
         assert torch.equal(fixed, quantize(w * mask, fmt, mode) * mask)
 
 

@@ -93,8 +93,8 @@ def test_silent_network_stops_training_in_the_first_epoch(config: QuantConfig) -
     model = SpikingMLP([64, 16, 10], NeuronSpec(v_th=1e6))  # nothing can ever reach the threshold
     monitor = SilentNetworkMonitor(min_spikes=1, max_silent_fraction=0.5, check_every=8, grace_samples=0)
     with pytest.raises(SilentNetworkError) as info:
-        train(model, config, _random_split(32, 0), _random_split(16, 1), TrainSettings(epochs=3, batch_size=8),
-              monitor)
+        train(model, config, _random_split(32, 0), _random_split(16, 1),
+              TrainSettings(epochs=3, batch_size=8), monitor)
     error = info.value
     assert error.epoch == 0
     assert error.fraction == 1.0

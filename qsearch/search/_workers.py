@@ -1,0 +1,267 @@
+"""Several worker processes on one study: local workers, the exact trial count they share, SQLite's limit.
+
+Each worker is an ordinary ``qsearch run`` joining the study by name (the same thing a container replica or a
+job on another machine runs); the database is the only thing they share. Three rules make that safe:
+
+- **The parent creates the study first** (:func:`run_workers`): the float baseline is enqueued exactly once
+  and no two workers race to create the study.
+- **The trial count is exact** (:class:`TrialQuota`): ``--total-trials N`` ends with N finished (complete or
+  pruned) trials, not N + workers - 1 as with Optuna's ``MaxTrialsCallback`` alone, which only looks after a
+  trial has finished.
+- **SQLite takes one worker** (:func:`check_parallel_storage`): SQLite locks the whole file for every write;
+  parallel Optuna workers on it fail with "database is locked" under load (optuna/optuna#820; Optuna's own
+  documentation advises against SQLite for parallel optimization). Use PostgreSQL or MySQL/MariaDB, or a
+  journal file (``journal:FILE``), which Optuna appends to under a file lock.
+
+How the quota stays exact with racing workers and retried trials. Trial numbers are given out under a lock on
+the study row, in creation order, and never change. A trial that is waiting, running, complete or pruned
+*holds a slot*; a failed one does not (a heartbeat-stale trial is failed and re-enqueued as a new waiting
+copy with the same parameters by ``RetryHeartbeatStaleTrialCallback``, so failures must not count). When a
+trial starts, the guard (:meth:`TrialQuota.guard`) counts the slot holders with a *lower number*; the trial
+runs only if there are fewer than N. That set can only shrink (trials leave it by failing), so if N + 1
+trials had finished, the highest-numbered of them would have seen the other N below it and not run: no
+overshoot, whatever the timing. A trial that may not run is failed at once with the user attribute
+``reason: quota_full`` (no parameters sampled, no results row); that only happens when workers race for the
+last slots. Between trials (:meth:`TrialQuota.wait_for_slot`) a worker whose study has every slot held waits
+— calling ``fail_stale_trials`` while it does, because a SIGKILLed worker's trial is only failed (and so
+retried) when some live process asks — and stops once N trials have finished.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from qsearch.search._retry import DEFAULT_POLICY, RetryPolicy, retrying
+from qsearch.search._storage import StorageError, storage_kind
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+#: states that hold one of the study's N slots (see the module docstring); FAIL does not
+SLOT_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+QUOTA_REASON = "quota_full"
+#: seconds between checks while every slot is held by another worker's running trial
+DEFAULT_POLL_S = 1.0
+#: thread-count variables set for each worker process (torch reads them when it starts)
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: each worker's index (0..K-1), for logs and for seeding samplers differently per worker
+WORKER_INDEX_ENV = "QSEARCH_WORKER_INDEX"
+
+Objective = Callable[[optuna.Trial], object]
+TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
+
+
+class QuotaFull(Exception):
+    """This trial started after the study's N slots were taken; it is failed without running."""
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_worker_count(cores: int | None = None) -> int:
+    """One worker per core: a trial of these small networks is fastest on one thread (shared/NOTES.md)."""
+    return max(1, cores if cores is not None else available_cores())
+
+
+def default_threads(workers: int, cores: int | None = None) -> int:
+    """Torch threads for each of ``workers`` processes: the cores shared out, at least one."""
+    return max(1, (cores if cores is not None else available_cores()) // max(workers, 1))
+
+
+def check_parallel_storage(url: str, workers: int) -> None:
+    """Refuse more than one worker on SQLite (one line; see the module docstring for why)."""
+    if workers > 1 and storage_kind(url) == "sqlite":
+        raise StorageError(f"--workers {workers}: SQLite cannot take parallel writers (locking errors, "
+                           "optuna#820); use PostgreSQL (postgresql://USER@HOST/DB) or a journal file "
+                           "(journal:FILE)")
+
+
+def _counts(study: optuna.Study) -> dict[TrialState, int]:
+    counts = dict.fromkeys(TrialState, 0)
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state] += 1
+    return counts
+
+
+def _fail_stale_trials(study: optuna.Study) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def _heartbeat_enabled(study: optuna.Study) -> bool:
+    interval = getattr(study._storage, "get_heartbeat_interval", None)
+    return interval is not None and interval() is not None
+
+
+class TrialQuota:
+    """Exactly ``target`` finished trials in the study, shared by every worker (see the module docstring).
+
+    ``budget`` caps the trials this worker runs itself (as ``n_trials`` did), so a study whose trials keep
+    failing still ends; trials the guard turns away do not count. ``deadline`` is a ``time.monotonic()`` value.
+    """
+
+    def __init__(self, target: int, budget: int | None = None, deadline: float | None = None,
+                 poll_s: float = DEFAULT_POLL_S) -> None:
+        self.target = target
+        self.budget = budget
+        self.deadline = deadline
+        self.poll_s = poll_s
+        self.started = 0
+        self.turned_away = 0
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def wait_for_slot(self, study: optuna.Study) -> bool:
+        """True when this worker should ask for another trial; False when it should stop."""
+        while True:
+            if getattr(study, "_stop_flag", False) or self._out_of_time():
+                return False
+            if self.budget is not None and self.started >= self.budget:
+                return False
+            counts = _counts(study)
+            if sum(counts[s] for s in FINISHED) >= self.target:
+                return False
+            if counts[TrialState.WAITING] or sum(counts[s] for s in SLOT_STATES) < self.target:
+                return True
+            if not _heartbeat_enabled(study):
+                return False  # a dead worker's trial would hold its slot for ever: leave it to the others
+            _fail_stale_trials(study)  # frees (and re-enqueues) the slot of a killed worker's trial
+            time.sleep(self.poll_s)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        """Optuna callback, after each trial: wait for a free slot or stop this worker."""
+        if not self.wait_for_slot(study):
+            study.stop()
+
+    def may_run(self, trial: optuna.Trial) -> bool:
+        below = sum(1 for t in trial.study.get_trials(deepcopy=False, states=SLOT_STATES) if t.number < trial.number)
+        return below < self.target
+
+    def guard(self, objective: Objective) -> Objective:
+        """``objective`` behind the slot check at trial start."""
+
+        def guarded(trial: optuna.Trial) -> object:
+            if not self.may_run(trial):
+                self.turned_away += 1
+                trial.set_user_attr("reason", QUOTA_REASON)
+                raise QuotaFull(f"trial {trial.number} not run: {self.target} trials are finished or running")
+            self.started += 1
+            return objective(trial)
+
+        return guarded
+
+
+def optimize_exactly(study: optuna.Study, objective: Objective, target: int, budget: int | None = None,
+                     timeout: float | None = None, callbacks: Sequence[TrialCallback] = (),
+                     poll_s: float = DEFAULT_POLL_S, policy: RetryPolicy = DEFAULT_POLICY) -> TrialQuota:
+    """``study.optimize`` until the study holds ``target`` finished trials — never more, whatever other
+    workers do — or this worker has run ``budget`` trials, or ``timeout`` seconds have passed.
+
+    Transient database errors that end ``optimize`` (see :mod:`qsearch.search._retry`) are retried with
+    back-off; ``policy.attempts`` consecutive ones without a trial in between end the worker with the error.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    quota = TrialQuota(target, budget, deadline, poll_s)
+    stop = optuna.study.MaxTrialsCallback(target, states=FINISHED)
+    guarded = quota.guard(objective)
+    for attempt in retrying(policy, progress=lambda: quota.started):
+        with attempt:
+            if not quota.wait_for_slot(study):
+                break
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            study.optimize(guarded, n_trials=None, timeout=left, callbacks=[stop, *callbacks, quota],
+                           catch=(Exception,), gc_after_trial=False)
+    return quota
+
+
+def worker_command(study_path: Path, storage_url: str, study_name: str, total_trials: int,
+                   timeout: float | None = None, heartbeat_interval: int | None = None,
+                   grace_period: int | None = None, python: str = sys.executable) -> list[str]:
+    """The command line of one worker: ``qsearch run`` joining the study, no progress bar, no report."""
+    command = [python, "-m", "qsearch.cli", "run", str(study_path), "--storage", storage_url, "--study-name",
+               study_name, "--total-trials", str(total_trials), "--quiet", "--no-report"]
+    if timeout is not None:
+        command += ["--timeout", str(timeout)]
+    if heartbeat_interval is not None:
+        command += ["--heartbeat-interval", str(heartbeat_interval)]
+    if grace_period is not None:
+        command += ["--grace-period", str(grace_period)]
+    return command
+
+
+def worker_env(index: int, threads: int, base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.update(dict.fromkeys(THREAD_ENV, str(threads)))
+    env[WORKER_INDEX_ENV] = str(index)
+    return env
+
+
+def _exit_code(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode  # killed by signal s -> 128 + s, as a shell
+
+
+def run_workers(study_path: Path, storage_url: str, study_name: str, workers: int, total_trials: int | None,
+                timeout: float | None = None, threads_per_worker: int | None = None, *,
+                n_trials: int | None = None, heartbeat_interval: int | None = None,
+                grace_period: int | None = None, python: str = sys.executable) -> int:
+    """Run ``workers`` local worker processes on one study until it holds ``total_trials`` finished trials
+    (default: the finished ones plus ``n_trials``, else plus the study file's ``n_trials``).
+
+    The study is opened (created, baseline enqueued) here before any worker starts. Each worker gets
+    ``threads_per_worker`` torch threads (default: cores // workers, at least 1) through ``OMP_NUM_THREADS``
+    and ``MKL_NUM_THREADS``. Returns 0 when every worker succeeded, else the first failing worker's exit code
+    (128 + signal for a killed one). Raises :class:`StorageError` for SQLite with more than one worker.
+    """
+    from qsearch.search._study import finished_trials, open_study
+    from qsearch.studyfile import load_study_file
+
+    if workers < 1:
+        raise ValueError(f"--workers: {workers} must be >= 1")
+    check_parallel_storage(storage_url, workers)
+    study_file = load_study_file(study_path)
+    study = open_study(study_file, storage_url, study_name)
+    if total_trials is None:
+        total_trials = finished_trials(study) + (n_trials or study_file.n_trials)
+    threads = threads_per_worker or default_threads(workers)
+    command = worker_command(study_path, storage_url, study_name, total_trials, timeout, heartbeat_interval,
+                             grace_period, python)
+    processes = [subprocess.Popen(command, env=worker_env(i, threads)) for i in range(workers)]
+    try:
+        codes = [p.wait() for p in processes]
+    except KeyboardInterrupt:
+        _stop_all(processes)
+        return 130
+    failed = [_exit_code(c) for c in codes if c != 0]
+    return failed[0] if failed else 0
+
+
+def _stop_all(processes: Sequence[subprocess.Popen], grace_s: float = 10.0) -> None:
+    """Interrupt the workers (their running trials end as failed), then kill what is left."""
+    for p in processes:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace_s
+    for p in processes:
+        try:
+            p.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+__all__ = ["QUOTA_REASON", "QuotaFull", "SLOT_STATES", "TrialQuota", "check_parallel_storage",
+           "default_threads", "default_worker_count", "optimize_exactly", "run_workers", "worker_command"]

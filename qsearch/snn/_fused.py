@@ -1,0 +1,194 @@
+"""The LIF recurrence of :func:`qsearch.snn._dynamics.lif_sequence` as one fused C++ kernel (forward and BPTT).
+
+Small layers are bound by per-operation overhead: the Python loop issues ~15 tensor operations and as many autograd
+nodes per timestep. ``_fused_lif.cpp`` runs all T steps in one call, evaluating the same float operations in the
+same order (bit-identical spikes), and its backward is hand-written BPTT with straight-through quantizers and
+Norse's SuperSpike surrogate. Stochastic rounding consumes uniform draws made here, in one call, from the
+StateQuant's generator: the same stream, in the same order, as the reference loop's per-step draws.
+
+The extension is compiled with :func:`torch.utils.cpp_extension.load` on first use and kept in
+``~/.cache/qsearch/torch_extensions/<key>`` (``$QSEARCH_EXTENSIONS_DIR`` overrides the root; the key hashes
+source, flags, torch and Python versions), so a machine builds it once. Each build runs in its own temporary
+directory and publishes the library with an atomic rename: concurrent first uses race harmlessly and an
+interrupted build leaves no lock behind. Without a compiler (or ninja), or with ``QSEARCH_FUSED=0``, nothing is
+built and callers fall back to the Python loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from qsearch.snn._dynamics import StateQuant
+    from qsearch.snn._neuron import NeuronConstants
+
+logger = logging.getLogger(__name__)
+
+SOURCE = Path(__file__).with_name("_fused_lif.cpp")
+CFLAGS = ("-O3", "-ffp-contract=off", "-fno-fast-math")
+_MODES = {"truncate": 0, "nearest": 1, "stochastic": 2}
+_NO_FORMAT = [1.0, 0.0, 0.0]
+
+_lock = threading.Lock()
+_module: ModuleType | None = None
+_tried = False
+#: seconds the last build took in this process (None: loaded from the cache or not built)
+build_seconds: float | None = None
+
+
+def cache_root() -> Path:
+    env = os.environ.get("QSEARCH_EXTENSIONS_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "qsearch" / "torch_extensions"
+
+
+def build_key() -> str:
+    digest = hashlib.sha256()
+    for part in (SOURCE.read_bytes(), torch.__version__.encode(), sys.version.encode(), platform.machine().encode(),
+                 " ".join(CFLAGS).encode()):
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _import(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _build_or_load() -> ModuleType:
+    global build_seconds
+    key = build_key()
+    name = f"qsearch_fused_lif_{key}"
+    target_dir = cache_root() / key
+    target = target_dir / f"{name}.so"
+    if target.is_file():
+        return _import(name, target)
+    from torch.utils import cpp_extension
+
+    target_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="build-", dir=target_dir))
+    try:
+        start = time.perf_counter()
+        module = cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=list(CFLAGS),
+                                    build_directory=str(scratch), verbose=False)
+        build_seconds = time.perf_counter() - start
+        built = Path(module.__file__ or "")
+        if built.is_file():
+            os.replace(built, target)  # atomic publish; the loaded library stays mapped
+        logger.debug("built the fused LIF kernel in %.1f s into %s", build_seconds, target)
+        return module
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def load_extension() -> ModuleType | None:
+    """The compiled kernel module, building it on first use; None when it cannot be had (logged once, debug)."""
+    global _module, _tried
+    if _tried:
+        return _module
+    with _lock:
+        if not _tried:
+            if os.environ.get("QSEARCH_FUSED", "1") == "0":
+                logger.debug("fused LIF kernel disabled by QSEARCH_FUSED=0; using the Python loop")
+            else:
+                try:
+                    _module = _build_or_load()
+                except Exception as exc:  # no compiler, no ninja, read-only cache, ...: the Python loop still works
+                    logger.debug("fused LIF kernel unavailable (%s: %s); using the Python loop",
+                                 type(exc).__name__, exc)
+                    _module = None
+            _tried = True
+    return _module
+
+
+def is_available() -> bool:
+    return load_extension() is not None
+
+
+def _format(fmt: Any) -> tuple[bool, list[float]] | None:
+    """(quantize?, [step, min_code, max_code]); None for a format the kernel does not handle (binary)."""
+    if fmt.is_float:
+        return False, _NO_FORMAT
+    if fmt.is_binary:
+        return None
+    return True, [float(fmt.step), float(fmt.min_code), float(fmt.max_code)]
+
+
+class _FusedLIF(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, currents: torch.Tensor, ext: ModuleType, constants: list[float], args: tuple,
+                draws: torch.Tensor) -> torch.Tensor:
+        spikes, v_decayed = ext.lif_forward(currents, constants, *args, draws, True)
+        ctx.ext = ext
+        ctx.constants = constants
+        ctx.save_for_backward(v_decayed)
+        return spikes
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad_spikes: torch.Tensor) -> tuple:
+        (v_decayed,) = ctx.saved_tensors
+        grad = ctx.ext.lif_backward(grad_spikes, v_decayed, ctx.constants)
+        return grad, None, None, None, None
+
+
+def fused_lif_sequence(currents: torch.Tensor, p: NeuronConstants,
+                       state_quant: StateQuant | None = None) -> torch.Tensor | None:
+    """Spikes of ``lif_sequence(currents, p, state_quant)`` from the kernel; None where it does not apply."""
+    if currents.device.type != "cpu" or currents.dtype not in (torch.float32, torch.float64):
+        return None
+    if currents.dim() < 2 or currents.shape[0] == 0:
+        return None
+    ext = load_extension()
+    if ext is None:
+        return None
+    quant_current, current_fmt, quant_membrane, membrane_fmt, mode = False, _NO_FORMAT, False, _NO_FORMAT, 0
+    generator = None
+    if state_quant is not None:
+        current = _format(state_quant.current)
+        membrane = _format(state_quant.membrane)
+        if current is None or membrane is None or state_quant.rounding not in _MODES:
+            return None
+        (quant_current, current_fmt), (quant_membrane, membrane_fmt) = current, membrane
+        mode = _MODES[state_quant.rounding]
+        generator = state_quant.generator
+    constants = [float(p.a_mem), float(p.a_syn), float(p.v_leak), float(p.v_th), float(p.v_reset)]
+    need_grad = torch.is_grad_enabled() and currents.requires_grad
+    draws = _draws(currents, quant_current, quant_membrane, mode, generator)
+    # the reference's fake_quantize adds (x - x.detach()) only when x requires grad: mirror it bit for bit
+    args = (quant_current, current_fmt, quant_membrane, membrane_fmt, mode, need_grad)
+    if need_grad:
+        return _FusedLIF.apply(currents, ext, constants, args, draws)
+    spikes, _ = ext.lif_forward(currents.detach(), constants, *args, draws, False)
+    return spikes
+
+
+def _draws(currents: torch.Tensor, quant_current: bool, quant_membrane: bool, mode: int,
+           generator: torch.Generator | None) -> torch.Tensor:
+    """Uniform draws (T, k, ...) in the reference's order per step: current jump, membrane, current decay."""
+    k = 2 * quant_current + quant_membrane
+    if mode != _MODES["stochastic"] or k == 0:
+        return torch.empty(0, dtype=currents.dtype)
+    shape = (currents.shape[0], k, *currents.shape[1:])
+    return torch.rand(shape, generator=generator, device=currents.device, dtype=currents.dtype)
