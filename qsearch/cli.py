@@ -336,6 +336,23 @@ def dashboard(
     run_server(backend, host=host, port=port)
 
 
+@app.command()
+def export(
+    storage: StorageOpt = DEFAULT_STORAGE,
+    study_name: StudyNameOpt = "qsearch",
+    trial: Annotated[int, typer.Option("--trial", help="trial number to export")] = -1,
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("exports"),
+) -> None:
+    """Write a trial's network: integer weights and formats, fixed-point neuron constants, model card, NIR graph."""
+    from qsearch.export import export_trial
+
+    if trial < 0:
+        raise fail("--trial: give the trial number to export (see `qsearch best`)")
+    with user_errors(storage):
+        path = export_trial(storage, study_name, trial, out)
+    typer.echo(str(path))
+
+
 def main() -> None:
     try:
         app()

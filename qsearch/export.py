@@ -5,7 +5,7 @@ freezes its quantization plan and writes into one folder:
 
 - ``weights_layer{i}.npy``: integer weight codes (out, in), int8 or int16 — value = code * 2**-frac_bits;
 - ``mask_layer{i}.npy`` (pruned layers only): the pruning mask, ``numpy.packbits`` of the row-major mask;
-- ``network.json``: everything an integer datapath needs besides the weights (see :func:`network_description`);
+- ``network.json``: everything an integer datapath needs besides the weights (:func:`network_description`);
 - ``model_card.json``: study, trial, configuration and every measured metric, plus the selection rule;
 - ``network.nir``: the same network as a NIR graph (dequantized float weights, per-neuron CubaLIF parameters;
   the quantization metadata rides in the nodes' ``metadata``, which NIR 1.0.8 writes and reads back).
@@ -77,7 +77,8 @@ def _exportable_trial(study: optuna.Study, study_name: str, number: int) -> optu
         raise ValueError(f"--trial: trial {number} is the float baseline (float32, nothing to quantize); "
                          "export a quantized trial")
     if trial.state != optuna.trial.TrialState.COMPLETE or config is None:
-        raise ValueError(f"--trial: trial {number} is {trial.state.name}; only COMPLETE trials can be exported")
+        raise ValueError(f"--trial: trial {number} is {trial.state.name}; only COMPLETE trials can be "
+                         "exported")
     float_fields = [name for name, bits in QuantConfig.from_dict(config)._widths() if bits >= FLOAT_BITS]
     if float_fields:
         raise ValueError(f"--trial: trial {number} keeps {float_fields[0]} in float32; the integer export "
@@ -186,20 +187,23 @@ def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
               "membrane_frac_bits": net.membrane.frac_bits, "membrane_format": net.membrane.describe(),
               "reset": "to value", "update": UPDATE_ORDER, "dt": dt}
     for name, const in c.items().items():
-        shared.update({f"{name}_code": const.code, f"{name}_frac_bits": const.frac_bits, f"{name}_bits": const.bits,
-                       f"{name}_nominal": float(neuron["constants"][name]["nominal"])})
+        nominal = float(neuron["constants"][name]["nominal"])
+        shared.update({f"{name}_code": const.code, f"{name}_frac_bits": const.frac_bits,
+                       f"{name}_bits": const.bits, f"{name}_nominal": nominal})
     for layer in description["layers"]:
         index, n = layer["index"], layer["out"]
         weight = net.weights[index].to(torch.float64) * net.weight_formats[index].step  # exact
-        linear_meta = {"weight_bits": layer["weights"]["bits"], "weight_frac_bits": layer["weights"]["frac_bits"],
-                       "weight_format": layer["weights"]["q"], "codes_file": layer["weights"]["file"],
+        w = layer["weights"]
+        linear_meta = {"weight_bits": w["bits"], "weight_frac_bits": w["frac_bits"],
+                       "weight_format": w["q"], "codes_file": w["file"],
                        "kept": layer["mask"]["kept"], "total": layer["mask"]["total"]}
         nodes[f"linear{index}"] = nir.Linear(weight=weight.numpy().astype(np.float32), metadata=linear_meta)
         cur = net.current_formats[index]
         meta = {**shared, "current_bits": cur.bits, "current_frac_bits": cur.frac_bits,
                 "current_format": cur.describe()}
-        common = {"tau_syn": np.full(n, _tau(dt, c.a_syn.value)), "tau_mem": np.full(n, _tau(dt, c.a_mem.value)),
-                  "r": np.ones(n), "v_leak": np.full(n, c.v_leak.value), "w_in": np.ones(n)}
+        common = {"tau_syn": np.full(n, _tau(dt, c.a_syn.value)),
+                  "tau_mem": np.full(n, _tau(dt, c.a_mem.value)), "r": np.ones(n),
+                  "v_leak": np.full(n, c.v_leak.value), "w_in": np.ones(n)}
         if layer["neuron"] == "li":
             nodes[f"neuron{index}"] = nir.CubaLI(**common, metadata=meta)
         else:
@@ -210,7 +214,8 @@ def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
     nodes["output"] = nir.Output(output_type={"output": np.array([net.sizes[-1]])})
     edges.append((previous, "output"))
     graph_meta = {"qsearch_format": FORMAT_NAME, "study": description["study"], "trial": description["trial"],
-                  "timesteps": description["timesteps"], "readout": net.readout, "rounding": net.rounding, "dt": dt}
+                  "timesteps": description["timesteps"], "readout": net.readout, "rounding": net.rounding,
+                  "dt": dt}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
 
 
@@ -288,14 +293,17 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     validation = evaluate(model, plan, data.validation, dtype=torch.float64, min_spikes=min_spikes)
     split = data.test if study_file.accuracy_split == "test" else data.validation
     integer = run_integer(net, split.spikes.transpose(0, 1), generator=torch.Generator().manual_seed(0))
-    stored = {"test": trial.user_attrs.get("test_accuracy"), "validation": trial.user_attrs.get("validation_accuracy")}
+    attrs = trial.user_attrs
+    stored = {"test": attrs.get("test_accuracy"), "validation": attrs.get("validation_accuracy")}
     again = {"test": 100 * test.accuracy, "validation": 100 * validation.accuracy}
     matches = all(stored[k] is not None and stored[k] == again[k] for k in stored)
     reproduced = {"matches": matches, "fake_quantized": again, "stored": stored,
-                  "integer": _percent(integer.predictions, split.y), "integer_split": study_file.accuracy_split}
+                  "integer": _percent(integer.predictions, split.y),
+                  "integer_split": study_file.accuracy_split}
     if not matches:
         warnings.warn(f"trial {trial_number}: retraining gave test/validation accuracy {again['test']:.2f}/"
-                      f"{again['validation']:.2f} %, the study stored {stored['test']}/{stored['validation']} %; "
+                      f"{again['validation']:.2f} %, the study stored {stored['test']}/"
+                      f"{stored['validation']} %; "
                       "the exported network differs from the measured one (other torch version or threads?)",
                       RuntimeWarning, stacklevel=2)
 
@@ -344,7 +352,8 @@ def load_exported(out_dir: Path | str) -> IntegerNetwork:
         weights.append(codes)
         formats.append(_fixed(layer["weights"]))
         currents.append(_fixed(layer["current"]))
-    constants = {name: IntegerConstant(code=int(c["code"]), frac_bits=int(c["frac_bits"]), bits=int(c["bits"]))
+    constants = {name: IntegerConstant(code=int(c["code"]), frac_bits=int(c["frac_bits"]),
+                                       bits=int(c["bits"]))
                  for name, c in desc["neuron"]["constants"].items() if name in CONSTANT_NAMES}
     return IntegerNetwork(sizes=tuple(desc["sizes"]), weights=tuple(weights), weight_formats=tuple(formats),
                           current_formats=tuple(currents), membrane=_fixed(desc["membrane"]),

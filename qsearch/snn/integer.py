@@ -1,9 +1,9 @@
 """Integer-only inference: a frozen quantized network run with int64 codes, shifts, clamps and compares.
 
-Every tensor is held as integer *codes* of a power-of-two grid: a value ``x`` with ``f`` fraction bits is the
-code ``x * 2**f``. The fake-quantized float path (:mod:`qsearch.snn._dynamics`) rounds the *exact* value of each
-expression onto the destination grid; here that exact value is formed in integers and only the final rounding
-is a shift:
+Every tensor is held as integer *codes* of a power-of-two grid: a value ``x`` with ``f`` fraction bits is
+the code ``x * 2**f``. The fake-quantized float path (:mod:`qsearch.snn._dynamics`) rounds the *exact* value
+of each expression onto the destination grid; here that exact value is formed in integers and only the final
+rounding is a shift:
 
 - the operands of a sum are aligned to the largest fraction bits ``F`` among them by exact left shifts;
 - a product of codes with ``f_a`` and ``F`` fraction bits is the exact code at ``f_a + F`` fraction bits;
@@ -20,8 +20,8 @@ One LIF step (Norse's order, as in :func:`~qsearch.snn.lif_sequence`)::
     z     = v_dec > v_th;   v = v_reset if z else v_dec
 
 For ``truncate`` and ``nearest`` this equals the float64 fake-quantized evaluation bit for bit. Stochastic
-rounding draws integers (``randint`` below ``2**shift``) instead of floats: the same rounding distribution, other
-random numbers, so the two paths agree only statistically.
+rounding draws integers (``randint`` below ``2**shift``) instead of floats: the same rounding distribution,
+other random numbers, so the two paths agree only statistically.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ class IntegerNetwork:
     def __post_init__(self) -> None:
         layers = len(self.sizes) - 1
         if not (len(self.weights) == len(self.weight_formats) == len(self.current_formats) == layers):
-            raise ValueError(f"IntegerNetwork: {layers} layers need as many weights, weight and current formats")
+            raise ValueError(f"IntegerNetwork: {layers} layers need as many weights, weight and current "
+                             "formats")
         for index, (w, fmt) in enumerate(zip(self.weights, self.weight_formats, strict=True)):
             if w.dtype != torch.int64:
                 raise ValueError(f"IntegerNetwork: weights[{index}] must be int64 codes, got {w.dtype}")
@@ -167,7 +168,7 @@ def to_integer(model: SpikingMLP, plan: QuantPlan) -> IntegerNetwork:
                          f"{len(model.layers)}")
     membranes = {s.membrane for s in plan.state}
     if len(membranes) != 1:
-        raise ValueError("to_integer: every layer must share one membrane format (the reset value is one code)")
+        raise ValueError("to_integer: every layer must share one membrane format (the reset is one code)")
     membrane = membranes.pop()
     weights = tuple(exact_codes(w, fmt, f"layer {i} weights")
                     for i, (w, fmt) in enumerate(zip(plan.fixed_weights, plan.weight_formats, strict=True)))
@@ -175,7 +176,8 @@ def to_integer(model: SpikingMLP, plan: QuantPlan) -> IntegerNetwork:
     codes = {name: _constant(values[name], plan.param_formats[name], name) for name in CONSTANT_NAMES
              if name != "v_reset"}
     codes["v_reset"] = _constant(values["v_reset"], membrane, "v_reset")
-    return IntegerNetwork(sizes=tuple(model.sizes), weights=weights, weight_formats=tuple(plan.weight_formats),
+    return IntegerNetwork(sizes=tuple(model.sizes), weights=weights,
+                          weight_formats=tuple(plan.weight_formats),
                           current_formats=tuple(s.current for s in plan.state), membrane=membrane,
                           constants=IntegerConstants(**codes), rounding=plan.config.rounding,
                           readout=model.readout)
@@ -275,10 +277,11 @@ def _run_batch(net: IntegerNetwork, h: torch.Tensor, rounder: _Rounder) -> torch
     last = len(net.weights) - 1
     for index, (weight, fmt) in enumerate(zip(net.weights, net.weight_formats, strict=True)):
         syn = (h.reshape(steps * batch, -1) @ weight.t()).reshape(steps, batch, -1)  # int64 matmul
+        current = net.current_formats[index]
         if index == last and net.readout == "li":
-            trace = _neuron_sequence(syn, fmt.frac_bits, net.current_formats[index], net, rounder, spiking=False)
+            trace = _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=False)
             return trace.max(dim=0).values
-        h = _neuron_sequence(syn, fmt.frac_bits, net.current_formats[index], net, rounder, spiking=True)
+        h = _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=True)
     return h.sum(0)
 
 

@@ -123,7 +123,8 @@ def test_unknown_rounding_mode_raises_naming_the_field() -> None:
 
 # ---- the integer twin --------------------------------------------------------------------------------------
 
-int_values = st.lists(st.integers(min_value=-(2 ** 53), max_value=2 ** 53), min_size=1, max_size=32)
+# |v| < 2**40: u - 1/2 stays exact in float64 (at 2**53 the float reference itself rounds wrongly)
+int_values = st.lists(st.integers(min_value=-(2 ** 40), max_value=2 ** 40), min_size=1, max_size=32)
 
 
 @pytest.mark.parametrize("mode", ["truncate", "nearest"])
@@ -132,7 +133,7 @@ int_values = st.lists(st.integers(min_value=-(2 ** 53), max_value=2 ** 53), min_
 def test_shift_right_rounded_equals_round_units_on_the_quotient(mode: str, values: list[int],
                                                                 shift: int) -> None:
     v = torch.tensor(values, dtype=torch.int64)
-    expected = round_units(v.double() / 2 ** shift, mode)  # exact: |v| <= 2**53 and a power-of-two divisor
+    expected = round_units(v.double() / 2 ** shift, mode)  # exact: |v| <= 2**40 and a power-of-two divisor
     got = shift_right_rounded(v, shift, mode)
     assert got.dtype == torch.int64
     assert got.tolist() == [int(e) for e in expected.tolist()]
