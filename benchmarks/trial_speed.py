@@ -32,8 +32,7 @@ from torch import nn
 from qsearch._norse import LIFFeedForwardState, lif_feed_forward_step
 from qsearch.data import rate_encode
 from qsearch.quant import QuantConfig
-from qsearch.snn import NeuronSpec, SpikingMLP, make_plan
-from qsearch.snn import _fused
+from qsearch.snn import NeuronSpec, SpikingMLP, _fused, make_plan
 
 SPEC = NeuronSpec(tau_mem_inv=200.0, tau_syn_inv=500.0)
 QAT = QuantConfig(scheme="qat", weight_bits=(4, 4), membrane_bits=8, current_bits=8, param_bits=8,
@@ -82,8 +81,8 @@ class NorseSteps(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch = x.shape[1]
-        states = [LIFFeedForwardState(v=torch.zeros(batch, layer.out_features), i=torch.zeros(batch, layer.out_features))
-                  for layer in self.layers]
+        states = [LIFFeedForwardState(v=torch.zeros(batch, n), i=torch.zeros(batch, n))
+                  for n in (layer.out_features for layer in self.layers)]
         counts = torch.zeros(batch, self.layers[-1].out_features)
         for t in range(x.shape[0]):
             h = x[t]

@@ -6,7 +6,8 @@ same order (bit-identical spikes), and its backward is hand-written BPTT with st
 Norse's SuperSpike surrogate. Stochastic rounding consumes uniform draws made here, in one call, from the
 StateQuant's generator: the same stream, in the same order, as the reference loop's per-step draws.
 
-The extension is compiled with :func:`torch.utils.cpp_extension.load` on first use and kept in
+The kernel is a small op library (``torch.ops.qsearch_fused_lif_<key>``), compiled with
+:func:`torch.utils.cpp_extension.load` on first use (about 15-25 s of one core; longer on a loaded machine) and kept in
 ``~/.cache/qsearch/torch_extensions/<key>`` (``$QSEARCH_EXTENSIONS_DIR`` overrides the root; the key hashes
 source, flags, torch and Python versions), so a machine builds it once. Each build runs in its own temporary
 directory and publishes the library with an atomic rename: concurrent first uses race harmlessly and an
@@ -17,7 +18,6 @@ built and callers fall back to the Python loop.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 import os
 import platform
@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -39,12 +38,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("_fused_lif.cpp")
-CFLAGS = ("-O3", "-ffp-contract=off", "-fno-fast-math")
+HEADERS = (Path(__file__).with_name("_fused_lif_kernels.h"),)
+CFLAGS = ("-O3", "-ffp-contract=off", "-fno-trapping-math")
 _MODES = {"truncate": 0, "nearest": 1, "stochastic": 2}
 _NO_FORMAT = [1.0, 0.0, 0.0]
 
 _lock = threading.Lock()
-_module: ModuleType | None = None
+_kernel: Any | None = None
 _tried = False
 #: seconds the last build took in this process (None: loaded from the cache or not built)
 build_seconds: float | None = None
@@ -60,66 +60,66 @@ def cache_root() -> Path:
 
 def build_key() -> str:
     digest = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), torch.__version__.encode(), sys.version.encode(), platform.machine().encode(),
-                 " ".join(CFLAGS).encode()):
+    parts = [SOURCE.read_bytes(), *(h.read_bytes() for h in HEADERS), torch.__version__.encode(),
+             sys.version.encode(), platform.machine().encode(), " ".join(CFLAGS).encode()]
+    for part in parts:
         digest.update(part)
         digest.update(b"\0")
     return digest.hexdigest()[:16]
 
 
-def _import(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _ops(name: str, path: Path | None = None) -> Any:
+    """The kernel's ops (``torch.ops.<name>``), loading the library at ``path`` first when given."""
+    if path is not None:
+        torch.ops.load_library(str(path))
+    return getattr(torch.ops, name)
 
 
-def _build_or_load() -> ModuleType:
+def _build_or_load() -> Any:
     global build_seconds
     key = build_key()
     name = f"qsearch_fused_lif_{key}"
     target_dir = cache_root() / key
     target = target_dir / f"{name}.so"
     if target.is_file():
-        return _import(name, target)
+        try:
+            return _ops(name, target)
+        except (OSError, RuntimeError) as exc:  # e.g. built against another torch of the same version string: rebuild
+            logger.debug("cached fused LIF kernel %s does not load (%s); rebuilding", target, exc)
     from torch.utils import cpp_extension
 
     target_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="build-", dir=target_dir))
     try:
         start = time.perf_counter()
-        module = cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=list(CFLAGS),
-                                    build_directory=str(scratch), verbose=False)
+        built = cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=list(CFLAGS),
+                                   build_directory=str(scratch), is_python_module=False, verbose=False)
         build_seconds = time.perf_counter() - start
-        built = Path(module.__file__ or "")
-        if built.is_file():
-            os.replace(built, target)  # atomic publish; the loaded library stays mapped
+        os.replace(built, target)  # atomic publish; the library is already loaded and stays mapped
         logger.debug("built the fused LIF kernel in %.1f s into %s", build_seconds, target)
-        return module
+        return _ops(name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def load_extension() -> ModuleType | None:
-    """The compiled kernel module, building it on first use; None when it cannot be had (logged once, debug)."""
-    global _module, _tried
+def load_extension() -> Any | None:
+    """The kernel's ops, building the library on first use; None when it cannot be had (logged once, debug)."""
+    global _kernel, _tried
     if _tried:
-        return _module
+        return _kernel
     with _lock:
         if not _tried:
             if os.environ.get("QSEARCH_FUSED", "1") == "0":
                 logger.debug("fused LIF kernel disabled by QSEARCH_FUSED=0; using the Python loop")
             else:
                 try:
-                    _module = _build_or_load()
+                    _kernel = _build_or_load()
                 except Exception as exc:  # no compiler, no ninja, read-only cache, ...: the Python loop still works
                     logger.debug("fused LIF kernel unavailable (%s: %s); using the Python loop",
                                  type(exc).__name__, exc)
-                    _module = None
+                    _kernel = None
             _tried = True
-    return _module
+    return _kernel
 
 
 def is_available() -> bool:
@@ -130,14 +130,14 @@ def _format(fmt: Any) -> tuple[bool, list[float]] | None:
     """(quantize?, [step, min_code, max_code]); None for a format the kernel does not handle (binary)."""
     if fmt.is_float:
         return False, _NO_FORMAT
-    if fmt.is_binary:
+    if fmt.is_binary or abs(fmt.frac_bits) > 100:  # binary: another quantizer; the kernel needs 1/step finite
         return None
     return True, [float(fmt.step), float(fmt.min_code), float(fmt.max_code)]
 
 
 class _FusedLIF(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, currents: torch.Tensor, ext: ModuleType, constants: list[float], args: tuple,
+    def forward(ctx: Any, currents: torch.Tensor, ext: Any, constants: list[float], args: tuple,
                 draws: torch.Tensor) -> torch.Tensor:
         spikes, v_decayed = ext.lif_forward(currents, constants, *args, draws, True)
         ctx.ext = ext
