@@ -75,6 +75,14 @@ def _ops(name: str, path: Path | None = None) -> Any:
     return getattr(torch.ops, name)
 
 
+def _put_environment_tools_on_path() -> None:
+    """torch finds ninja on PATH; the ``ninja`` wheel installs it next to this interpreter, which a plain
+    ``.venv/bin/qsearch`` call (no activated environment) does not put on PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    if shutil.which("ninja") is None and (Path(bin_dir) / "ninja").exists():
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
 def _build_or_load() -> Any:
     global build_seconds
     key = build_key()
@@ -88,6 +96,7 @@ def _build_or_load() -> Any:
             logger.debug("cached fused LIF kernel %s does not load (%s); rebuilding", target, exc)
     from torch.utils import cpp_extension
 
+    _put_environment_tools_on_path()
     target_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="build-", dir=target_dir))
     try:
