@@ -50,9 +50,15 @@ def run(
     timeout: Annotated[float | None, typer.Option("--timeout", help="seconds")] = None,
     plot: Annotated[Path, typer.Option("--plot", help="interactive Pareto front (HTML)")] = Path("pareto.html"),
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads in this process; small SNNs "
+                                         "are per-operation bound and run fastest with 1")] = 1,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
+    import torch
+
     from qsearch.studyfile import StudyFileError, load_study_file
+
+    torch.set_num_threads(threads)
 
     try:
         sf = load_study_file(study_file)
