@@ -52,6 +52,15 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads in this process; small SNNs "
                                          "are per-operation bound and run fastest with 1")] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="local worker processes on the study "
+                                                                  "(PostgreSQL, MySQL or journal:FILE)")] = 1,
+    heartbeat_interval: Annotated[int, typer.Option("--heartbeat-interval", min=1,
+                                                    help="seconds between heartbeats of a running trial")] = 60,
+    grace_period: Annotated[int, typer.Option("--grace-period", min=1,
+                                              help="seconds without heartbeat before a trial is failed and "
+                                                   "retried")] = 180,
+    report: Annotated[bool, typer.Option("--report/--no-report",
+                                         help="print the Pareto front and write --plot at the end")] = True,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
     import torch
@@ -67,8 +76,22 @@ def run(
     url = storage or sf.storage
     name = study_name or sf.name
     trials = n_trials or sf.n_trials
+    if grace_period <= heartbeat_interval:
+        raise fail(f"--grace-period: {grace_period} must exceed --heartbeat-interval {heartbeat_interval}")
     with user_errors(url):
-        _run(sf, url, name, trials, total_trials, timeout or sf.timeout, plot, quiet)
+        if workers > 1:
+            from qsearch.search._workers import run_workers
+
+            code = run_workers(study_file, url, name, workers, total_trials, timeout or sf.timeout,
+                               threads_per_worker=threads, n_trials=trials, heartbeat_interval=heartbeat_interval,
+                               grace_period=grace_period)
+            if code:
+                raise fail(f"--workers: a worker failed (exit code {code})", code=code)
+            if report:
+                show_front(url, name, plot_path=plot)
+            return
+        _run(sf, url, name, trials, total_trials, timeout or sf.timeout, plot, quiet, heartbeat_interval,
+             grace_period, report)
 
 
 @contextmanager
@@ -102,14 +125,15 @@ def _one_line(error: BaseException, url: str | None = None) -> str:
 
 
 def _run(sf, url: str, name: str, n_trials: int, total_trials: int | None, timeout: float | None, plot: Path,
-         quiet: bool) -> None:
+         quiet: bool, heartbeat_interval: int = 60, grace_period: int = 180, report: bool = True) -> None:
     import optuna
     from tqdm import tqdm
 
     from qsearch.search import finished_trials, open_study, run_study
+    from qsearch.search._workers import QUOTA_REASON
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(sf, url, name)
+    study = open_study(sf, url, name, heartbeat_interval, grace_period)
     start = finished_trials(study)
     total = (total_trials - start) if total_trials else n_trials
     bar = tqdm(total=max(total, 0), desc=f"{name} trials", unit="trial", disable=quiet, dynamic_ncols=True,
@@ -121,15 +145,16 @@ def _run(sf, url: str, name: str, n_trials: int, total_trials: int | None, timeo
     def on_trial(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
             bar.update(1)
-        if trial.state == optuna.trial.TrialState.FAIL:
+        if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") != QUOTA_REASON:
             bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', 'error')}")
 
     try:
         run_study(sf, url, name, n_trials, timeout=timeout, callbacks=[on_trial], on_epoch=on_epoch,
-                  total_trials=total_trials)
+                  total_trials=total_trials, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     finally:
         bar.close()
-    show_front(url, name, plot_path=plot)
+    if report:
+        show_front(url, name, plot_path=plot)
 
 
 def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_drop: float | None = None,

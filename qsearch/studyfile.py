@@ -180,6 +180,10 @@ class StudyFile(_Strict):
     sampler: SamplerSection = SamplerSection()
     early_stopping: EarlyStoppingSection = EarlyStoppingSection()
     baseline: BaselineSection = BaselineSection()
+    trial_runner: Literal["snn", "synthetic"] = Field(
+        "snn", description="snn trains every network; synthetic is the closed-form test double "
+                           "(qsearch.search._synthetic) for tests and storage benchmarks")
+    synthetic_sleep_s: float = Field(0.0, ge=0, description="seconds each synthetic trial takes")
 
     @field_validator("objectives")
     @classmethod

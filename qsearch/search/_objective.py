@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from qsearch.quant import QuantConfig
 from qsearch.results import TrialResult, save_result
+from qsearch.search._retry import call_with_retry
 from qsearch.search._space import baseline_config, sample_trial
 from qsearch.search._trial import TrialOutcome, run_trial
 from qsearch.snn import DivergedError, SilentNetworkError
@@ -117,7 +118,7 @@ class Objective:
         row = result_row(self.study_name, trial.number, config, state, reason, outcome, drop, silent=silent,
                          epochs_run=epochs_run, feasible=feasible,
                          is_baseline=bool(trial.user_attrs.get(BASELINE_ATTR)))
-        save_result(self.results_engine, row)
+        call_with_retry(save_result, self.results_engine, row)  # idempotent: replaces the (study, trial) row
 
 
 def result_row(study_name: str, number: int, config: QuantConfig, state: str, reason: str,

@@ -17,6 +17,10 @@ Where it is used:
 - around writing the results row (``save_result`` replaces the row of (study, trial) in one transaction, so
   repeating it is safe).
 
+- in the heartbeat thread (:class:`RetryingRDBStorage`): Optuna's heartbeat thread ends at its first
+  exception, so one dropped connection would leave a healthy trial without heartbeats — failed as dead after
+  the grace period and run a second time by another worker.
+
 Opening a storage at start-up is not retried: a wrong host or password must fail in a second with one line.
 """
 
@@ -27,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import optuna
 import tenacity
 
 logger = logging.getLogger("qsearch.retry")
@@ -106,8 +111,8 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0.0
     text = str(getattr(error, "orig", None) or error).strip().splitlines()
-    logger.warning("transient database error (%s); retry %d in %.1f s", text[0] if text else type(error).__name__,
-                   state.attempt_number, wait)
+    logger.warning("retrying after a database error (%s): attempt %d failed, next in %.1f s",
+                   text[0] if text else type(error).__name__, state.attempt_number, wait)
 
 
 class _StopWithoutProgress:
@@ -127,12 +132,13 @@ class _StopWithoutProgress:
         return state.attempt_number - self.first + 1 >= self.attempts
 
 
-def retrying(policy: RetryPolicy = DEFAULT_POLICY, progress: Callable[[], object] | None = None) -> tenacity.Retrying:
-    """A tenacity ``Retrying`` for transient errors; with ``progress`` (a counter of work done) the attempts
-    are counted from the last time it changed, so a long-running loop is not stopped by rare, spread-out
-    errors."""
+def retrying(policy: RetryPolicy = DEFAULT_POLICY, progress: Callable[[], object] | None = None,
+             retry: Callable[[BaseException], bool] = is_transient) -> tenacity.Retrying:
+    """A tenacity ``Retrying`` for transient errors (or those ``retry`` accepts); with ``progress`` (a counter
+    of work done) the attempts are counted from the last time it changed, so a long-running loop is not
+    stopped by rare, spread-out errors."""
     return tenacity.Retrying(
-        retry=tenacity.retry_if_exception(is_transient),
+        retry=tenacity.retry_if_exception(retry),
         wait=tenacity.wait_random_exponential(multiplier=policy.initial_s, max=policy.max_wait_s),
         stop=_StopWithoutProgress(policy.attempts, progress),
         before_sleep=_log_retry,
@@ -145,4 +151,16 @@ def call_with_retry(fn: Callable[..., T], *args: Any, policy: RetryPolicy = DEFA
     return retrying(policy)(fn, *args, **kwargs)
 
 
-__all__ = ["DEFAULT_POLICY", "RetryPolicy", "call_with_retry", "is_transient", "retrying"]
+#: the heartbeat's policy: give up well within a grace period (the thread ends then, as without retries)
+HEARTBEAT_POLICY = RetryPolicy(attempts=5, initial_s=1.0, max_wait_s=10.0)
+
+
+class RetryingRDBStorage(optuna.storages.RDBStorage):
+    """Optuna's RDB storage whose heartbeats survive transient database errors (see the module docstring)."""
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        call_with_retry(super().record_heartbeat, trial_id, policy=HEARTBEAT_POLICY)
+
+
+__all__ = ["DEFAULT_POLICY", "HEARTBEAT_POLICY", "RetryPolicy", "RetryingRDBStorage", "call_with_retry",
+           "is_transient", "retrying"]

@@ -7,12 +7,13 @@ import warnings
 import optuna
 
 from qsearch.search._space import grid_search_space
+from qsearch.search._workers import worker_seed
 from qsearch.studyfile import StudyFile
 
 
 def make_sampler(study: StudyFile) -> optuna.samplers.BaseSampler:
     cfg = study.sampler
-    seed = cfg.seed
+    seed = worker_seed(cfg.seed)  # per-worker offset: parallel workers do not repeat each other
     with warnings.catch_warnings():
         # GP and NSGA-III are marked experimental in some Optuna releases; the choice is the user's
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -8,6 +8,8 @@ import optuna
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from qsearch.search._retry import RetryingRDBStorage
+
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
 
 
@@ -51,7 +53,7 @@ def make_storage(url: str, heartbeat_interval: int | None = 60, grace_period: in
             # heartbeats are Optuna 5's current (experimental-marked) API for failing and retrying dead trials
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
-            return optuna.storages.RDBStorage(
+            return RetryingRDBStorage(  # an RDBStorage whose heartbeats survive transient errors
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period, heartbeat_stale_trial_callback=callback if heartbeat_interval else None)
     except Exception as error:  # noqa: BLE001 - every driver raises its own type; report one line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import warnings
 from collections.abc import Callable
 
@@ -15,18 +16,32 @@ from qsearch.search._objective import BASELINE_ATTR, DIRECTIONS, METRIC_UNITS, O
 from qsearch.search._samplers import make_sampler
 from qsearch.search._space import baseline_params
 from qsearch.search._storage import make_storage, storage_kind
-from qsearch.search._trial import run_trial
+from qsearch.search._synthetic import runner_for
+from qsearch.search._workers import optimize_exactly
 from qsearch.studyfile import StudyFile
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 STUDY_FILE_ATTR = "qsearch_study_file"
+#: seconds a worker joining a study without trials waits for the creating worker to enqueue the baseline
+BASELINE_WAIT_S = 10.0
 
 
-def open_study(study_file: StudyFile, storage_url: str, study_name: str) -> optuna.Study:
-    """Create the study or join the existing one of that name; enqueue the float baseline once."""
-    storage = make_storage(storage_url)
-    study = optuna.create_study(study_name=study_name, storage=storage, sampler=make_sampler(study_file),
-                                directions=[DIRECTIONS[o] for o in study_file.objectives], load_if_exists=True)
+def open_study(study_file: StudyFile, storage_url: str, study_name: str, heartbeat_interval: int | None = 60,
+               grace_period: int | None = 180) -> optuna.Study:
+    """Create the study or join the existing one of that name.
+
+    Only the process that creates the study enqueues the float baseline (one that joins a study without trials
+    waits for it), so workers started together — container replicas, other machines — enqueue it once.
+    """
+    storage = make_storage(storage_url, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+    sampler = make_sampler(study_file)
+    try:
+        study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
+                                    directions=[DIRECTIONS[o] for o in study_file.objectives])
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
+        created = False
     names = [METRIC_UNITS[o] for o in study_file.objectives]
     if study.metric_names != names:
         if study.metric_names is not None:
@@ -37,10 +52,22 @@ def open_study(study_file: StudyFile, storage_url: str, study_name: str) -> optu
             study.set_metric_names(names)
     if STUDY_FILE_ATTR not in study.user_attrs:
         study.set_user_attr(STUDY_FILE_ATTR, json.loads(study_file.model_dump_json()))
-    trials = study.get_trials(deepcopy=False)
-    if not any(t.user_attrs.get(BASELINE_ATTR) for t in trials):
+    if created or not _has_baseline(study):
         study.enqueue_trial(baseline_params(study_file), user_attrs={BASELINE_ATTR: True})
     return study
+
+
+def _has_baseline(study: optuna.Study, wait_s: float = BASELINE_WAIT_S, poll_s: float = 0.2) -> bool:
+    """Whether the study has its baseline trial; one without any trial may have just been created by another
+    worker, so wait up to ``wait_s`` for the creator to enqueue it."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        trials = study.get_trials(deepcopy=False)
+        if any(t.user_attrs.get(BASELINE_ATTR) for t in trials):
+            return True
+        if trials or time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
 
 
 def finished_trials(study: optuna.Study) -> int:
@@ -61,16 +88,20 @@ TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 def run_study(study_file: StudyFile, storage_url: str, study_name: str, n_trials: int,
               timeout: float | None = None, callbacks: list[TrialCallback] | None = None,
-              on_epoch=None, runner=run_trial, total_trials: int | None = None) -> optuna.Study:
-    """Run ``n_trials`` more trials (or until the study holds ``total_trials`` finished ones)."""
+              on_epoch=None, runner=None, total_trials: int | None = None, heartbeat_interval: int | None = 60,
+              grace_period: int | None = 180) -> optuna.Study:
+    """Run ``n_trials`` more trials (or until the study holds ``total_trials`` finished ones).
+
+    The count is exact with any number of workers on the study (see ``qsearch.search._workers``); ``runner``
+    defaults to the study file's ``trial_runner``.
+    """
     optuna.logging.set_verbosity(logging.WARNING)
-    study = open_study(study_file, storage_url, study_name)
+    study = open_study(study_file, storage_url, study_name, heartbeat_interval, grace_period)
     engine = results_engine_for(storage_url)
-    objective = Objective(study_file, study_name, engine, runner=runner, on_epoch=on_epoch)
+    objective = Objective(study_file, study_name, engine, runner=runner or runner_for(study_file),
+                          on_epoch=on_epoch)
     target = total_trials if total_trials is not None else finished_trials(study) + n_trials
-    stop = optuna.study.MaxTrialsCallback(target, states=FINISHED)
     remaining = max(target - finished_trials(study), 0)
     if remaining:
-        study.optimize(objective, n_trials=remaining, timeout=timeout, callbacks=[stop, *(callbacks or [])],
-                       catch=(Exception,), gc_after_trial=False)
+        optimize_exactly(study, objective, target, budget=remaining, timeout=timeout, callbacks=callbacks or [])
     return study

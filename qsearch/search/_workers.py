@@ -29,30 +29,36 @@ retried) when some live process asks — and stops once N trials have finished.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
 
-from qsearch.search._retry import DEFAULT_POLICY, RetryPolicy, retrying
+from qsearch.search._retry import DEFAULT_POLICY, RetryPolicy, is_transient, retrying
 from qsearch.search._storage import StorageError, storage_kind
+
+logger = logging.getLogger("qsearch.workers")
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 #: states that hold one of the study's N slots (see the module docstring); FAIL does not
 SLOT_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 QUOTA_REASON = "quota_full"
 #: seconds between checks while every slot is held by another worker's running trial
-DEFAULT_POLL_S = 1.0
+DEFAULT_POLL_S = 0.5
 #: thread-count variables set for each worker process (torch reads them when it starts)
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-#: each worker's index (0..K-1), for logs and for seeding samplers differently per worker
+#: each worker's index (0..K-1, or "auto" for container replicas): seeds each worker's sampler differently
 WORKER_INDEX_ENV = "QSEARCH_WORKER_INDEX"
 
 Objective = Callable[[optuna.Trial], object]
@@ -61,6 +67,28 @@ TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 class QuotaFull(Exception):
     """This trial started after the study's N slots were taken; it is failed without running."""
+
+
+class _QuietQuotaFull(logging.Filter):
+    """Drops Optuna's two warnings (with traceback) about a trial the guard turned away: it is expected."""
+
+    numbers: set[int] = set()
+    _value = re.compile(r"Trial (\d+) failed with value None\.")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], QuotaFull):
+            return False
+        match = self._value.fullmatch(record.getMessage())
+        return not (match and int(match.group(1)) in self.numbers)
+
+
+_QUIET = _QuietQuotaFull()
+
+
+def _silence_turned_away_trials() -> None:
+    target = logging.getLogger("optuna.study._optimize")
+    if _QUIET not in target.filters:
+        target.addFilter(_QUIET)
 
 
 def available_cores() -> int:
@@ -78,6 +106,24 @@ def default_worker_count(cores: int | None = None) -> int:
 def default_threads(workers: int, cores: int | None = None) -> int:
     """Torch threads for each of ``workers`` processes: the cores shared out, at least one."""
     return max(1, (cores if cores is not None else available_cores()) // max(workers, 1))
+
+
+def worker_seed(seed: int | None) -> int | None:
+    """The sampler seed of this process: the study file's ``seed`` plus the worker index.
+
+    Workers with one seed would all propose the same configurations (each runs its own sampler, seeded the
+    same way). Worker 0 — and any process without ``QSEARCH_WORKER_INDEX`` — keeps the study file's seed, so a
+    single-process study stays reproducible. ``QSEARCH_WORKER_INDEX=auto`` (container replicas, which share
+    one environment) offsets by a hash of host name and process id.
+    """
+    index = os.environ.get(WORKER_INDEX_ENV, "").strip()
+    if seed is None or not index:
+        return seed
+    if index == "auto":
+        offset = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+    else:
+        offset = int(index)
+    return (seed + offset) % 2**32
 
 
 def check_parallel_storage(url: str, workers: int) -> None:
@@ -121,6 +167,8 @@ class TrialQuota:
         self.poll_s = poll_s
         self.started = 0
         self.turned_away = 0
+        self.lost = 0
+        self.current: optuna.Trial | None = None
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -144,8 +192,26 @@ class TrialQuota:
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         """Optuna callback, after each trial: wait for a free slot or stop this worker."""
+        self.current = None  # recorded: only a trial whose ``tell`` failed stays current
         if not self.wait_for_slot(study):
             study.stop()
+
+    def lost_current_trial(self, study: optuna.Study) -> bool:
+        """Whether this worker's last trial was finished by someone else — failed as dead by another worker
+        because its heartbeat stopped — so that ``tell`` could not record it. Its retry copy runs elsewhere."""
+        if self.current is None:
+            return False
+        try:
+            state = study._storage.get_trial(self.current._trial_id).state
+        except Exception:  # noqa: BLE001 - the database is not answering: not a lost trial
+            return False
+        if state != TrialState.FAIL:
+            return False
+        self.lost += 1
+        logger.warning("trial %d was failed by another worker (no heartbeat for the grace period); its retry "
+                       "runs elsewhere", self.current.number)
+        self.current = None
+        return True
 
     def may_run(self, trial: optuna.Trial) -> bool:
         below = sum(1 for t in trial.study.get_trials(deepcopy=False, states=SLOT_STATES) if t.number < trial.number)
@@ -157,9 +223,11 @@ class TrialQuota:
         def guarded(trial: optuna.Trial) -> object:
             if not self.may_run(trial):
                 self.turned_away += 1
+                _QuietQuotaFull.numbers.add(trial.number)
                 trial.set_user_attr("reason", QUOTA_REASON)
                 raise QuotaFull(f"trial {trial.number} not run: {self.target} trials are finished or running")
             self.started += 1
+            self.current = trial
             return objective(trial)
 
         return guarded
@@ -173,12 +241,15 @@ def optimize_exactly(study: optuna.Study, objective: Objective, target: int, bud
 
     Transient database errors that end ``optimize`` (see :mod:`qsearch.search._retry`) are retried with
     back-off; ``policy.attempts`` consecutive ones without a trial in between end the worker with the error.
+    So is the error of a trial another worker failed as dead while it ran (Optuna cannot record it then).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     quota = TrialQuota(target, budget, deadline, poll_s)
+    _silence_turned_away_trials()
     stop = optuna.study.MaxTrialsCallback(target, states=FINISHED)
     guarded = quota.guard(objective)
-    for attempt in retrying(policy, progress=lambda: quota.started):
+    for attempt in retrying(policy, progress=lambda: quota.started,
+                            retry=lambda e: is_transient(e) or quota.lost_current_trial(study)):
         with attempt:
             if not quota.wait_for_slot(study):
                 break
@@ -190,10 +261,13 @@ def optimize_exactly(study: optuna.Study, objective: Objective, target: int, bud
 
 def worker_command(study_path: Path, storage_url: str, study_name: str, total_trials: int,
                    timeout: float | None = None, heartbeat_interval: int | None = None,
-                   grace_period: int | None = None, python: str = sys.executable) -> list[str]:
+                   grace_period: int | None = None, python: str = sys.executable,
+                   threads: int | None = None) -> list[str]:
     """The command line of one worker: ``qsearch run`` joining the study, no progress bar, no report."""
     command = [python, "-m", "qsearch.cli", "run", str(study_path), "--storage", storage_url, "--study-name",
                study_name, "--total-trials", str(total_trials), "--quiet", "--no-report"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     if timeout is not None:
         command += ["--timeout", str(timeout)]
     if heartbeat_interval is not None:
@@ -222,9 +296,10 @@ def run_workers(study_path: Path, storage_url: str, study_name: str, workers: in
     (default: the finished ones plus ``n_trials``, else plus the study file's ``n_trials``).
 
     The study is opened (created, baseline enqueued) here before any worker starts. Each worker gets
-    ``threads_per_worker`` torch threads (default: cores // workers, at least 1) through ``OMP_NUM_THREADS``
-    and ``MKL_NUM_THREADS``. Returns 0 when every worker succeeded, else the first failing worker's exit code
-    (128 + signal for a killed one). Raises :class:`StorageError` for SQLite with more than one worker.
+    ``threads_per_worker`` torch threads (default: cores // workers, at least 1) through ``--threads`` and
+    ``OMP_NUM_THREADS``/``MKL_NUM_THREADS``. Returns 0 when every worker succeeded, else the first failing
+    worker's exit code (128 + signal for a killed one). Raises :class:`StorageError` for SQLite with more
+    than one worker.
     """
     from qsearch.search._study import finished_trials, open_study
     from qsearch.studyfile import load_study_file
@@ -238,7 +313,7 @@ def run_workers(study_path: Path, storage_url: str, study_name: str, workers: in
         total_trials = finished_trials(study) + (n_trials or study_file.n_trials)
     threads = threads_per_worker or default_threads(workers)
     command = worker_command(study_path, storage_url, study_name, total_trials, timeout, heartbeat_interval,
-                             grace_period, python)
+                             grace_period, python, threads)
     processes = [subprocess.Popen(command, env=worker_env(i, threads)) for i in range(workers)]
     try:
         codes = [p.wait() for p in processes]
@@ -264,4 +339,5 @@ def _stop_all(processes: Sequence[subprocess.Popen], grace_s: float = 10.0) -> N
 
 
 __all__ = ["QUOTA_REASON", "QuotaFull", "SLOT_STATES", "TrialQuota", "check_parallel_storage",
-           "default_threads", "default_worker_count", "optimize_exactly", "run_workers", "worker_command"]
+           "default_threads", "default_worker_count", "optimize_exactly", "run_workers", "worker_command",
+           "worker_seed"]
