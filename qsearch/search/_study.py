@@ -43,13 +43,14 @@ def open_study(study_file: StudyFile, storage_url: str, study_name: str, heartbe
         study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
         created = False
     names = [METRIC_UNITS[o] for o in study_file.objectives]
-    if study.metric_names != names:
-        if study.metric_names is not None:
-            raise ValueError(f"objectives: study {study_name!r} was created with {study.metric_names}; "
-                             f"use a new --study-name for {names}")
+    current = study.metric_names  # read once: another worker may set them between two reads
+    if current is not None and current != names:
+        raise ValueError(f"objectives: study {study_name!r} was created with {current}; "
+                         f"use a new --study-name for {names}")
+    if current is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names(names)
+            study.set_metric_names(names)  # idempotent: racing workers write the same names
     if STUDY_FILE_ATTR not in study.user_attrs:
         study.set_user_attr(STUDY_FILE_ATTR, json.loads(study_file.model_dump_json()))
     if created or not _has_baseline(study):
