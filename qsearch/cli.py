@@ -173,11 +173,7 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
     front = pareto_front(candidates, objectives)
     selected = select_model(rows, drop_budget)
     knee = knee_point(front) if len(objectives) == 2 else None
-    marks: dict[int, str] = {}
-    if knee is not None:
-        marks[knee["trial_number"]] = "knee"
-    if selected is not None:
-        marks[selected["trial_number"]] = ", ".join(filter(None, ["selected", marks.get(selected["trial_number"])]))
+    marks = _marks(selected, knee)
     shown = baseline + front
     if output == OutputFormat.json:
         typer.echo(to_json(shown, {"study": name, "objectives": objectives,
@@ -199,6 +195,17 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
         write_pareto_html(rows, plot_path, objectives, selected, knee, title=f"qsearch study {name}")
         if output == OutputFormat.table:
             typer.echo(f"Pareto front plot: {plot_path}")
+
+
+def _marks(selected: dict | None, knee: dict | None) -> dict[int, str]:
+    """Notes for the table: which trial is the selected model and which is the knee of the front."""
+    marks: dict[int, str] = {}
+    if knee is not None:
+        marks[knee["trial_number"]] = "knee"
+    if selected is not None:
+        number = selected["trial_number"]
+        marks[number] = ", ".join(filter(None, ["selected", marks.get(number)]))
+    return marks
 
 
 def _study_settings(url: str, name: str) -> tuple[list[str], float | None]:
@@ -253,11 +260,7 @@ def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
     front = pareto_front(rows, objectives)
     selected = select_model(front, max_drop if max_drop is not None else budget)
     knee = knee_point(front) if len(objectives) == 2 else None
-    marks = {}
-    if knee:
-        marks[knee["trial_number"]] = "knee"
-    if selected:
-        marks[selected["trial_number"]] = ", ".join(filter(None, ["selected", marks.get(selected["trial_number"])]))
+    marks = _marks(selected, knee)
     rows_out = [{**r, "note": marks.get(r["trial_number"], "")} for r in front]
     if output == OutputFormat.json:
         typer.echo(to_json(rows_out, {"study": name, "objectives": objectives,
