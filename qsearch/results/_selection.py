@@ -10,6 +10,7 @@ straight line joining the front's two extremes (the "kneedle" idea, Satopaa et a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 #: objective name -> (results column, +1 maximize / -1 minimize)
@@ -26,12 +27,16 @@ def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 
 def pareto_front(rows: Sequence[dict], objectives: Sequence[str] = ("accuracy", "memory")) -> list[dict]:
-    """Non-dominated COMPLETE rows (all objectives as columns of the results table)."""
+    """Non-dominated COMPLETE rows (all objectives as columns of the results table), each configuration once."""
     candidates = [r for r in rows if r["state"] == "COMPLETE" and r.get("accuracy") is not None]
     keys = [_key(r, objectives) for r in candidates]
     front = [r for r, k in zip(candidates, keys, strict=True)
              if not any(_dominates(other, k) for other in keys if other is not k)]
-    return sorted(front, key=lambda r: (r["memory_kib"], -r["accuracy"]))
+    # samplers re-propose configurations; training is deterministic, so a repeat is the same point: show it once
+    unique: dict[tuple, dict] = {}
+    for row in sorted(front, key=lambda r: r["trial_number"]):
+        unique.setdefault((_key(row, objectives), json.dumps(row.get("config"), sort_keys=True)), row)
+    return sorted(unique.values(), key=lambda r: (r["memory_kib"], -r["accuracy"]))
 
 
 def select_model(rows: Sequence[dict], max_accuracy_drop: float | None) -> dict | None:
