@@ -80,25 +80,6 @@ def _worker(index: int, study_url: str, results_url: str, name: str, total: int,
     optimize_exactly(study, objective, total, budget=total)
 
 
-def delete_study(url: str, name: str) -> None:
-    """Remove the benchmark's study: Optuna's rows and its results rows."""
-    import optuna
-    from sqlalchemy import delete
-    from sqlalchemy.orm import Session
-
-    from qsearch.results import TrialResult, engine_for
-    from qsearch.search import make_storage
-
-    try:
-        optuna.delete_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
-    except KeyError:
-        pass
-    engine = engine_for(url)
-    with Session(engine) as session, session.begin():
-        session.execute(delete(TrialResult).where(TrialResult.study_name == name))
-    engine.dispose()
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -154,7 +135,7 @@ def run_mode(mode: str, url: str, workers: int, trials: int, spec: dict, ctx) ->
     from optuna.trial import TrialState
 
     from qsearch.results import engine_for, load_results
-    from qsearch.search import make_storage, open_study
+    from qsearch.search import delete_study, make_storage, open_study
     from qsearch.studyfile import parse_study
 
     tag = f"qsearch-bench-{uuid.uuid4().hex[:8]}"

@@ -4,6 +4,7 @@ from qsearch.results._selection import knee_point, pareto_front, select_model
 from qsearch.results._store import (
     SORTABLE,
     ResultFilter,
+    delete_results,
     engine_for,
     ensure_table,
     load_results,
@@ -13,6 +14,6 @@ from qsearch.results._store import (
 from qsearch.results._table import COLUMNS, TABLE_NAME, TrialResult
 
 __all__ = [
-    "COLUMNS", "SORTABLE", "TABLE_NAME", "ResultFilter", "TrialResult", "engine_for", "ensure_table",
+    "COLUMNS", "SORTABLE", "TABLE_NAME", "ResultFilter", "TrialResult", "delete_results", "engine_for", "ensure_table",
     "knee_point", "load_results", "pareto_front", "save_result", "select_model", "study_names",
 ]

@@ -34,6 +34,13 @@ def save_result(engine: Engine, row: TrialResult) -> None:
         session.add(row)
 
 
+def delete_results(engine: Engine, study_name: str) -> None:
+    """Remove every results row of a study (the table is created first if it does not exist yet)."""
+    ensure_table(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(delete(TrialResult).where(TrialResult.study_name == study_name))
+
+
 @dataclass(frozen=True)
 class ResultFilter:
     """Filters of ``qsearch best`` / ``qsearch trials``; applied as bound parameters, never pasted into SQL."""

@@ -106,3 +106,19 @@ def run_study(study_file: StudyFile, storage_url: str, study_name: str, n_trials
     if remaining:
         optimize_exactly(study, objective, target, budget=remaining, timeout=timeout, callbacks=callbacks or [])
     return study
+
+
+def delete_study(storage_url: str, study_name: str) -> None:
+    """Remove a study everywhere qsearch keeps it: Optuna's rows and the results table's rows."""
+    from qsearch.results import delete_results
+
+    try:
+        optuna.delete_study(study_name=study_name, storage=make_storage(storage_url, heartbeat_interval=None))
+    except KeyError:
+        pass  # already gone from Optuna's tables; its results rows may remain
+    engine = results_engine_for(storage_url)
+    if engine is not None:
+        try:
+            delete_results(engine, study_name)
+        finally:
+            engine.dispose()

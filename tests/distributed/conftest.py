@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from distributed_helpers import delete_study
+
+from qsearch.search import delete_study
 
 
 @pytest.fixture

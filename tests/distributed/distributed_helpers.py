@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import optuna
 import yaml
-from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
@@ -35,19 +32,3 @@ def write_study(tmp_path: Path, sleep_s: float = 0.0, **overrides) -> Path:
     return path
 
 
-def delete_study(url: str, name: str) -> None:
-    """Remove a test study: Optuna's rows and the results table's rows."""
-    from qsearch.results import TrialResult, engine_for, ensure_table
-    from qsearch.search import make_storage
-
-    try:
-        optuna.delete_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
-    except KeyError:
-        pass
-    engine = engine_for(url)
-    try:
-        ensure_table(engine)
-        with Session(engine) as session, session.begin():
-            session.execute(delete(TrialResult).where(TrialResult.study_name == name))
-    finally:
-        engine.dispose()

@@ -5,11 +5,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import delete
-from sqlalchemy.orm import Session
 
 from qsearch.quant import QuantConfig
-from qsearch.results import ResultFilter, TrialResult, engine_for, ensure_table, load_results, save_result
+from qsearch.results import (
+    ResultFilter,
+    TrialResult,
+    delete_results,
+    engine_for,
+    ensure_table,
+    load_results,
+    save_result,
+)
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MARIADB_URL = "mysql+pymysql://root@127.0.0.1:3306/test"
@@ -51,6 +57,6 @@ def test_results_table_round_trips(url, sqlite_url):
         assert row["memory_breakdown"]["total"] == 1000
         assert len(load_results(engine, study)) == 2
     finally:
-        with Session(engine) as session, session.begin():
-            session.execute(delete(TrialResult).where(TrialResult.study_name == study))
+        delete_results(engine, study)
+        assert load_results(engine, study) == []
         engine.dispose()
