@@ -3,11 +3,13 @@
 ``export_trial`` re-runs the trial's training (seeded, so it reproduces the network the study measured),
 freezes its quantization plan and writes into one folder:
 
-- ``weights_layer{i}.npy``: integer weight codes (out, in), int8 or int16 — value = code * 2**-frac_bits;
+- ``weights_layer{i}.npy``: integer weight codes, (out, in) or (out, in_channels, k, k) for conv, int8 or int16 —
+  value = code * 2**-frac_bits;
 - ``mask_layer{i}.npy`` (pruned layers only): the pruning mask, ``numpy.packbits`` of the row-major mask;
 - ``network.json``: everything an integer datapath needs besides the weights (:func:`network_description`);
 - ``model_card.json``: study, trial, configuration and every measured metric, plus the selection rule;
-- ``network.nir``: the same network as a NIR graph (dequantized float weights, per-neuron CubaLIF parameters;
+- ``network.nir``: the same network as a NIR graph (dequantized float weights, per-neuron CubaLIF parameters,
+  Conv2d/SumPool2d/Flatten for conv networks; not written for max pooling, which NIR cannot express;
   the quantization metadata rides in the nodes' ``metadata``, which NIR 1.0.8 writes and reads back).
 
 ``load_exported`` rebuilds the :class:`~qsearch.snn.integer.IntegerNetwork` from the folder and
@@ -33,7 +35,7 @@ from qsearch.search import BASELINE_ATTR, make_storage, mask_url, storage_kind
 from qsearch.search._data import trial_data
 from qsearch.search._study import STUDY_FILE_ATTR
 from qsearch.search._trial import TrainedTrial, train_trial_model
-from qsearch.snn import evaluate
+from qsearch.snn import LayerShape, evaluate
 from qsearch.snn.integer import (
     CONSTANT_NAMES,
     IntegerConstant,
@@ -45,7 +47,7 @@ from qsearch.snn.integer import (
 from qsearch.studyfile import StudyFile, load_study_file, parse_study
 
 FORMAT_NAME = "qsearch-integer-snn"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: conv layers (kind, shapes, pooling); version 1 files still load
 NETWORK_FILE = "network.json"
 CARD_FILE = "model_card.json"
 NIR_FILE = "network.nir"
@@ -134,17 +136,20 @@ def network_description(net: IntegerNetwork, trained: TrainedTrial, study_file: 
                            "grid": "membrane" if name == "v_reset" else "param"}
     layers = []
     last = len(net.weights) - 1
-    for index, (weight, fmt) in enumerate(zip(net.weights, net.weight_formats, strict=True)):
+    for index, (shape, weight, fmt) in enumerate(zip(net.topology, net.weights, net.weight_formats, strict=True)):
         mask = plan.masks[index]
         kept = int(mask.sum()) if mask is not None else weight.numel()
         layers.append({
-            "index": index, "in": net.sizes[index], "out": net.sizes[index + 1],
+            "index": index, "kind": shape.kind, "in": math.prod(shape.in_shape), "out": shape.neurons,
+            "in_shape": list(shape.in_shape), "out_shape": list(shape.out_shape),
+            **({"kernel_size": shape.kernel_size, "stride": 1, "padding": shape.padding, "pool": shape.pool,
+                "pooling": shape.pooling, "spikes_shape": list(shape.spikes_shape)} if shape.kind == "conv" else {}),
             "neuron": "li" if index == last and net.readout == "li" else "lif",
             "weights": {**_fmt(fmt), "file": f"weights_layer{index}.npy", "dtype": str(_code_dtype(fmt)),
                         "shape": [int(s) for s in weight.shape]},
             "mask": {"pruned": mask is not None, "kept": kept, "total": weight.numel(),
                      "file": f"mask_layer{index}.npy" if mask is not None else None,
-                     "packing": "numpy.packbits of the row-major (out, in) mask, big bit order"},
+                     "packing": "numpy.packbits of the row-major mask of the weight shape, big bit order"},
             "current": _fmt(net.current_formats[index]),
         })
     dataset = study_file.dataset
@@ -152,7 +157,7 @@ def network_description(net: IntegerNetwork, trained: TrainedTrial, study_file: 
     spec = model.neuron
     return {
         "format": FORMAT_NAME, "version": FORMAT_VERSION, "study": study_name, "trial": trial_number,
-        "sizes": list(net.sizes), "layers": layers,
+        **({"sizes": _mlp_sizes(net)} if _mlp_sizes(net) else {}), "layers": layers,
         "membrane": _fmt(net.membrane),
         "neuron": {
             "model": "current-based LIF (Norse lif_feed_forward_step)", "update": UPDATE_ORDER,
@@ -168,10 +173,23 @@ def network_description(net: IntegerNetwork, trained: TrainedTrial, study_file: 
         "rounding": net.rounding,
         "saturation": "clamp to the format's code range after every rounding",
         "input": {"dataset": dataset.name, "shape": list(trained.data.input_shape),
-                  "features": net.sizes[0], "encoding": encoding,
-                  "layout": "(T, B, features) 0/1 spikes, time-major"},
-        "nir": {"file": NIR_FILE, "quantization_metadata_in_nodes": True},
+                  "features": math.prod(net.input_shape), "network_shape": list(net.input_shape),
+                  "encoding": encoding,
+                  "layout": "(T, B, *network_shape) time-major: 0/1 spikes, or event counts per frame"},
+        "nir": {"file": NIR_FILE if nir_representable(net) else None, "quantization_metadata_in_nodes": True,
+                **({} if nir_representable(net) else {"why_not": "NIR 1.0 has no max-pooling node"})},
     }
+
+
+def _mlp_sizes(net: IntegerNetwork) -> list[int] | None:
+    """Layer sizes (input, hidden..., classes) when every layer is linear, as format version 1 recorded them."""
+    if any(layer.kind != "linear" for layer in net.topology):
+        return None
+    return [math.prod(net.input_shape), *(layer.neurons for layer in net.topology)]
+
+
+def nir_representable(net: IntegerNetwork) -> bool:
+    return all(layer.kind == "linear" or layer.pool <= 1 or layer.pooling == "sum" for layer in net.topology)
 
 
 def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
@@ -180,7 +198,7 @@ def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
     neuron = description["neuron"]
     dt = float(neuron["dt"])
     c = net.constants
-    nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([net.sizes[0]])})}
+    nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array(net.input_shape)})}
     edges: list[tuple[str, str]] = []
     previous = "input"
     shared = {"rounding": net.rounding, "membrane_bits": net.membrane.bits,
@@ -190,17 +208,32 @@ def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
         nominal = float(neuron["constants"][name]["nominal"])
         shared.update({f"{name}_code": const.code, f"{name}_frac_bits": const.frac_bits,
                        f"{name}_bits": const.bits, f"{name}_nominal": nominal})
-    for layer in description["layers"]:
-        index, n = layer["index"], layer["out"]
-        weight = net.weights[index].to(torch.float64) * net.weight_formats[index].step  # exact
+    for layer, shape in zip(description["layers"], net.topology, strict=True):
+        index = layer["index"]
+        weight = (net.weights[index].to(torch.float64) * net.weight_formats[index].step).numpy()  # exact
         w = layer["weights"]
-        linear_meta = {"weight_bits": w["bits"], "weight_frac_bits": w["frac_bits"],
-                       "weight_format": w["q"], "codes_file": w["file"],
-                       "kept": layer["mask"]["kept"], "total": layer["mask"]["total"]}
-        nodes[f"linear{index}"] = nir.Linear(weight=weight.numpy().astype(np.float32), metadata=linear_meta)
+        synapse_meta = {"weight_bits": w["bits"], "weight_frac_bits": w["frac_bits"],
+                        "weight_format": w["q"], "codes_file": w["file"],
+                        "kept": layer["mask"]["kept"], "total": layer["mask"]["total"]}
+        if shape.kind == "conv":
+            nodes[f"conv{index}"] = nir.Conv2d(
+                input_shape=tuple(shape.in_shape[1:]), weight=weight.astype(np.float32), stride=1,
+                padding=shape.padding, dilation=1, groups=1, bias=np.zeros(shape.out_shape[0], dtype=np.float32),
+                metadata=synapse_meta)
+            synapse = f"conv{index}"
+        else:
+            source_shape = net.topology[index - 1].spikes_shape if index else net.input_shape
+            if len(source_shape) > 1:
+                nodes[f"flatten{index}"] = nir.Flatten(input_type={"input": np.array(source_shape)},
+                                                       start_dim=0, end_dim=-1)
+                edges.append((previous, f"flatten{index}"))
+                previous = f"flatten{index}"
+            nodes[f"linear{index}"] = nir.Linear(weight=weight.astype(np.float32), metadata=synapse_meta)
+            synapse = f"linear{index}"
         cur = net.current_formats[index]
         meta = {**shared, "current_bits": cur.bits, "current_frac_bits": cur.frac_bits,
                 "current_format": cur.describe()}
+        n = tuple(shape.out_shape)
         common = {"tau_syn": np.full(n, _tau(dt, c.a_syn.value)),
                   "tau_mem": np.full(n, _tau(dt, c.a_mem.value)), "r": np.ones(n),
                   "v_leak": np.full(n, c.v_leak.value), "w_in": np.ones(n)}
@@ -209,9 +242,15 @@ def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
         else:
             nodes[f"neuron{index}"] = nir.CubaLIF(**common, v_threshold=np.full(n, c.v_th.value),
                                                   v_reset=np.full(n, c.v_reset.value), metadata=meta)
-        edges += [(previous, f"linear{index}"), (f"linear{index}", f"neuron{index}")]
+        edges += [(previous, synapse), (synapse, f"neuron{index}")]
         previous = f"neuron{index}"
-    nodes["output"] = nir.Output(output_type={"output": np.array([net.sizes[-1]])})
+        if shape.kind == "conv" and shape.pool > 1:
+            p = shape.pool
+            nodes[f"pool{index}"] = nir.SumPool2d(kernel_size=np.array([p, p]), stride=np.array([p, p]),
+                                                  padding=np.array([0, 0]))
+            edges.append((previous, f"pool{index}"))
+            previous = f"pool{index}"
+    nodes["output"] = nir.Output(output_type={"output": np.array([net.n_classes])})
     edges.append((previous, "output"))
     graph_meta = {"qsearch_format": FORMAT_NAME, "study": description["study"], "trial": description["trial"],
                   "timesteps": description["timesteps"], "readout": net.readout, "rounding": net.rounding,
@@ -237,7 +276,7 @@ def _selection(storage_url: str, study_name: str, study_file: StudyFile, number:
 
 
 def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_name: str,
-                selection: dict[str, Any], reproduced: dict[str, Any]) -> dict[str, Any]:
+                selection: dict[str, Any], reproduced: dict[str, Any], nir: bool) -> dict[str, Any]:
     attrs = trial.user_attrs
     memory_bits = attrs.get("memory_bits")
     float_bits = attrs.get("float_memory_bits")
@@ -259,7 +298,7 @@ def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_na
         "membrane_format": attrs.get("membrane_format"),
         "selection": selection, "reproduced": reproduced,
         "study_file": json.loads(study_file.model_dump_json()),
-        "files": {"network": NETWORK_FILE, "nir": NIR_FILE},
+        "files": {"network": NETWORK_FILE, "nir": NIR_FILE if nir else None},
     }
 
 
@@ -317,10 +356,12 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
             np.save(out_dir / layer["mask"]["file"], np.packbits(mask.detach().cpu().numpy().astype(bool)))
     _write_json(out_dir / NETWORK_FILE, description)
     selection = _selection(storage_url, study_name, study_file, trial_number)
-    _write_json(out_dir / CARD_FILE, _model_card(trial, study_file, study_name, selection, reproduced))
-    import nir
+    _write_json(out_dir / CARD_FILE, _model_card(trial, study_file, study_name, selection, reproduced,
+                                                   nir_representable(net)))
+    if nir_representable(net):
+        import nir
 
-    nir.write(out_dir / NIR_FILE, _nir_graph(net, description))
+        nir.write(out_dir / NIR_FILE, _nir_graph(net, description))
     return out_dir
 
 
@@ -340,7 +381,7 @@ def load_exported(out_dir: Path | str) -> IntegerNetwork:
     desc = json.loads(path.read_text())
     if desc.get("format") != FORMAT_NAME:
         raise ValueError(f"export: {path} is not a {FORMAT_NAME} description")
-    weights, formats, currents = [], [], []
+    weights, formats, currents, topology = [], [], [], []
     for layer in desc["layers"]:
         codes = torch.from_numpy(np.load(out_dir / layer["weights"]["file"]).astype(np.int64))
         mask_info = layer["mask"]
@@ -352,13 +393,22 @@ def load_exported(out_dir: Path | str) -> IntegerNetwork:
         weights.append(codes)
         formats.append(_fixed(layer["weights"]))
         currents.append(_fixed(layer["current"]))
+        topology.append(_layer_shape(layer))
     constants = {name: IntegerConstant(code=int(c["code"]), frac_bits=int(c["frac_bits"]),
                                        bits=int(c["bits"]))
                  for name, c in desc["neuron"]["constants"].items() if name in CONSTANT_NAMES}
-    return IntegerNetwork(sizes=tuple(desc["sizes"]), weights=tuple(weights), weight_formats=tuple(formats),
+    return IntegerNetwork(topology=tuple(topology), weights=tuple(weights), weight_formats=tuple(formats),
                           current_formats=tuple(currents), membrane=_fixed(desc["membrane"]),
                           constants=IntegerConstants(**constants), rounding=desc["rounding"],
                           readout=desc["readout"]["kind"])
+
+
+def _layer_shape(layer: dict[str, Any]) -> LayerShape:
+    """A layer's topology from network.json (format 1 only knew linear layers of ``in`` -> ``out``)."""
+    if layer.get("kind", "linear") == "linear":
+        return LayerShape("linear", tuple(layer.get("in_shape", [layer["in"]])), (int(layer["out"]),))
+    return LayerShape("conv", tuple(layer["in_shape"]), tuple(layer["out_shape"]), int(layer["kernel_size"]),
+                      int(layer["pool"]), layer["pooling"])
 
 
 def evaluate_exported(out_dir: Path | str, study_file: StudyFile | str | Path | None = None,

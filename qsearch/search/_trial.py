@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from qsearch.cost import energy_per_inference_pj, float_memory_bits, memory_breakdown, synaptic_operations
-from qsearch.quant import QuantConfig
+from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
+from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
 from qsearch.snn import (
     NeuronSpec,
     QuantPlan,
     SilentNetworkError,
     SilentNetworkMonitor,
+    SpikingConvNet,
     SpikingMLP,
+    SpikingNetwork,
     TrainResult,
     TrainSettings,
     build_plan,
     calibrate_currents,
     evaluate,
     freeze,
+    kept_fanout,
     train,
 )
 from qsearch.studyfile import StudyFile
@@ -56,11 +60,36 @@ class TrialOutcome:
         return data
 
 
-def build_model(study: StudyFile, input_size: int, n_classes: int) -> SpikingMLP:
+def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
+    """The study's network for samples of ``input_shape``: an MLP (input flattened) or a conv SNN."""
     spec = study.model
     neuron = NeuronSpec(**spec.neuron.model_dump())
-    sizes = [input_size, *spec.hidden, n_classes]
-    return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=spec.weight_scale)
+    if spec.kind == "mlp":
+        sizes = [math.prod(input_shape), *spec.hidden, n_classes]
+        return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=spec.weight_scale)
+    shape = tuple(input_shape)
+    if spec.input_shape is not None:
+        if math.prod(spec.input_shape) != math.prod(shape):
+            raise ValueError(f"model.input_shape: {spec.input_shape} holds {math.prod(spec.input_shape)} values, "
+                             f"the dataset's samples {math.prod(shape)} (shape {shape})")
+        shape = tuple(spec.input_shape)
+    if len(shape) == 1:
+        shape = (1, 1, shape[0])  # 1-D samples (audio channels): a 1-pixel-high image, so conv still applies
+    elif len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3:
+        raise ValueError(f"model.kind: conv needs samples of shape (channels, height, width), got {shape}")
+    return SpikingConvNet(shape, spec.channels, n_classes, kernel_size=spec.kernel_size, pool=spec.pool,
+                          pooling=spec.pooling, hidden=spec.hidden, neuron=neuron, readout=spec.readout,
+                          weight_scale=spec.weight_scale)
+
+
+def network_memory(model: SpikingNetwork, config: QuantConfig, kept: list[int] | None = None) -> MemoryBreakdown:
+    """Memory of ``model`` under ``config`` (``kept``: unpruned weights per layer; None: all float32 dense)."""
+    topology = model.topology
+    return memory_breakdown_for_layers(dense_weights=[t.dense_weights for t in topology],
+                                       fan_in=[t.fan_in for t in topology],
+                                       neurons=[t.neurons for t in topology], config=config, kept_weights=kept)
 
 
 def resolve_device(choice: str) -> torch.device:
@@ -69,11 +98,16 @@ def resolve_device(choice: str) -> torch.device:
     return torch.device("cpu")
 
 
+def float_config(model: SpikingNetwork) -> QuantConfig:
+    """float32 everywhere: the reference the compression ratio is measured against."""
+    return QuantConfig(weight_bits=(FLOAT_BITS,) * len(model.layers))
+
+
 @dataclass
 class TrainedTrial:
     """A trained network with the frozen quantization plan it is evaluated (and exported) with."""
 
-    model: SpikingMLP
+    model: SpikingNetwork
     plan: QuantPlan | None
     result: TrainResult
     data: TrialData
@@ -99,11 +133,8 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     gradients for ``training.qat_epochs`` (or trains from scratch when ``training.qat_from_float`` is false).
     """
     data = trial_data(study.dataset, config.timesteps)
-    input_size = 1
-    for d in data.input_shape:
-        input_size *= d
     torch.manual_seed(study.training.seed)
-    model = build_model(study, input_size, data.n_classes)
+    model = build_model(study, data.input_shape, data.n_classes)
     settings = TrainSettings(epochs=epochs or study.training.epochs, batch_size=study.training.batch_size,
                              learning_rate=learning_rate or study.training.learning_rate,
                              cosine_schedule=study.training.cosine_schedule,
@@ -122,8 +153,8 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
             state, result = _FLOAT_CACHE[key]
             model.load_state_dict(state)
         else:
-            float_config = QuantConfig(weight_bits=(32,) * len(model.layers), timesteps=config.timesteps)
-            result = train(model, float_config, data.train, data.validation, settings, monitor(), on_epoch)
+            reference = replace(float_config(model), timesteps=config.timesteps)
+            result = train(model, reference, data.train, data.validation, settings, monitor(), on_epoch)
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
         qat_settings = settings
@@ -151,18 +182,18 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     test = evaluate(model, plan, data.test, dtype=dtype, min_spikes=silent.min_spikes)
     validation = evaluate(model, plan, data.validation, dtype=dtype, min_spikes=silent.min_spikes)
 
-    kept = [int(m.sum()) if m is not None else w.numel()
-            for m, w in zip(plan.masks if plan else [None] * len(model.layers), model.weights, strict=True)]
-    memory = memory_breakdown(model.sizes, config, kept)
-    fanout = [(m if m is not None else torch.ones_like(w)).sum(0)
-              for m, w in zip(plan.masks if plan else [None] * len(model.layers), model.weights, strict=True)]
+    masks = plan.masks if plan else (None,) * len(model.layers)
+    kept = [int(m.sum()) if m is not None else w.numel() for m, w in zip(masks, model.weights, strict=True)]
+    memory = network_memory(model, config, kept)
+    fanout = [kept_fanout(layer, mask).reshape(-1) for layer, mask in zip(model.topology, masks, strict=True)]
     sops = synaptic_operations(test.input_spikes_per_sample, fanout)
     energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config)
     accuracy = test.accuracy if study.accuracy_split == "test" else validation.accuracy
     return TrialOutcome(
         config=config, accuracy=100 * accuracy, test_accuracy=100 * test.accuracy,
         validation_accuracy=100 * validation.accuracy, memory_bits=memory.total,
-        memory_breakdown=memory.as_dict(), float_memory_bits=float_memory_bits(model.sizes), sops=sum(sops),
+        memory_breakdown=memory.as_dict(), float_memory_bits=network_memory(model, float_config(model)).total,
+        sops=sum(sops),
         energy_pj=energy, epochs_run=result.epochs_run,
         stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
@@ -170,5 +201,5 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     )
 
 
-__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "run_trial",
-           "train_trial_model"]
+__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "float_config", "network_memory",
+           "run_trial", "train_trial_model"]

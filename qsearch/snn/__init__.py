@@ -3,8 +3,9 @@
 from qsearch.snn._dynamics import StateQuant, li_sequence, lif_sequence
 from qsearch.snn._neuron import NeuronConstants, NeuronSpec
 from qsearch.snn._plan import QuantPlan, freeze, magnitude_mask, make_plan
+from qsearch.snn._topology import LayerShape, conv_layer, kept_fanout, linear_layer, pool_spikes, synaptic_input
 from qsearch.snn.integer import IntegerNetwork, run_integer, to_integer
-from qsearch.snn.network import NetworkOutput, SpikingMLP
+from qsearch.snn.network import NetworkOutput, SpikingConvNet, SpikingMLP, SpikingNetwork
 from qsearch.snn.silent import SilentNetworkMonitor, silent_count
 from qsearch.snn.training import (
     DivergedError,
@@ -19,8 +20,9 @@ from qsearch.snn.training import (
 )
 
 __all__ = [
-    "DivergedError", "Evaluation", "IntegerNetwork", "NetworkOutput", "NeuronConstants", "NeuronSpec", "QuantPlan",
-    "SilentNetworkError", "SilentNetworkMonitor", "SpikingMLP", "StateQuant", "TrainResult", "TrainSettings",
-    "build_plan", "calibrate_currents", "evaluate", "freeze", "li_sequence", "lif_sequence", "magnitude_mask",
-    "make_plan", "run_integer", "silent_count", "to_integer", "train",
+    "DivergedError", "Evaluation", "IntegerNetwork", "LayerShape", "NetworkOutput", "NeuronConstants", "NeuronSpec",
+    "QuantPlan", "SilentNetworkError", "SilentNetworkMonitor", "SpikingConvNet", "SpikingMLP", "SpikingNetwork",
+    "StateQuant", "TrainResult", "TrainSettings", "build_plan", "calibrate_currents", "conv_layer", "evaluate",
+    "freeze", "kept_fanout", "li_sequence", "lif_sequence", "linear_layer", "magnitude_mask", "make_plan",
+    "pool_spikes", "run_integer", "silent_count", "synaptic_input", "to_integer", "train",
 ]

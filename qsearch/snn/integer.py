@@ -26,13 +26,15 @@ other random numbers, so the two paths agree only statistically.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import torch
 
 from qsearch.quant import FixedPoint, Rounding, shift_right_rounded
 from qsearch.snn._plan import QuantPlan
-from qsearch.snn.network import Readout, SpikingMLP
+from qsearch.snn._topology import LayerShape, pool_spikes, synaptic_input
+from qsearch.snn.network import Readout, SpikingNetwork
 
 CONSTANT_NAMES = ("a_mem", "a_syn", "v_leak", "v_th", "v_reset")
 
@@ -68,11 +70,12 @@ class IntegerConstants:
 class IntegerNetwork:
     """A frozen quantized network: int64 weight codes per layer plus formats, constants and modes.
 
-    ``weights[l]`` has shape (out, in) and holds codes of ``weight_formats[l]`` (pruned weights are code 0).
+    ``topology[l]`` says what layer ``l`` connects (linear or conv, shapes, pooling); ``weights[l]`` has its
+    ``weight_shape`` and holds codes of ``weight_formats[l]`` (pruned weights are code 0).
     ``current_formats[l]`` is the synaptic-current format of layer ``l``; all layers share ``membrane``.
     """
 
-    sizes: tuple[int, ...]
+    topology: tuple[LayerShape, ...]
     weights: tuple[torch.Tensor, ...]
     weight_formats: tuple[FixedPoint, ...]
     current_formats: tuple[FixedPoint, ...]
@@ -82,21 +85,30 @@ class IntegerNetwork:
     readout: Readout
 
     def __post_init__(self) -> None:
-        layers = len(self.sizes) - 1
+        layers = len(self.topology)
         if not (len(self.weights) == len(self.weight_formats) == len(self.current_formats) == layers):
             raise ValueError(f"IntegerNetwork: {layers} layers need as many weights, weight and current "
                              "formats")
         for index, (w, fmt) in enumerate(zip(self.weights, self.weight_formats, strict=True)):
             if w.dtype != torch.int64:
                 raise ValueError(f"IntegerNetwork: weights[{index}] must be int64 codes, got {w.dtype}")
-            if tuple(w.shape) != (self.sizes[index + 1], self.sizes[index]):
+            expected = self.topology[index].weight_shape
+            if tuple(w.shape) != expected:
                 raise ValueError(f"IntegerNetwork: weights[{index}] has shape {tuple(w.shape)}, expected "
-                                 f"{(self.sizes[index + 1], self.sizes[index])}")
+                                 f"{expected}")
             if w.numel() and (int(w.min()) < fmt.min_code or int(w.max()) > fmt.max_code):
                 raise ValueError(f"IntegerNetwork: weights[{index}] has codes outside {fmt.describe()}")
         for name, fmt in self._formats():
             if fmt.is_float:
                 raise ValueError(f"integer inference needs fixed-point formats; field {name} is float32")
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.topology[0].in_shape
+
+    @property
+    def n_classes(self) -> int:
+        return self.topology[-1].out_shape[0]
 
     def _formats(self) -> list[tuple[str, FixedPoint]]:
         named = [(f"weight_bits[{i}]", f) for i, f in enumerate(self.weight_formats)]
@@ -156,7 +168,7 @@ def _constant(value: float, fmt: FixedPoint, name: str) -> IntegerConstant:
     return IntegerConstant(code=code, frac_bits=fmt.frac_bits, bits=fmt.bits)
 
 
-def to_integer(model: SpikingMLP, plan: QuantPlan) -> IntegerNetwork:
+def to_integer(model: SpikingNetwork, plan: QuantPlan) -> IntegerNetwork:
     """The integer twin of ``model`` under a frozen ``plan`` (see :func:`qsearch.snn.freeze`)."""
     float_fields = _float_fields(plan)
     if float_fields:
@@ -176,7 +188,7 @@ def to_integer(model: SpikingMLP, plan: QuantPlan) -> IntegerNetwork:
     codes = {name: _constant(values[name], plan.param_formats[name], name) for name in CONSTANT_NAMES
              if name != "v_reset"}
     codes["v_reset"] = _constant(values["v_reset"], membrane, "v_reset")
-    return IntegerNetwork(sizes=tuple(model.sizes), weights=weights,
+    return IntegerNetwork(topology=model.topology, weights=weights,
                           weight_formats=tuple(plan.weight_formats),
                           current_formats=tuple(s.current for s in plan.state), membrane=membrane,
                           constants=IntegerConstants(**codes), rounding=plan.config.rounding,
@@ -253,7 +265,7 @@ def _as_integer_spikes(spikes: torch.Tensor) -> torch.Tensor:
 
 def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Generator | None = None,
                 batch_size: int = 1024) -> IntegerOutput:
-    """Run ``net`` on input spikes (T, B, *input_shape) (uint8/bool 0/1) with integer tensors only.
+    """Run ``net`` on input spikes (T, B, *input_shape) (0/1, or event counts) with integer tensors only.
 
     Returns spike counts of the output layer (spiking readout) or the peak LI membrane codes over time
     (``li`` readout), as int64 logits with their fraction bits. ``generator`` drives stochastic rounding.
@@ -261,27 +273,27 @@ def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Gene
     if spikes.dim() < 3:
         raise ValueError(f"run_integer: spikes must be (T, B, features...), got shape {tuple(spikes.shape)}")
     steps, batch = spikes.shape[0], spikes.shape[1]
-    x = spikes.reshape(steps, batch, -1)
-    if x.shape[2] != net.sizes[0]:
-        raise ValueError(f"run_integer: {x.shape[2]} input features, the network expects {net.sizes[0]}")
+    features = spikes[0, 0].numel() if batch else 0
+    if batch and features != math.prod(net.input_shape):
+        raise ValueError(f"run_integer: {features} input features, the network expects {net.input_shape}")
+    x = spikes.reshape(steps, batch, *net.input_shape)
     rounder = _Rounder(net.rounding, generator)
     chunks = [_run_batch(net, _as_integer_spikes(x[:, start:start + batch_size]), rounder)
               for start in range(0, batch, batch_size)]
-    logits = torch.cat(chunks) if chunks else torch.zeros(0, net.sizes[-1], dtype=torch.int64)
+    logits = torch.cat(chunks) if chunks else torch.zeros(0, net.n_classes, dtype=torch.int64)
     frac = net.membrane.frac_bits if net.readout == "li" else 0
     return IntegerOutput(logits=logits, frac_bits=frac)
 
 
 def _run_batch(net: IntegerNetwork, h: torch.Tensor, rounder: _Rounder) -> torch.Tensor:
-    steps, batch = h.shape[0], h.shape[1]
     last = len(net.weights) - 1
-    for index, (weight, fmt) in enumerate(zip(net.weights, net.weight_formats, strict=True)):
-        syn = (h.reshape(steps * batch, -1) @ weight.t()).reshape(steps, batch, -1)  # int64 matmul
+    for index, (layer, weight, fmt) in enumerate(zip(net.topology, net.weights, net.weight_formats, strict=True)):
+        syn = synaptic_input(layer, h, weight)  # int64 matmul, or unfold + int64 matmul for conv
         current = net.current_formats[index]
         if index == last and net.readout == "li":
             trace = _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=False)
             return trace.max(dim=0).values
-        h = _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=True)
+        h = pool_spikes(layer, _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=True))
     return h.sum(0)
 
 

@@ -1,8 +1,11 @@
-"""A feed-forward SNN of Norse LIF neurons whose linear layers run time-batched.
+"""Feed-forward SNNs of Norse LIF neurons whose weight layers run time-batched.
 
-Each layer's synaptic input for all T steps is one matmul; only the neuron recurrence loops over time
-(:mod:`qsearch.snn._dynamics`). The same module serves float training, QAT (a plan rebuilt every step) and
-PTQ/fake-quantized evaluation (one fixed plan).
+Each layer's synaptic input for all T steps is one matmul or convolution (:mod:`qsearch.snn._topology`); only
+the neuron recurrence loops over time (:mod:`qsearch.snn._dynamics`). The same module serves float training,
+QAT (a plan rebuilt every step) and PTQ/fake-quantized evaluation (one fixed plan).
+
+:class:`SpikingMLP` (linear layers) and :class:`SpikingConvNet` (conv LIF blocks with pooling, then linear
+layers) differ only in their :class:`~qsearch.snn._topology.LayerShape` chain; both run one forward pass.
 """
 
 from __future__ import annotations
@@ -17,6 +20,15 @@ from torch import nn
 from qsearch.snn._dynamics import li_sequence, lif_sequence
 from qsearch.snn._neuron import NeuronSpec
 from qsearch.snn._plan import QuantPlan
+from qsearch.snn._topology import (
+    LayerShape,
+    Pooling,
+    chain_shapes,
+    conv_layer,
+    linear_layer,
+    pool_spikes,
+    synaptic_input,
+)
 
 Readout = Literal["spiking", "li"]
 
@@ -25,9 +37,9 @@ Readout = Literal["spiking", "li"]
 class NetworkOutput:
     """What one forward pass reports.
 
-    ``logits`` (B, classes); ``input_spikes`` per weight layer: spikes arriving per input neuron, summed over
-    time (B, fan_in) — the basis of SOP counts; ``watched_spikes`` (B,): spikes of the layer the silent-network
-    rule watches (the output layer, or the last hidden layer under a leaky-integrator readout).
+    ``logits`` (B, classes); ``input_spikes`` per weight layer: spikes arriving per input position, summed over
+    time and flattened (B, inputs) — the basis of SOP counts; ``watched_spikes`` (B,): spikes of the layer the
+    silent-network rule watches (the output layer, or the last hidden layer under a leaky-integrator readout).
     """
 
     logits: torch.Tensor
@@ -47,44 +59,62 @@ def max_abs_current(currents: torch.Tensor, a_syn: float) -> float:
     return peak
 
 
-class SpikingMLP(nn.Module):
-    """Linear (no bias) -> LIF blocks, then a spiking or leaky-integrator readout."""
+def _weight_module(layer: LayerShape) -> nn.Module:
+    if layer.kind == "conv":
+        return nn.Conv2d(layer.in_shape[0], layer.out_shape[0], layer.kernel_size, padding=layer.padding,
+                         bias=False)
+    return nn.Linear(layer.weight_shape[1], layer.out_shape[0], bias=False)
 
-    def __init__(self, sizes: Sequence[int], neuron: NeuronSpec = NeuronSpec(), readout: Readout = "spiking",
-                 weight_scale: float = 1.0) -> None:
+
+class SpikingNetwork(nn.Module):
+    """Weight layer -> LIF blocks along a topology, then a spiking or leaky-integrator readout (the last layer)."""
+
+    def __init__(self, topology: Sequence[LayerShape], neuron: NeuronSpec = NeuronSpec(),
+                 readout: Readout = "spiking", weight_scale: float = 1.0) -> None:
         super().__init__()
-        if len(sizes) < 2:
-            raise ValueError("model.sizes: needs at least an input and an output size")
-        self.sizes = tuple(int(s) for s in sizes)
+        self.topology = tuple(topology)
+        if not self.topology:
+            raise ValueError("model: needs at least one weight layer")
+        if self.topology[-1].kind != "linear":
+            raise ValueError("model: the readout (last layer) must be linear")
+        chain_shapes(self.topology)
         self.neuron = neuron
         self.readout = readout
-        self.layers = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.layers = nn.ModuleList(_weight_module(layer) for layer in self.topology)
         if weight_scale != 1.0:
             with torch.no_grad():
-                for layer in self.layers:
-                    layer.weight.mul_(weight_scale)
+                for module in self.layers:
+                    module.weight.mul_(weight_scale)
 
     @property
     def weights(self) -> list[torch.Tensor]:
         return [layer.weight for layer in self.layers]
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.topology[0].in_shape
+
+    @property
+    def n_classes(self) -> int:
+        return self.topology[-1].out_shape[0]
+
     def neuron_count(self) -> int:
-        return sum(self.sizes[1:])
+        return sum(layer.neurons for layer in self.topology)
 
     def forward(self, x: torch.Tensor, plan: QuantPlan | None = None, record_currents: bool = False) -> NetworkOutput:
-        """``x``: input spikes (T, B, *input_shape)."""
+        """``x``: input spikes (T, B, *input_shape) (a flat input is reshaped to the first layer's shape)."""
         steps, batch = x.shape[0], x.shape[1]
         constants = plan.constants if plan is not None else self.neuron.constants()
-        h = x.reshape(steps, batch, -1)
+        h = x.reshape(steps, batch, *self.input_shape)
         input_spikes: list[torch.Tensor] = []
         current_max: list[float] = []
         watched = torch.zeros(batch, device=x.device)
-        logits = torch.zeros(batch, self.sizes[-1], device=x.device)
+        logits = torch.zeros(batch, self.n_classes, device=x.device)
         last = len(self.layers) - 1
-        for index, layer in enumerate(self.layers):
-            input_spikes.append(h.sum(0).detach())
-            weight = plan.weight(index, layer.weight) if plan is not None else layer.weight
-            currents = (h.reshape(steps * batch, -1) @ weight.to(h.dtype).t()).reshape(steps, batch, -1)
+        for index, (layer, module) in enumerate(zip(self.topology, self.layers, strict=True)):
+            input_spikes.append(h.sum(0).detach().reshape(batch, -1))
+            weight = plan.weight(index, module.weight) if plan is not None else module.weight
+            currents = synaptic_input(layer, h, weight)
             if record_currents:
                 current_max.append(max_abs_current(currents.detach(), constants.a_syn))
             state = plan.state[index] if plan is not None else None
@@ -92,11 +122,58 @@ class SpikingMLP(nn.Module):
                 trace = li_sequence(currents, constants, state)
                 logits = trace.max(dim=0).values
                 break
-            h = lif_sequence(currents, constants, state)
+            spikes = lif_sequence(currents, constants, state)
             if index == last:
-                logits = h.sum(0)
+                logits = spikes.sum(0)
                 watched = logits.detach().sum(1)
             elif index == last - 1:
-                watched = h.detach().sum((0, 2))
+                watched = spikes.detach().reshape(steps, batch, -1).sum((0, 2))
+            h = pool_spikes(layer, spikes)
         return NetworkOutput(logits=logits, input_spikes=input_spikes, watched_spikes=watched,
                              current_max=current_max)
+
+
+def mlp_topology(sizes: Sequence[int]) -> tuple[LayerShape, ...]:
+    return tuple(linear_layer((int(a),), int(b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+class SpikingMLP(SpikingNetwork):
+    """Linear (no bias) -> LIF blocks of the given ``sizes`` (input, hidden..., classes)."""
+
+    def __init__(self, sizes: Sequence[int], neuron: NeuronSpec = NeuronSpec(), readout: Readout = "spiking",
+                 weight_scale: float = 1.0) -> None:
+        if len(sizes) < 2:
+            raise ValueError("model.sizes: needs at least an input and an output size")
+        self.sizes = tuple(int(s) for s in sizes)
+        super().__init__(mlp_topology(self.sizes), neuron, readout, weight_scale)
+
+
+def conv_topology(input_shape: Sequence[int], channels: Sequence[int], kernel_size: int, pool: int,
+                  hidden: Sequence[int], n_classes: int, pooling: Pooling = "sum") -> tuple[LayerShape, ...]:
+    """Conv LIF blocks (each pooled by ``pool``), then linear LIF layers of ``hidden`` sizes, then the readout."""
+    layers: list[LayerShape] = []
+    shape = tuple(int(s) for s in input_shape)
+    for out_channels in channels:
+        layer = conv_layer(shape, int(out_channels), kernel_size, pool, pooling)
+        layers.append(layer)
+        shape = layer.spikes_shape
+    for size in [*hidden, n_classes]:
+        layer = linear_layer(shape, int(size))
+        layers.append(layer)
+        shape = layer.spikes_shape
+    return tuple(layers)
+
+
+class SpikingConvNet(SpikingNetwork):
+    """Conv (no bias) -> LIF -> pool blocks, then linear LIF layers and a linear readout.
+
+    For image-like inputs (C, H, W): event frames (2 polarities) or images with a channel axis.
+    """
+
+    def __init__(self, input_shape: Sequence[int], channels: Sequence[int], n_classes: int, *,
+                 kernel_size: int = 3, pool: int = 2, pooling: Pooling = "sum", hidden: Sequence[int] = (),
+                 neuron: NeuronSpec = NeuronSpec(), readout: Readout = "spiking", weight_scale: float = 1.0) -> None:
+        if not channels:
+            raise ValueError("model.channels: a conv network needs at least one conv block")
+        super().__init__(conv_topology(input_shape, channels, kernel_size, pool, hidden, n_classes, pooling),
+                         neuron, readout, weight_scale)

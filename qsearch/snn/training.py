@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from qsearch.data import EncodedSplit
 from qsearch.quant import QuantConfig
 from qsearch.snn._plan import QuantPlan, make_plan
-from qsearch.snn.network import SpikingMLP
+from qsearch.snn.network import SpikingNetwork
 from qsearch.snn.silent import SilentNetworkMonitor
 
 
@@ -52,7 +52,7 @@ class TrainResult:
 EpochCallback = Callable[[int, float, float], None]
 
 
-def calibrate_currents(model: SpikingMLP, data: EncodedSplit, batches: int, batch_size: int,
+def calibrate_currents(model: SpikingNetwork, data: EncodedSplit, batches: int, batch_size: int,
                        plan: QuantPlan | None = None) -> list[float]:
     """Largest synaptic current per layer over the first ``batches`` batches (for current formats)."""
     peaks = [0.0] * len(model.layers)
@@ -65,12 +65,12 @@ def calibrate_currents(model: SpikingMLP, data: EncodedSplit, batches: int, batc
     return peaks
 
 
-def build_plan(model: SpikingMLP, config: QuantConfig, current_ranges: list[float],
+def build_plan(model: SpikingNetwork, config: QuantConfig, current_ranges: list[float],
                generator: torch.Generator | None) -> QuantPlan:
     return make_plan(config, model.weights, model.neuron.constants(), current_ranges, generator)
 
 
-def train(model: SpikingMLP, config: QuantConfig, train_data: EncodedSplit, validation_data: EncodedSplit,
+def train(model: SpikingNetwork, config: QuantConfig, train_data: EncodedSplit, validation_data: EncodedSplit,
           settings: TrainSettings, monitor: SilentNetworkMonitor | None = None,
           on_epoch: EpochCallback | None = None) -> TrainResult:
     """Train in float (``float``/``ptq``) or with fake quantization and STE (``qat``).
@@ -120,7 +120,7 @@ def train(model: SpikingMLP, config: QuantConfig, train_data: EncodedSplit, vali
     return result
 
 
-def evaluate_float_or_qat(model: SpikingMLP, config: QuantConfig, data: EncodedSplit,
+def evaluate_float_or_qat(model: SpikingNetwork, config: QuantConfig, data: EncodedSplit,
                           settings: TrainSettings) -> float:
     """Validation accuracy during training: float for float/PTQ training, fake-quantized for QAT."""
     if config.scheme != "qat":
@@ -138,7 +138,7 @@ class Evaluation:
     silent_fraction: float
 
 
-def evaluate(model: SpikingMLP, plan: QuantPlan | None, data: EncodedSplit, batch_size: int = 512,
+def evaluate(model: SpikingNetwork, plan: QuantPlan | None, data: EncodedSplit, batch_size: int = 512,
              dtype: torch.dtype = torch.float32, min_spikes: float = 1.0) -> Evaluation:
     """Accuracy and spike statistics; ``dtype=float64`` makes fake-quantized sums exact (integer-equal)."""
     model.eval()
@@ -158,7 +158,7 @@ def evaluate(model: SpikingMLP, plan: QuantPlan | None, data: EncodedSplit, batc
                       silent_fraction=silent / max(len(data), 1))
 
 
-def _as_dtype(model: SpikingMLP, dtype: torch.dtype) -> SpikingMLP:
+def _as_dtype(model: SpikingNetwork, dtype: torch.dtype) -> SpikingNetwork:
     import copy
 
     clone = copy.deepcopy(model)
