@@ -132,6 +132,12 @@ class SearchSpaceSection(_Strict):
         return v
 
 
+class QuantizationSection(_Strict):
+    weight_calibration: Literal["mse", "max"] = Field(
+        "mse", description="mse: power-of-two step with the least squared error (may clip the largest weights); "
+                           "max: the step from max|w| (see qsearch.quant._formats)")
+
+
 class ConstraintsSection(_Strict):
     max_accuracy_drop: float | None = Field(1.0, ge=0, description="percentage points below the float baseline")
     max_memory_kib: float | None = Field(None, gt=0)
@@ -173,6 +179,7 @@ class StudyFile(_Strict):
     model: ModelSection = ModelSection()
     training: TrainingSection = TrainingSection()
     search_space: SearchSpaceSection = SearchSpaceSection()
+    quantization: QuantizationSection = QuantizationSection()
     objectives: list[Objective] = Field(default_factory=lambda: ["accuracy", "memory"], min_length=2,
                                         max_length=3)
     accuracy_split: Literal["test", "validation"] = "test"

@@ -3,20 +3,22 @@
 Pure functions on tensors and small frozen records; nothing here trains or touches storage.
 """
 
-from qsearch.quant._config import SCHEMES, QuantConfig, Scheme
+from qsearch.quant._config import SCHEMES, WEIGHT_CALIBRATIONS, QuantConfig, Scheme, WeightCalibration
 from qsearch.quant._formats import (
     FLOAT_BITS,
     MAX_FIXED_BITS,
     FixedPoint,
     calibrate,
+    calibrate_mse,
     frac_bits_for_range,
     membrane_format,
+    squared_error,
 )
 from qsearch.quant._quantize import fake_quantize, quantize, to_codes
 from qsearch.quant._rounding import ROUNDING_MODES, Rounding, round_units, shift_right_rounded
 
 __all__ = [
-    "FLOAT_BITS", "MAX_FIXED_BITS", "ROUNDING_MODES", "SCHEMES", "FixedPoint", "QuantConfig", "Rounding",
-    "Scheme", "calibrate", "fake_quantize", "frac_bits_for_range", "membrane_format", "quantize",
-    "round_units", "shift_right_rounded", "to_codes",
+    "FLOAT_BITS", "MAX_FIXED_BITS", "ROUNDING_MODES", "SCHEMES", "WEIGHT_CALIBRATIONS", "FixedPoint", "QuantConfig",
+    "Rounding", "Scheme", "WeightCalibration", "calibrate", "calibrate_mse", "fake_quantize", "frac_bits_for_range",
+    "membrane_format", "quantize", "round_units", "shift_right_rounded", "squared_error", "to_codes",
 ]

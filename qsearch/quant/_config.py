@@ -10,6 +10,8 @@ from qsearch.quant._rounding import ROUNDING_MODES, Rounding
 
 Scheme = Literal["float", "ptq", "qat"]
 SCHEMES: tuple[str, ...] = get_args(Scheme)
+WeightCalibration = Literal["max", "mse"]
+WEIGHT_CALIBRATIONS: tuple[str, ...] = get_args(WeightCalibration)
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,9 @@ class QuantConfig:
     """What a trial quantizes and how.
 
     ``weight_bits`` and ``sparsity`` hold one entry per weight layer (input to output). A width of 32 means
-    float32. ``current_bits`` only applies to neuron models with a synaptic current.
+    float32. ``current_bits`` only applies to neuron models with a synaptic current. ``weight_calibration``
+    picks how weight formats are calibrated (:mod:`qsearch.quant._formats`); its default is the max-based rule
+    because that is what a stored dict without the field was evaluated with (study files default to ``mse``).
     """
 
     scheme: Scheme = "float"
@@ -28,6 +32,7 @@ class QuantConfig:
     rounding: Rounding = "nearest"
     timesteps: int = 16
     sparsity: tuple[float, ...] = ()
+    weight_calibration: WeightCalibration = "max"
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +47,9 @@ class QuantConfig:
             raise ValueError("membrane_bits/current_bits: 1 bit cannot hold a neuron state; allowed: 2..16 or 32")
         if self.param_bits == 1:
             raise ValueError("param_bits: 1 bit cannot hold a neuron parameter; allowed: 2..16 or 32")
+        if self.weight_calibration not in WEIGHT_CALIBRATIONS:
+            raise ValueError(f"weight_calibration: {self.weight_calibration!r} is unknown; "
+                             f"allowed: {', '.join(WEIGHT_CALIBRATIONS)}")
         if self.timesteps < 1:
             raise ValueError(f"timesteps: {self.timesteps} must be >= 1")
         for s in self.sparsity:

@@ -11,11 +11,19 @@ Special widths:
 - ``bits >= 32``: float32, no quantization.
 
 Calibration (how ``frac_bits`` is chosen):
-- from a range ``max_abs`` (weights, currents, neuron parameters): the integer part, sign included, gets
-  ``floor(log2(max_abs)) + 2`` bits, i.e. ``frac_bits = bits - 2 - floor(log2(max_abs))``. The largest code
+- from a range ``max_abs`` (currents, neuron parameters; weights with ``weight_calibration: max``): the
+  integer part, sign included, gets ``floor(log2(max_abs)) + 2`` bits, i.e.
+  ``frac_bits = bits - 2 - floor(log2(max_abs))``. The largest code
   is then ``2**(floor(log2 max_abs) + 1) * (1 - 2**(1-bits))``: it holds ``max_abs`` (a threshold of exactly 1.0
   is representable) except within one step below the next power of two, where it saturates by under a step.
   For binary weights the step is the power of two nearest to mean |w|.
+- from the values themselves (``calibrate_mse``, weights by default): the max-based rule spends the levels of a
+  2-4 bit grid on the few largest weights, so the step is chosen by squared error instead. With
+  ``f_max = frac_bits_for_range(bits, max|x|)`` the candidates are ``f_max``, ``f_max + 1`` and ``f_max + 2``
+  (each extra fraction bit halves the step and the range, clipping the largest values); the one whose
+  round-to-nearest-with-saturation error ``sum((quantize(x) - x)**2)`` is smallest wins, a tie going to fewer
+  fraction bits. The step stays a power of two, and ``f_max`` is a candidate, so the error is never larger than
+  the max-based format's. Binary (1-bit) and float32 widths keep the rules above.
 - membrane potential: ``max_abs = max(|v_th|, |v_reset|, |v_leak|)``: with the rule above the range reaches
   the next power of two above that (twice the threshold when it is a power of two, e.g. [-2, 2) for v_th = 1),
   room for sub-threshold dynamics; values above threshold are reset anyway.
@@ -26,9 +34,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
+
+from qsearch.quant._rounding import round_units
+
 FLOAT_BITS = 32
 MIN_BITS = 1
 MAX_FIXED_BITS = 16
+#: fraction bits beyond the max-based choice that MSE calibration tries (each one clips the range in half)
+MSE_EXTRA_FRAC_BITS = 2
 
 
 @dataclass(frozen=True)
@@ -107,3 +121,32 @@ def membrane_format(bits: int, v_th: float, v_reset: float, v_leak: float = 0.0)
     if bits == 1:
         raise ValueError("membrane_bits: 1 bit cannot hold a membrane potential; allowed: 2..16 or 32")
     return calibrate(bits, max(abs(v_th), abs(v_reset), abs(v_leak)))
+
+
+def squared_error(values: torch.Tensor, fmt: FixedPoint) -> float:
+    """Sum of squared errors of round-to-nearest with saturation onto ``fmt`` (float64; 0 for float32)."""
+    if fmt.is_float:
+        return 0.0
+    x = values.detach().double()
+    if fmt.is_binary:
+        q = torch.where(x < 0, -fmt.step, fmt.step)
+    else:
+        q = round_units(x / fmt.step, "nearest").clamp(fmt.min_code, fmt.max_code) * fmt.step
+    return float(((q - x) ** 2).sum())
+
+
+def calibrate_mse(bits: int, values: torch.Tensor) -> FixedPoint:
+    """The format of ``values`` that trades clipping the largest ones for a finer step (module docstring).
+
+    Low-bit weights are roughly bell-shaped: a range set by the single largest weight leaves most weights in
+    the few levels around zero, while clipping that outlier halves the step of all the others.
+    """
+    flat = values.detach().flatten()
+    max_abs = float(flat.abs().max()) if flat.numel() else 0.0
+    if bits >= FLOAT_BITS or bits == 1 or max_abs == 0.0:
+        mean_abs = float(flat.abs().mean()) if flat.numel() else 0.0
+        return calibrate(bits, max_abs, mean_abs)
+    f_max = frac_bits_for_range(bits, max_abs)
+    candidates = [FixedPoint(bits, f_max + extra) for extra in range(MSE_EXTRA_FRAC_BITS + 1)]
+    errors = [squared_error(flat, fmt) for fmt in candidates]
+    return candidates[errors.index(min(errors))]  # index() finds the first minimum: ties keep fewer bits

@@ -46,6 +46,7 @@ def sample_trial(trial: optuna.Trial, study: StudyFile) -> SampledTrial:
         rounding=trial.suggest_categorical("rounding", space.rounding),
         timesteps=trial.suggest_categorical("timesteps", space.timesteps),
         sparsity=sparsity,
+        weight_calibration=study.quantization.weight_calibration,
     )
     learning_rate = (trial.suggest_float("learning_rate", space.learning_rate.low, space.learning_rate.high,
                                          log=space.learning_rate.log) if space.learning_rate else None)

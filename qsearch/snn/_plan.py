@@ -1,9 +1,10 @@
 """A quantization plan: the concrete formats, masks and quantized constants a forward pass uses.
 
 ``make_plan`` turns a trial's :class:`~qsearch.quant.QuantConfig` plus the current weights into numbers:
-weight formats calibrated from each layer's range, pruning masks from weight magnitudes, the membrane format
-from threshold and reset, current formats from an observed range, and the neuron constants rounded to
-``param_bits``. PTQ builds one plan after training; QAT rebuilds it every step from the shadow weights.
+weight formats calibrated from each layer's kept weights (by squared error or by range, as the config says),
+pruning masks from weight magnitudes, the membrane format from threshold and reset, current formats from an
+observed range, and the neuron constants rounded to ``param_bits``. PTQ builds one plan after training; QAT
+rebuilds it every step from the shadow weights.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from qsearch.quant import FixedPoint, QuantConfig, calibrate, fake_quantize, membrane_format, quantize
+from qsearch.quant import (
+    FixedPoint,
+    QuantConfig,
+    WeightCalibration,
+    calibrate,
+    calibrate_mse,
+    fake_quantize,
+    membrane_format,
+    quantize,
+)
 from qsearch.snn._dynamics import StateQuant
 from qsearch.snn._neuron import NeuronConstants
 
@@ -83,16 +93,22 @@ def quantize_constants(constants: NeuronConstants, config: QuantConfig,
     return constants.with_values(values), formats
 
 
+def weight_format(bits: int, kept: torch.Tensor, calibration: WeightCalibration) -> FixedPoint:
+    """A layer's weight format from its kept (unpruned) weights: pruned zeros must not pull the step down."""
+    if calibration == "mse":
+        return calibrate_mse(bits, kept)
+    max_abs = float(kept.abs().max()) if kept.numel() else 0.0
+    mean_abs = float(kept.abs().mean()) if kept.numel() else 0.0
+    return calibrate(bits, max_abs, mean_abs)
+
+
 def make_plan(config: QuantConfig, weights: Sequence[torch.Tensor], constants: NeuronConstants,
               current_ranges: Sequence[float], generator: torch.Generator | None = None) -> QuantPlan:
     """Build the plan for ``config`` from the (shadow) weights and the observed synaptic-current ranges."""
     masks = tuple(magnitude_mask(w, config.layer_sparsity(i)) for i, w in enumerate(weights))
-    weight_formats = []
-    for i, w in enumerate(weights):
-        kept = w.detach() if masks[i] is None else w.detach()[masks[i] > 0]
-        max_abs = float(kept.abs().max()) if kept.numel() else 0.0
-        mean_abs = float(kept.abs().mean()) if kept.numel() else 0.0
-        weight_formats.append(calibrate(config.layer_bits(i), max_abs, mean_abs))
+    weight_formats = [weight_format(config.layer_bits(i), w.detach() if m is None else w.detach()[m > 0],
+                                    config.weight_calibration)
+                      for i, (w, m) in enumerate(zip(weights, masks, strict=True))]
     membrane = membrane_format(config.membrane_bits, constants.v_th, constants.v_reset, constants.v_leak)
     if config.is_float:
         q_constants, param_formats = constants, {k: FixedPoint(32) for k in constants.items()}

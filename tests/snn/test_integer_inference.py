@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import statistics
+from dataclasses import replace
 from unittest import mock
 
 import pytest
@@ -125,6 +126,16 @@ def test_integer_inference_equals_fake_quantized_float64(float_model, digits, mi
     accuracy = _assert_bit_exact(float_model, plan, digits["test"])
     if rounding == "nearest" and mix in ("w4 v10 i8 p6", "w8 v16 i16 p16"):
         assert accuracy > 0.8  # the network works: the comparison is not between two silent networks
+
+
+@pytest.mark.parametrize("mix", ["w2 v6 i8 p6", "w2/4 v6 i8 p6 sp0.5"])
+def test_mse_calibrated_weights_that_clip_stay_bit_exact(float_model, digits, mix: str) -> None:
+    weights, membrane, current, params, sparsity = MIXES[mix]
+    config = replace(_config(weights, membrane, current, params, "nearest", sparsity), weight_calibration="mse")
+    plan = _frozen_plan(float_model, config, digits)
+    max_plan = _frozen_plan(float_model, replace(config, weight_calibration="max"), digits)
+    assert plan.weight_formats != max_plan.weight_formats  # a finer step that saturates the largest weights
+    _assert_bit_exact(float_model, plan, digits["test"])
 
 
 @pytest.mark.parametrize("rounding", ["truncate", "nearest"])

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsearch.quant import ROUNDING_MODES, FixedPoint, QuantConfig, calibrate, membrane_format, quantize
+from qsearch.quant import (
+    ROUNDING_MODES,
+    FixedPoint,
+    QuantConfig,
+    calibrate,
+    calibrate_mse,
+    membrane_format,
+    quantize,
+)
 from qsearch.snn import NeuronSpec, SpikingMLP, freeze, magnitude_mask, make_plan
 
 
@@ -81,6 +91,17 @@ def test_frozen_weights_lie_on_each_layers_grid_and_pruned_positions_are_zero(mo
         assert bool((fixed[mask == 0] == 0).all())
         if fmt.is_binary:
             assert set(fixed[mask > 0].abs().unique().tolist()) == {fmt.step}
+
+
+@pytest.mark.parametrize("bits", [(2, 2), (3, 4), (4, 1)])
+def test_mse_calibration_calibrates_each_layer_on_its_kept_weights(bits: tuple[int, int]) -> None:
+    weights = _weights()
+    config = replace(_config("nearest", bits), weight_calibration="mse")
+    plan = make_plan(config, weights, NeuronSpec().constants(), [3.0, 2.0])
+    for layer, (w, mask, fmt) in enumerate(zip(weights, plan.masks, plan.weight_formats, strict=True)):
+        assert fmt == calibrate_mse(bits[layer], w[mask > 0])
+    max_plan = make_plan(_config("nearest", bits), weights, NeuronSpec().constants(), [3.0, 2.0])
+    assert plan.weight_formats != max_plan.weight_formats  # Gaussian weights: clipping the tails pays off
 
 
 def test_pruning_keeps_the_configured_share_per_layer() -> None:
