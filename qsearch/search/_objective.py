@@ -1,7 +1,14 @@
-"""The Optuna objective: sample a config, run the trial, record metrics, constraints and the results row."""
+"""The Optuna objective: sample a config, run the trial, record metrics, constraints and the results row.
+
+A trial whose parameters and configuration equal those of an earlier COMPLETE trial is not trained again:
+data splits, encodings, initialisation, training and stochastic rounding are all seeded, so it would measure the
+same numbers. It reuses that trial's measurements (user attribute ``duplicate_of``, results-row reason
+``duplicate``) and goes through the same constraint and reporting path as a trained one.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 from collections.abc import Callable
@@ -18,6 +25,8 @@ from qsearch.snn import DivergedError, SilentNetworkError
 from qsearch.studyfile import StudyFile
 
 BASELINE_ATTR = "qsearch_baseline"
+DUPLICATE_ATTR = "duplicate_of"
+DUPLICATE_REASON = "duplicate"
 METRIC_UNITS = {"accuracy": "accuracy_pct", "memory": "memory_kib", "sops": "sops", "energy": "energy_nj",
                 "timesteps": "timesteps"}
 DIRECTIONS = {"accuracy": "maximize", "memory": "minimize", "sops": "minimize", "energy": "minimize",
@@ -52,6 +61,37 @@ def baseline_accuracy(study: optuna.Study, wait_s: float = 3600.0, poll_s: float
         time.sleep(poll_s)
 
 
+def earlier_duplicate(study: optuna.Study, params: dict, config: QuantConfig) -> optuna.trial.FrozenTrial | None:
+    """The first COMPLETE non-baseline trial with these parameters and this configuration, if any.
+
+    NSGA-II re-proposes evaluated points (crossover of two equal parents, mutation back to a parent's value);
+    comparing the recorded configuration as well keeps a study continued with another study file honest.
+    """
+    wanted = config.to_dict()
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if not t.user_attrs.get(BASELINE_ATTR) and t.params == params and t.user_attrs.get("config") == wanted:
+            return t
+    return None
+
+
+def reused_outcome(original: optuna.trial.FrozenTrial, config: QuantConfig,
+                   duration_s: float) -> TrialOutcome | None:
+    """The outcome recorded in ``original``'s user attributes (None if any measurement is missing).
+
+    ``duration_s`` is this trial's own cost (the look-up), so summed durations stay the real compute time.
+    """
+    attrs = original.user_attrs
+    values = {}
+    for f in dataclasses.fields(TrialOutcome):
+        if f.name in ("config", "duration_s"):
+            continue
+        if f.name in attrs:
+            values[f.name] = attrs[f.name]
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            return None
+    return TrialOutcome(config=config, duration_s=duration_s, **values)
+
+
 class Objective:
     """Callable objective bound to one study file and results database."""
 
@@ -72,6 +112,12 @@ class Objective:
         trial.set_user_attr("summary", config.summary())
         trial.set_user_attr("worker_host", socket.gethostname())
         hook = (lambda e, loss, acc: self.on_epoch(trial.number, e, loss, acc)) if self.on_epoch else None
+        started = time.perf_counter()
+        original = None if is_baseline else earlier_duplicate(trial.study, trial.params, config)
+        outcome = None if original is None else reused_outcome(original, config, time.perf_counter() - started)
+        if outcome is not None:
+            trial.set_user_attr(DUPLICATE_ATTR, original.number)
+            return self._finish(trial, config, outcome, is_baseline, reason=DUPLICATE_REASON)
         try:
             outcome = self.runner(sf, config, learning_rate=None if is_baseline else sampled.learning_rate,
                                   epochs=None if is_baseline else sampled.epochs, on_epoch=hook)
@@ -86,7 +132,12 @@ class Objective:
             trial.set_user_attr("reason", "nan_loss")
             self._save(trial, config, "FAIL", "nan_loss", None, None, silent=False, epochs_run=None)
             raise error
+        return self._finish(trial, config, outcome, is_baseline, reason=outcome.stop_reason)
 
+    def _finish(self, trial: optuna.Trial, config: QuantConfig, outcome: TrialOutcome, is_baseline: bool,
+                reason: str) -> list[float]:
+        """Constraints, user attributes and the results row of a finished trial; returns the objective values."""
+        sf = self.study_file
         reference = outcome.accuracy if is_baseline else baseline_accuracy(trial.study)
         drop = None if reference is None else reference - outcome.accuracy
         constraints = sf.constraints
@@ -106,7 +157,7 @@ class Objective:
                 trial.set_user_attr(key, value)
         trial.set_user_attr("accuracy_drop", drop)
         trial.set_user_attr("feasible", feasible)
-        self._save(trial, config, "COMPLETE", outcome.stop_reason, outcome, drop, silent=False,
+        self._save(trial, config, "COMPLETE", reason, outcome, drop, silent=False,
                    epochs_run=outcome.epochs_run, feasible=feasible)
         return objective_values(outcome, sf.objectives)
 
