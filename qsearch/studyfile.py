@@ -47,19 +47,44 @@ class NeuronSection(_Strict):
 
 
 class ModelSection(_Strict):
-    kind: Literal["mlp"] = Field("mlp", description="feed-forward LIF network (convolutional: issue 6)")
-    hidden: list[int] = Field(default_factory=lambda: [128], min_length=1, description="hidden layer sizes")
+    kind: Literal["mlp", "conv"] = Field("mlp", description="mlp: linear LIF layers; conv: conv LIF blocks "
+                                                            "with pooling, then linear LIF layers")
+    hidden: list[int] = Field(default_factory=lambda: [128], description="hidden linear layer sizes")
+    channels: list[int] = Field(default_factory=lambda: [16, 32], min_length=1,
+                                description="conv: output channels of each conv LIF block")
+    kernel_size: int = Field(3, ge=1, le=15, description="conv: odd kernel size ('same' padding, stride 1)")
+    pool: int = Field(2, ge=1, le=8, description="conv: pooling window and stride after each block (1: none)")
+    pooling: Literal["sum", "max"] = Field("sum", description="conv: sum (spike counts; NIR SumPool2d) or max")
+    input_shape: list[int] | None = Field(None, min_length=1, max_length=3, description=(
+        "conv: reshape flat samples to (channels, height, width), e.g. [1, 8, 8] for digits"))
     readout: Literal["spiking", "li"] = Field("spiking", description="LIF output (spike counts) or leaky integrator")
     weight_scale: float = Field(2.0, gt=0, description="multiplies the default initialisation")
     neuron: NeuronSection = NeuronSection()
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
-    @field_validator("hidden")
+    @field_validator("hidden", "channels")
     @classmethod
     def _positive(cls, v: list[int]) -> list[int]:
         if any(h < 1 for h in v):
-            raise ValueError("every hidden size must be >= 1")
+            raise ValueError("every layer size must be >= 1")
         return v
+
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd_kernel(cls, v: int) -> int:
+        if v % 2 == 0:
+            raise ValueError(f"kernel_size {v} must be odd ('same' padding keeps the map size)")
+        return v
+
+    @model_validator(mode="after")
+    def _mlp_needs_hidden(self) -> ModelSection:
+        if self.kind == "mlp" and not self.hidden:
+            raise ValueError("hidden: an mlp needs at least one hidden layer size")
+        return self
+
+    def weight_layer_count(self) -> int:
+        """Weight layers of the network: conv blocks (conv only), hidden linear layers, the readout."""
+        return (len(self.channels) if self.kind == "conv" else 0) + len(self.hidden) + 1
 
 
 class TrainingSection(_Strict):

@@ -19,7 +19,7 @@ class SampledTrial:
 
 
 def _layer_count(study: StudyFile) -> int:
-    return len(study.model.hidden) + 1
+    return study.model.weight_layer_count()
 
 
 def sample_trial(trial: optuna.Trial, study: StudyFile) -> SampledTrial:

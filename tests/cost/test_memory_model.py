@@ -145,3 +145,29 @@ def test_default_kept_count_agrees_with_magnitude_mask_for_any_sparsity(fan_in: 
     cfg = QuantConfig(scheme="ptq", weight_bits=(1,), membrane_bits=8, current_bits=8, param_bits=8,
                       sparsity=(sparsity,))
     assert memory_breakdown([fan_in, fan_out], cfg).weights[0] == kept  # 1-bit weights: bits == kept count
+
+
+def test_conv_network_memory_by_hand() -> None:
+    from qsearch.search._trial import float_config, network_memory
+    from qsearch.snn import SpikingConvNet
+
+    net = SpikingConvNet((1, 4, 4), [2], 3, kernel_size=3, pool=2)  # conv 1->2 @4x4, sum-pool 2, linear 8->3
+    cfg = QuantConfig(scheme="ptq", weight_bits=(4, 2), membrane_bits=8, current_bits=6, param_bits=5)
+    mem = network_memory(net, cfg)
+    # weights: conv 2*1*3*3 = 18 at 4 bits = 72; linear 3*(2*2*2) = 24 at 2 bits = 48
+    assert mem.weights == (72, 48)
+    # neurons: one per conv output position, 2*4*4 = 32, plus 3 readout neurons: 35 * (8 + 6) = 490
+    assert mem.neuron_state == 490
+    # 5 constants * 2 layers * 5 bits = 50; scales (2 weight tensors + 2 * 2 state tensors) * 8 = 48
+    assert (mem.neuron_params, mem.formats) == (50, 48)
+    assert mem.total == 72 + 48 + 490 + 50 + 48 == 708
+
+    pruned = network_memory(net, QuantConfig(scheme="ptq", weight_bits=(4, 2), membrane_bits=8, current_bits=6,
+                                             param_bits=5, sparsity=(0.5, 0.0)))
+    # conv keeps 9 of 18 at 4 bits = 36; index: bitmask 18 vs CSR 9 * ceil(log2 9) + 2 rows * ceil(log2 10)
+    # = 36 + 8 = 44 -> the bitmask, 18 bits
+    assert pruned.weights == (36, 48) and pruned.sparsity_index == (18, 0)
+    assert pruned.total == 36 + 18 + 48 + 490 + 50 + 48 == 690
+
+    # float32: (18 + 24) * 32 = 1344 weights, 35 * 64 = 2240 state, 2 * 5 * 32 = 320 params, no scales
+    assert network_memory(net, float_config(net)).total == 1344 + 2240 + 320 == 3904
