@@ -79,6 +79,9 @@ def run(
     if grace_period <= heartbeat_interval:
         raise fail(f"--grace-period: {grace_period} must exceed --heartbeat-interval {heartbeat_interval}")
     with user_errors(url):
+        from qsearch.search._trial import check_study_inputs
+
+        check_study_inputs(sf)  # missing data or a model that does not fit it: one line, nothing recorded
         if workers > 1:
             from qsearch.search._workers import run_workers
 
@@ -105,7 +108,7 @@ def user_errors(url: str | None = None) -> Iterator[None]:
         if url is not None:
             storage_kind(url)  # rejects unknown schemes before any driver is loaded
         yield
-    except (StorageError, ValueError, RuntimeError, KeyError) as error:
+    except (StorageError, ValueError, RuntimeError, KeyError, FileNotFoundError) as error:
         raise fail(_one_line(error, url)) from None
     except SQLAlchemyError as error:
         from qsearch.search import describe_target

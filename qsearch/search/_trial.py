@@ -84,6 +84,19 @@ def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) 
                           weight_scale=spec.weight_scale)
 
 
+def check_study_inputs(study: StudyFile) -> None:
+    """Read the data and build the network once before any trial starts.
+
+    A missing dataset or a model that does not fit the data (a conv network on flat samples, a pooling window
+    larger than the map) then stops ``qsearch run`` with one line and nothing recorded, instead of failing
+    every trial with a traceback. The loaded data stays cached for the first trials.
+    """
+    if study.trial_runner != "snn":
+        return
+    data = trial_data(study.dataset, study.baseline_timesteps())
+    build_model(study, data.input_shape, data.n_classes)
+
+
 def network_memory(model: SpikingNetwork, config: QuantConfig, kept: list[int] | None = None) -> MemoryBreakdown:
     """Memory of ``model`` under ``config`` (``kept``: unpruned weights per layer; None: all float32 dense)."""
     topology = model.topology
@@ -201,5 +214,5 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     )
 
 
-__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "float_config", "network_memory",
-           "run_trial", "train_trial_model"]
+__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "check_study_inputs", "float_config",
+           "network_memory", "run_trial", "train_trial_model"]
