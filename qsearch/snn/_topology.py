@@ -82,6 +82,23 @@ class LayerShape:
                f"@{self.out_shape[1]}x{self.out_shape[2]}{pooled}"
 
 
+class TopologyShapes:
+    """What a network's ends look like, for anything that holds a ``topology`` (float and integer networks)."""
+
+    topology: tuple[LayerShape, ...]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.topology[0].in_shape
+
+    @property
+    def n_classes(self) -> int:
+        return self.topology[-1].out_shape[0]
+
+    def neuron_count(self) -> int:
+        return sum(layer.neurons for layer in self.topology)
+
+
 def linear_layer(in_shape: tuple[int, ...], out_features: int) -> LayerShape:
     return LayerShape("linear", tuple(in_shape), (int(out_features),))
 
@@ -167,5 +184,5 @@ def kept_fanout(layer: LayerShape, mask: torch.Tensor | None) -> torch.Tensor:
     return F.conv_transpose2d(ones, kept, padding=layer.padding)[0]
 
 
-__all__ = ["LayerKind", "LayerShape", "Pooling", "chain_shapes", "conv_layer", "kept_fanout", "linear_layer",
-           "pool_spikes", "synaptic_input"]
+__all__ = ["LayerKind", "LayerShape", "Pooling", "TopologyShapes", "chain_shapes", "conv_layer", "kept_fanout",
+           "linear_layer", "pool_spikes", "synaptic_input"]

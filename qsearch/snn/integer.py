@@ -33,7 +33,7 @@ import torch
 
 from qsearch.quant import FixedPoint, Rounding, shift_right_rounded
 from qsearch.snn._plan import QuantPlan
-from qsearch.snn._topology import LayerShape, pool_spikes, synaptic_input
+from qsearch.snn._topology import LayerShape, TopologyShapes, pool_spikes, synaptic_input
 from qsearch.snn.network import Readout, SpikingNetwork
 
 CONSTANT_NAMES = ("a_mem", "a_syn", "v_leak", "v_th", "v_reset")
@@ -67,7 +67,7 @@ class IntegerConstants:
 
 
 @dataclass(frozen=True, eq=False)
-class IntegerNetwork:
+class IntegerNetwork(TopologyShapes):
     """A frozen quantized network: int64 weight codes per layer plus formats, constants and modes.
 
     ``topology[l]`` says what layer ``l`` connects (linear or conv, shapes, pooling); ``weights[l]`` has its
@@ -101,14 +101,6 @@ class IntegerNetwork:
         for name, fmt in self._formats():
             if fmt.is_float:
                 raise ValueError(f"integer inference needs fixed-point formats; field {name} is float32")
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self.topology[0].in_shape
-
-    @property
-    def n_classes(self) -> int:
-        return self.topology[-1].out_shape[0]
 
     def _formats(self) -> list[tuple[str, FixedPoint]]:
         named = [(f"weight_bits[{i}]", f) for i, f in enumerate(self.weight_formats)]

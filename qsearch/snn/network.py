@@ -23,6 +23,7 @@ from qsearch.snn._plan import QuantPlan
 from qsearch.snn._topology import (
     LayerShape,
     Pooling,
+    TopologyShapes,
     chain_shapes,
     conv_layer,
     linear_layer,
@@ -66,7 +67,7 @@ def _weight_module(layer: LayerShape) -> nn.Module:
     return nn.Linear(layer.weight_shape[1], layer.out_shape[0], bias=False)
 
 
-class SpikingNetwork(nn.Module):
+class SpikingNetwork(TopologyShapes, nn.Module):
     """Weight layer -> LIF blocks along a topology, then a spiking or leaky-integrator readout (the last layer)."""
 
     def __init__(self, topology: Sequence[LayerShape], neuron: NeuronSpec = NeuronSpec(),
@@ -89,17 +90,6 @@ class SpikingNetwork(nn.Module):
     @property
     def weights(self) -> list[torch.Tensor]:
         return [layer.weight for layer in self.layers]
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self.topology[0].in_shape
-
-    @property
-    def n_classes(self) -> int:
-        return self.topology[-1].out_shape[0]
-
-    def neuron_count(self) -> int:
-        return sum(layer.neurons for layer in self.topology)
 
     def forward(self, x: torch.Tensor, plan: QuantPlan | None = None, record_currents: bool = False) -> NetworkOutput:
         """``x``: input spikes (T, B, *input_shape) (a flat input is reshaped to the first layer's shape)."""
