@@ -52,8 +52,9 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads in this process; small SNNs "
                                          "are per-operation bound and run fastest with 1")] = 1,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="local worker processes on the study "
-                                                                  "(PostgreSQL, MySQL or journal:FILE)")] = 1,
+    workers: Annotated[str, typer.Option("--workers", help="local worker processes on the study: a number, or "
+                                         "auto = one per usable core on PostgreSQL, MySQL or journal:FILE and "
+                                         "1 on SQLite")] = "auto",
     heartbeat_interval: Annotated[int, typer.Option("--heartbeat-interval", min=1,
                                                     help="seconds between heartbeats of a running trial")] = 60,
     grace_period: Annotated[int, typer.Option("--grace-period", min=1,
@@ -79,15 +80,15 @@ def run(
     if grace_period <= heartbeat_interval:
         raise fail(f"--grace-period: {grace_period} must exceed --heartbeat-interval {heartbeat_interval}")
     with user_errors(url):
+        from qsearch.search import _workers, storage_kind
         from qsearch.search._trial import check_study_inputs
 
+        count = _workers.resolve_workers(_workers.parse_workers(workers), storage_kind(url))
         check_study_inputs(sf)  # missing data or a model that does not fit it: one line, nothing recorded
-        if workers > 1:
-            from qsearch.search._workers import run_workers
-
-            code = run_workers(study_file, url, name, workers, total_trials, timeout or sf.timeout,
-                               threads_per_worker=threads, n_trials=trials, heartbeat_interval=heartbeat_interval,
-                               grace_period=grace_period)
+        if count > 1:
+            code = _workers.run_workers(study_file, url, name, count, total_trials, timeout or sf.timeout,
+                                        threads_per_worker=threads, n_trials=trials,
+                                        heartbeat_interval=heartbeat_interval, grace_period=grace_period)
             if code:
                 raise fail(f"--workers: a worker failed (exit code {code})", code=code)
             if report:

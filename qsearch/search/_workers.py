@@ -11,7 +11,8 @@ job on another machine runs); the database is the only thing they share. Three r
 - **SQLite takes one worker** (:func:`check_parallel_storage`): SQLite locks the whole file for every write;
   parallel Optuna workers on it fail with "database is locked" under load (optuna/optuna#820; Optuna's own
   documentation advises against SQLite for parallel optimization). Use PostgreSQL or MySQL/MariaDB, or a
-  journal file (``journal:FILE``), which Optuna appends to under a file lock.
+  journal file (``journal:FILE``), which Optuna appends to under a file lock. ``--workers auto`` (the
+  default, :func:`resolve_workers`) is one process per usable core on those and one on SQLite.
 
 How the quota stays exact with racing workers and retried trials. Trial numbers are given out under a lock on
 the study row, in creation order, and never change. A trial that is waiting, running, complete or pruned
@@ -30,6 +31,7 @@ retried) when some live process asks — and stops once N trials have finished.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import signal
@@ -60,6 +62,8 @@ DEFAULT_POLL_S = 0.5
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 #: each worker's index (0..K-1, or "auto" for container replicas): seeds each worker's sampler differently
 WORKER_INDEX_ENV = "QSEARCH_WORKER_INDEX"
+#: ``--workers auto`` (the default): see :func:`resolve_workers`
+AUTO_WORKERS = "auto"
 
 Objective = Callable[[optuna.Trial], object]
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
@@ -91,16 +95,55 @@ def _silence_turned_away_trials() -> None:
         target.addFilter(_QUIET)
 
 
-def available_cores() -> int:
+def cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup"), cgroup_file: Path = Path("/proc/self/cgroup")) -> int | None:
+    """CPUs the cgroup v2 quota of this process allows (``docker --cpus``, Kubernetes CPU limits), rounded up;
+    None without one. Affinity does not show such a quota, and a container that started one worker per host
+    core would oversubscribe its share."""
     try:
-        return len(os.sched_getaffinity(0))
+        lines = cgroup_file.read_text().splitlines()
+        relative = next(line.split("::", 1)[1].strip() for line in lines if line.startswith("0::"))
+        quota, period = (root / relative.lstrip("/") / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def available_cores() -> int:
+    """Cores this process may use: its CPU affinity (Slurm, taskset), capped by a cgroup CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit()
+    return max(1, min(cores, limit) if limit is not None else cores)
 
 
 def default_worker_count(cores: int | None = None) -> int:
-    """One worker per core: a trial of these small networks is fastest on one thread (shared/NOTES.md)."""
+    """One worker per core: a trial of these small networks is fastest on one thread, and C processes x 1
+    thread beat 1 process x C threads (benchmarks/study_throughput.py)."""
     return max(1, cores if cores is not None else available_cores())
+
+
+def parse_workers(value: str) -> int | str:
+    """``--workers``: a positive number or ``auto``."""
+    text = value.strip().lower()
+    if text == AUTO_WORKERS:
+        return AUTO_WORKERS
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise ValueError(f"--workers: {value!r} is not a positive number or auto")
+
+
+def resolve_workers(requested: int | str, kind: str, cores: int | None = None) -> int:
+    """Local worker processes for ``--workers``: a number as given; ``auto`` one per usable core where the
+    storage (``storage_kind``) takes parallel writers, else 1 — on SQLite (a whole-file lock per write,
+    optuna#820) and in a process that is itself a worker (``QSEARCH_WORKER_INDEX`` set: a container replica or
+    a worker of ``--workers``, which must not start workers of its own)."""
+    if requested != AUTO_WORKERS:
+        return int(requested)
+    if kind == "sqlite" or os.environ.get(WORKER_INDEX_ENV, "").strip():
+        return 1
+    return default_worker_count(cores)
 
 
 def default_threads(workers: int, cores: int | None = None) -> int:
@@ -263,9 +306,10 @@ def worker_command(study_path: Path, storage_url: str, study_name: str, total_tr
                    timeout: float | None = None, heartbeat_interval: int | None = None,
                    grace_period: int | None = None, python: str = sys.executable,
                    threads: int | None = None) -> list[str]:
-    """The command line of one worker: ``qsearch run`` joining the study, no progress bar, no report."""
+    """The command line of one worker: ``qsearch run`` joining the study as one process, no progress bar, no
+    report."""
     command = [python, "-m", "qsearch.cli", "run", str(study_path), "--storage", storage_url, "--study-name",
-               study_name, "--total-trials", str(total_trials), "--quiet", "--no-report"]
+               study_name, "--total-trials", str(total_trials), "--workers", "1", "--quiet", "--no-report"]
     if threads is not None:
         command += ["--threads", str(threads)]
     if timeout is not None:
@@ -338,6 +382,6 @@ def _stop_all(processes: Sequence[subprocess.Popen], grace_s: float = 10.0) -> N
             p.wait()
 
 
-__all__ = ["QUOTA_REASON", "QuotaFull", "SLOT_STATES", "TrialQuota", "check_parallel_storage",
-           "default_threads", "default_worker_count", "optimize_exactly", "run_workers", "worker_command",
-           "worker_seed"]
+__all__ = ["AUTO_WORKERS", "QUOTA_REASON", "QuotaFull", "SLOT_STATES", "TrialQuota", "available_cores",
+           "cgroup_cpu_limit", "check_parallel_storage", "default_threads", "default_worker_count",
+           "optimize_exactly", "parse_workers", "resolve_workers", "run_workers", "worker_command", "worker_seed"]
