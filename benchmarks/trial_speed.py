@@ -6,13 +6,16 @@ process, epochs interleaved round by round (so that load from other processes hi
 - ``norse_steps``: ``nn.Linear`` + Norse's ``lif_feed_forward_step`` per timestep per layer (the reference).
 - ``qsearch_float``: :class:`qsearch.snn.SpikingMLP` with ``plan=None`` (time-batched matmuls + LIF recurrence).
 - ``qsearch_qat``: the same with a QAT plan (w4/4 v8 i8 p8, nearest) rebuilt every batch, as training does.
-- ``snntorch_steps``: snnTorch's ``Synaptic`` neuron per timestep (only if snnTorch is importable).
+- ``snntorch_steps``: snnTorch's ``Synaptic`` neuron per timestep, digits only, when snnTorch is installed
+  (``.venv/bin/pip install -c constraints.txt snntorch``; not a dependency of qsearch): the same layers, weights,
+  batches and loss, with snnTorch's own decay form (alpha = 1 - dt*tau_syn_inv, beta = 1 - dt*tau_mem_inv).
 
 Network: LIF (tau_mem_inv=200, tau_syn_inv=500), spiking readout (logits = output spike counts), cross-entropy,
 Adam. Digits 64-128-10: scikit-learn's digits, rate-coded, T=32, batch 64, an epoch of 1437 samples. Then
 784-512-10 on random spikes (N=2048, T=32) and, for both, a lower bound: the forward and backward matmuls alone.
 Prints every epoch time, the medians, and ends with ``speedup_float_vs_norse_steps`` and
-``speedup_qat_vs_norse_steps`` (digits, medians, measured in this run).
+``speedup_qat_vs_norse_steps`` (digits, medians, measured in this run) and, with snnTorch, its seconds per epoch,
+``speedup_snntorch_vs_norse_steps`` and ``speedup_float_vs_snntorch_steps``.
 
     .venv/bin/python benchmarks/trial_speed.py [--repeats 5] [--skip-large]
 """
@@ -262,6 +265,11 @@ def main() -> None:
     base = medians["norse_steps"]
     print(f"speedup_float_vs_norse_steps: {base / medians['qsearch_float']:.2f}")
     print(f"speedup_qat_vs_norse_steps: {base / medians['qsearch_qat']:.2f}")
+    if "snntorch_steps" in medians:
+        snntorch = medians["snntorch_steps"]
+        print(f"snntorch_steps_s_per_epoch: {snntorch:.4f}")
+        print(f"speedup_snntorch_vs_norse_steps: {base / snntorch:.2f}")
+        print(f"speedup_float_vs_snntorch_steps: {snntorch / medians['qsearch_float']:.2f}")
 
 
 if __name__ == "__main__":
