@@ -18,17 +18,15 @@ Ends with ``speedup_conv_float_vs_norse_steps`` and ``speedup_conv_qat_vs_norse_
 from __future__ import annotations
 
 import argparse
-import copy
-import statistics
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from trial_speed import SPEC, Batches, Step, _update, run_epoch
+from trial_speed import SPEC, Batches, interleaved_medians, training_steps
 
 from qsearch._norse import LIFFeedForwardState, lif_feed_forward_step
 from qsearch.quant import QuantConfig
-from qsearch.snn import SpikingConvNet, _fused, make_plan
+from qsearch.snn import SpikingConvNet, _fused
 
 INPUT, CHANNELS, CLASSES, T, BATCH = (2, 34, 34), (12, 32), 10, 16, 32
 QAT = QuantConfig(scheme="qat", weight_bits=(4, 4, 4), membrane_bits=8, current_bits=8, param_bits=8,
@@ -72,27 +70,6 @@ class NorseConvSteps(nn.Module):
         return counts
 
 
-def implementations(reference: SpikingConvNet) -> dict[str, Step]:
-    norse = NorseConvSteps(reference)
-    norse_opt = torch.optim.Adam(norse.parameters(), lr=LR)
-    float_model, qat_model = copy.deepcopy(reference), copy.deepcopy(reference)
-    float_opt = torch.optim.Adam(float_model.parameters(), lr=LR)
-    qat_opt = torch.optim.Adam(qat_model.parameters(), lr=LR)
-    rounding_generator = torch.Generator().manual_seed(1)
-
-    def norse_step(x: torch.Tensor, y: torch.Tensor) -> None:
-        _update(norse_opt, F.cross_entropy(norse(x), y))
-
-    def float_step(x: torch.Tensor, y: torch.Tensor) -> None:
-        _update(float_opt, F.cross_entropy(float_model(x).logits, y))
-
-    def qat_step(x: torch.Tensor, y: torch.Tensor) -> None:
-        plan = make_plan(QAT, qat_model.weights, qat_model.neuron.constants(), CURRENT_RANGES, rounding_generator)
-        _update(qat_opt, F.cross_entropy(qat_model(x, plan).logits, y))
-
-    return {"norse_steps": norse_step, "qsearch_float": float_step, "qsearch_qat": qat_step}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
@@ -104,21 +81,12 @@ def main() -> None:
     reference = SpikingConvNet(INPUT, CHANNELS, CLASSES, kernel_size=3, pool=2, pooling="sum", neuron=SPEC,
                                weight_scale=2.0)
     batches = event_batches(args.samples)
-    steps = implementations(reference)
+    steps = training_steps(reference, NorseConvSteps(reference), QAT, CURRENT_RANGES, LR)
     shapes = " -> ".join(layer.describe() for layer in reference.topology)
     print(f"== conv SNN {shapes}, T={T}, batch {BATCH}, {args.samples} samples/epoch, {args.repeats} timed epochs "
           "after 1 warm-up, 1 thread")
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for round_index in range(args.repeats + 1):
-        for name, step in steps.items():
-            seconds = run_epoch(step, batches)
-            if round_index > 0:
-                times[name].append(seconds)
-    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    medians = interleaved_medians(steps, batches, args.repeats)
     base = medians["norse_steps"]
-    for name, ts in times.items():
-        print(f"{name:15s} s/epoch median {medians[name]:.4f}  x{base / medians[name]:5.2f} vs norse_steps  "
-              f"[{' '.join(f'{t:.4f}' for t in ts)}]")
     print(f"speedup_conv_float_vs_norse_steps: {base / medians['qsearch_float']:.2f}")
     print(f"speedup_conv_qat_vs_norse_steps: {base / medians['qsearch_qat']:.2f}")
 

@@ -35,7 +35,7 @@ from torch import nn
 from qsearch._norse import LIFFeedForwardState, lif_feed_forward_step
 from qsearch.data import rate_encode
 from qsearch.quant import QuantConfig
-from qsearch.snn import NeuronSpec, SpikingMLP, _fused, make_plan
+from qsearch.snn import NeuronSpec, SpikingMLP, SpikingNetwork, _fused, make_plan
 
 SPEC = NeuronSpec(tau_mem_inv=200.0, tau_syn_inv=500.0)
 QAT = QuantConfig(scheme="qat", weight_bits=(4, 4), membrane_bits=8, current_bits=8, param_bits=8,
@@ -132,13 +132,14 @@ def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     optimizer.step()
 
 
-def implementations(reference: SpikingMLP, with_snntorch: bool) -> dict[str, Step]:
-    norse = NorseSteps(reference)
-    norse_opt = torch.optim.Adam(norse.parameters(), lr=LR)
+def training_steps(reference: SpikingNetwork, norse: nn.Module, qat: QuantConfig = QAT,
+                   current_ranges: list[float] = CURRENT_RANGES, lr: float = LR) -> dict[str, Step]:
+    """One Adam step each for the Norse reference module, qsearch float and qsearch QAT, from the same weights."""
+    norse_opt = torch.optim.Adam(norse.parameters(), lr=lr)
     float_model = copy.deepcopy(reference)
-    float_opt = torch.optim.Adam(float_model.parameters(), lr=LR)
+    float_opt = torch.optim.Adam(float_model.parameters(), lr=lr)
     qat_model = copy.deepcopy(reference)
-    qat_opt = torch.optim.Adam(qat_model.parameters(), lr=LR)
+    qat_opt = torch.optim.Adam(qat_model.parameters(), lr=lr)
     rounding_generator = torch.Generator().manual_seed(1)
 
     def norse_step(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -148,10 +149,14 @@ def implementations(reference: SpikingMLP, with_snntorch: bool) -> dict[str, Ste
         _update(float_opt, F.cross_entropy(float_model(x).logits, y))
 
     def qat_step(x: torch.Tensor, y: torch.Tensor) -> None:
-        plan = make_plan(QAT, qat_model.weights, qat_model.neuron.constants(), CURRENT_RANGES, rounding_generator)
+        plan = make_plan(qat, qat_model.weights, qat_model.neuron.constants(), current_ranges, rounding_generator)
         _update(qat_opt, F.cross_entropy(qat_model(x, plan).logits, y))
 
-    steps = {"norse_steps": norse_step, "qsearch_float": float_step, "qsearch_qat": qat_step}
+    return {"norse_steps": norse_step, "qsearch_float": float_step, "qsearch_qat": qat_step}
+
+
+def implementations(reference: SpikingMLP, with_snntorch: bool) -> dict[str, Step]:
+    steps = training_steps(reference, NorseSteps(reference))
     if with_snntorch:
         snn_step = snntorch_step(reference)
         if snn_step is None:
@@ -186,15 +191,8 @@ def run_epoch(step: Step, batches: Batches) -> float:
     return time.perf_counter() - start
 
 
-def benchmark(title: str, sizes: tuple[int, ...], batches: Batches, repeats: int,
-              with_snntorch: bool) -> dict[str, float]:
-    torch.manual_seed(0)
-    reference = SpikingMLP(sizes, SPEC, readout="spiking", weight_scale=2.0)
-    steps = implementations(reference, with_snntorch)
-    steps["matmul_bound"] = matmul_step(sizes, batches[0][0].shape[0] * batches[0][0].shape[1])
-    samples = sum(int(y.shape[0]) for _, y in batches)
-    print(f"== {title}: {'-'.join(map(str, sizes))} LIF, T={batches[0][0].shape[0]}, batch {batches[0][0].shape[1]}, "
-          f"{samples} samples/epoch, {repeats} timed epochs after 1 warm-up, 1 thread")
+def interleaved_medians(steps: dict[str, Step], batches: Batches, repeats: int) -> dict[str, float]:
+    """Median s/epoch of each step after one warm-up round, epochs interleaved round by round; prints them all."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     for round_index in range(repeats + 1):
         for name, step in steps.items():
@@ -207,9 +205,22 @@ def benchmark(title: str, sizes: tuple[int, ...], batches: Batches, repeats: int
         epochs = " ".join(f"{t:.4f}" for t in ts)
         print(f"{name:15s} s/epoch median {medians[name]:.4f}  x{base / medians[name]:5.2f} vs norse_steps  "
               f"[{epochs}]")
+    return medians
+
+
+def benchmark(title: str, sizes: tuple[int, ...], batches: Batches, repeats: int,
+              with_snntorch: bool) -> dict[str, float]:
+    torch.manual_seed(0)
+    reference = SpikingMLP(sizes, SPEC, readout="spiking", weight_scale=2.0)
+    steps = implementations(reference, with_snntorch)
+    steps["matmul_bound"] = matmul_step(sizes, batches[0][0].shape[0] * batches[0][0].shape[1])
+    samples = sum(int(y.shape[0]) for _, y in batches)
+    print(f"== {title}: {'-'.join(map(str, sizes))} LIF, T={batches[0][0].shape[0]}, batch {batches[0][0].shape[1]}, "
+          f"{samples} samples/epoch, {repeats} timed epochs after 1 warm-up, 1 thread")
+    medians = interleaved_medians(steps, batches, repeats)
     bound = medians["matmul_bound"]
     print(f"qsearch_float is {medians['qsearch_float'] / bound:.2f}x the matmul-only bound "
-          f"(qat {medians['qsearch_qat'] / bound:.2f}x, norse_steps {base / bound:.2f}x)")
+          f"(qat {medians['qsearch_qat'] / bound:.2f}x, norse_steps {medians['norse_steps'] / bound:.2f}x)")
     return medians
 
 
