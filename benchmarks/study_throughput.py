@@ -58,7 +58,7 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 #: Optuna storage methods that write (counted per trial); everything else on a storage only reads
 WRITE_METHODS = ("create_new_study", "set_study_user_attr", "set_study_system_attr", "create_new_trial",
                  "set_trial_param", "set_trial_state_values", "set_trial_intermediate_value",
-                 "set_trial_user_attr", "set_trial_system_attr", "record_heartbeat")
+                 "set_trial_user_attr", "set_trial_user_attrs", "set_trial_system_attr", "record_heartbeat")
 
 
 def usable_cores() -> int:
@@ -251,9 +251,13 @@ def counting_writes() -> Iterator[collections.Counter]:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
+    from qsearch.search._retry import RetryingRDBStorage
+
     counter: collections.Counter = collections.Counter()
     # an RDB storage is used through Optuna's cache, which calls the RDB storage's private methods: count there
-    classes = (optuna.storages.InMemoryStorage, optuna.storages.JournalStorage, optuna.storages._CachedStorage)
+    # (and qsearch's one-transaction user attributes on its RDB storage)
+    classes = (optuna.storages.InMemoryStorage, optuna.storages.JournalStorage, optuna.storages._CachedStorage,
+               RetryingRDBStorage)
     originals = [(cls, name, cls.__dict__[name]) for cls in classes for name in WRITE_METHODS if name in cls.__dict__]
 
     def wrap(name: str, method):
@@ -343,7 +347,22 @@ def postgres_answers(url: str) -> bool:
         engine.dispose()
 
 
+@contextlib.contextmanager
+def per_key_user_attrs() -> Iterator[None]:
+    """User attributes written as before qsearch batched them: one storage call (one transaction) per key."""
+    from qsearch.search._retry import RetryingRDBStorage
+
+    batched = RetryingRDBStorage.__dict__["set_trial_user_attrs"]
+    del RetryingRDBStorage.set_trial_user_attrs  # set_user_attrs then calls trial.set_user_attr per key
+    try:
+        yield
+    finally:
+        RetryingRDBStorage.set_trial_user_attrs = batched
+
+
 def measure_storage(study_path: Path, trials: int, pg_url: str | None) -> dict[str, StorageRun]:
+    """Every backend on a fresh study; the SQL ones also with one transaction per user attribute (``per key``),
+    each right after its batched run so that both see the same load."""
     sf = synthetic_study(study_path)
     runs: dict[str, StorageRun] = {}
     with tempfile.TemporaryDirectory(prefix="qsearch-storage-") as folder:
@@ -355,6 +374,10 @@ def measure_storage(study_path: Path, trials: int, pg_url: str | None) -> dict[s
             print(f"  postgresql: skipped ({pg_url} does not answer)")
         for backend, url in backends.items():
             runs[backend] = run_synthetic(sf, url, trials)
+            if backend in ("sqlite", "postgresql"):
+                with per_key_user_attrs():
+                    other = url.replace("study.db", "per-key.db")
+                    runs[f"{backend} (per key)"] = run_synthetic(sf, other, trials)
     return runs
 
 
@@ -365,15 +388,25 @@ def report_storage(runs: dict[str, StorageRun]) -> None:
         detail = ", ".join(f"{k} {r.per_trial(v):.1f}" for k, v in sorted(r.writes.items()))
         sql = (f"; SQL commits/trial {r.per_trial(r.commits):.1f}, statements/trial {r.per_trial(r.statements):.1f}"
                if r.statements else "")
-        print(f"{backend:>10}: {r.ms_per_trial:6.1f} ms/trial ({r.trials} synthetic trials, "
+        print(f"{backend:>21}: {r.ms_per_trial:6.1f} ms/trial ({r.trials} synthetic trials, "
               f"{r.ms_per_trial - memory:+.1f} ms vs in-memory); storage writes/trial {r.per_trial(writes):.1f} "
               f"({detail}){sql}")
     for backend, r in runs.items():
-        print(f"storage_ms_per_trial_{backend}: {r.ms_per_trial:.1f}")
+        key = backend.replace(" (per key)", "_per_key")
+        print(f"storage_ms_per_trial_{key}: {r.ms_per_trial:.1f}")
         if backend != "memory":
-            print(f"storage_overhead_ms_{backend}: {r.ms_per_trial - memory:.1f}")
+            print(f"storage_overhead_ms_{key}: {r.ms_per_trial - memory:.1f}")
+    for backend in ("sqlite", "postgresql"):
+        if backend in runs:
+            batched, per_key = runs[backend], runs[f"{backend} (per key)"]
+            print(f"speedup_batched_attrs_{backend}: {per_key.ms_per_trial / batched.ms_per_trial:.2f} "
+                  f"(SQL commits/trial {per_key.per_trial(per_key.commits):.1f} -> "
+                  f"{batched.per_trial(batched.commits):.1f})")
     r = runs["memory"]
     print(f"storage_writes_per_trial: {r.per_trial(sum(r.writes.values())):.1f}")
+    if "sqlite" in runs:
+        r = runs["sqlite"]
+        print(f"storage_transactions_per_trial_sqlite: {r.per_trial(sum(r.writes.values())):.1f}")
 
 
 def check_epoch_writes(study_path: Path, trials: int) -> bool:
@@ -410,7 +443,7 @@ def main() -> int:
     parser.add_argument("--storage", default="journal",
                         help="storage of the layout runs: journal (a temporary file) or an RDB URL")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the layouts round-robin, take medians")
-    parser.add_argument("--storage-trials", type=int, default=200, help="synthetic trials per storage backend")
+    parser.add_argument("--storage-trials", type=int, default=100, help="synthetic trials per storage backend")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL for the storage overhead ('' skips)")
     parser.add_argument("--skip-layouts", action="store_true")
     parser.add_argument("--skip-storage", action="store_true")

@@ -20,6 +20,7 @@ from qsearch.quant import QuantConfig
 from qsearch.results import TrialResult, save_result
 from qsearch.search._retry import call_with_retry
 from qsearch.search._space import baseline_config, sample_trial
+from qsearch.search._storage import set_user_attrs
 from qsearch.search._trial import TrialOutcome, run_trial
 from qsearch.snn import DivergedError, SilentNetworkError
 from qsearch.studyfile import StudyFile
@@ -108,9 +109,8 @@ class Objective:
         is_baseline = bool(trial.user_attrs.get(BASELINE_ATTR))
         sampled = sample_trial(trial, sf)
         config = baseline_config(sf) if is_baseline else sampled.config
-        trial.set_user_attr("config", config.to_dict())
-        trial.set_user_attr("summary", config.summary())
-        trial.set_user_attr("worker_host", socket.gethostname())
+        set_user_attrs(trial, {"config": config.to_dict(), "summary": config.summary(),
+                               "worker_host": socket.gethostname()})
         hook = (lambda e, loss, acc: self.on_epoch(trial.number, e, loss, acc)) if self.on_epoch else None
         started = time.perf_counter()
         original = None if is_baseline else earlier_duplicate(trial.study, trial.params, config)
@@ -122,9 +122,8 @@ class Objective:
             outcome = self.runner(sf, config, learning_rate=None if is_baseline else sampled.learning_rate,
                                   epochs=None if is_baseline else sampled.epochs, on_epoch=hook)
         except SilentNetworkError as stop:
-            trial.set_user_attr("reason", "silent")
-            trial.set_user_attr("epochs_run", stop.partial.epochs_run)
-            trial.set_user_attr("silent_fraction", stop.fraction)
+            set_user_attrs(trial, {"reason": "silent", "epochs_run": stop.partial.epochs_run,
+                                   "silent_fraction": stop.fraction})
             self._save(trial, config, "PRUNED", "silent", None, None, silent=True,
                        epochs_run=stop.partial.epochs_run)
             raise optuna.TrialPruned(str(stop)) from None
@@ -152,11 +151,8 @@ class Objective:
             feasible = feasible and value <= 0
         if is_baseline and constraints.max_accuracy_drop is None and constraints.max_memory_kib is None:
             trial.set_constraint("candidate", NOT_A_CANDIDATE)
-        for key, value in outcome.as_dict().items():
-            if key not in ("config",):
-                trial.set_user_attr(key, value)
-        trial.set_user_attr("accuracy_drop", drop)
-        trial.set_user_attr("feasible", feasible)
+        measured = {key: value for key, value in outcome.as_dict().items() if key != "config"}
+        set_user_attrs(trial, {**measured, "accuracy_drop": drop, "feasible": feasible})  # one write for all
         self._save(trial, config, "COMPLETE", reason, outcome, drop, silent=False,
                    epochs_run=outcome.epochs_run, feasible=feasible)
         return objective_values(outcome, sf.objectives)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import optuna
 from sqlalchemy.engine import make_url
@@ -58,6 +60,25 @@ def make_storage(url: str, heartbeat_interval: int | None = 60, grace_period: in
                 grace_period=grace_period, heartbeat_stale_trial_callback=callback if heartbeat_interval else None)
     except Exception as error:  # noqa: BLE001 - every driver raises its own type; report one line
         raise StorageError(f"--storage: cannot open {describe_target(url)}: {_first_line(error)}") from None
+
+
+def set_user_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
+    """``trial.set_user_attr`` for every item, in one transaction on qsearch's RDB storage.
+
+    Each ``set_user_attr`` is a transaction of its own (on SQLite a synced commit of several ms), and a trial
+    records about twenty attributes for the dashboard and the CLI; on other storages (in memory, journal, gRPC)
+    it is still one call per item. Readers see the same attributes either way.
+    """
+    storage = getattr(trial, "storage", None)
+    write_all = getattr(getattr(storage, "_backend", storage), "set_trial_user_attrs", None)  # below Optuna's cache
+    trial_id = getattr(trial, "_trial_id", None)
+    cached = getattr(trial, "_cached_frozen_trial", None)  # what trial.user_attrs reads
+    if write_all is None or trial_id is None or cached is None:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return
+    write_all(trial_id, attrs)
+    cached.user_attrs.update(attrs)
 
 
 def describe_target(url: str) -> str:
