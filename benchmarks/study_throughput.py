@@ -11,21 +11,25 @@ times in this one run, each on a fresh study that is deleted afterwards, each wi
 Every layout is timed from the launch of ``qsearch run`` to the completion of the study's last trial, so the
 start-up of every process (imports, loading the fused kernel, encoding the data) and the float network that
 each process trains once per T for its PTQ and QAT trials are part of the cost. All layouts use the same
-storage (a journal file by default, or ``--storage URL``); the trial mix differs between layouts (each worker
-process runs its own sampler with its own seed), so the ``ptq``/``qat``/``pruned`` counts are printed too.
-``--rounds R`` repeats the layouts round-robin (load from other processes hits them alike) and takes medians.
+storage (a journal file by default, or ``--storage URL``). The trial mix differs between layouts (each worker
+process runs its own sampler with its own seed, and PTQ trials cost a fraction of QAT ones), so besides trials
+per hour it prints the mix and a *work* speedup: every trial weighted by the mean seconds its kind (float, ptq,
+qat, pruned, duplicate) took in the 1x1 reference. ``--rounds R`` repeats the layouts round-robin (load from
+other processes hits them alike), round r with the study's seeds + r (another mix), and pools the rounds.
 
 **Storage overhead.** The same study with the synthetic test double (``trial_runner: synthetic``: the real
 sampler, objective, user attributes, constraints and results row; no training) runs in this process on an
 in-memory storage, a journal file, SQLite and PostgreSQL (when ``--pg-url`` answers): milliseconds per
 trial, the overhead over in-memory, and the storage writes per trial counted at the storage API (Optuna's
 ``set_trial_*``/``create_new_trial``/heartbeats, by method) and, for the SQL databases, SQL commits and
-statements per trial. Finally it checks that a trial's writes do not grow with its epochs (the epoch hook
-must not write to the storage): the same trials with 1 and with 20 epochs.
+statements per trial. SQLite and PostgreSQL run a second time with one transaction per user attribute (how
+qsearch wrote them before :func:`qsearch.search._storage.set_user_attrs`), for comparison. Finally it checks
+that a trial's writes do not grow with its epochs (the epoch hook must not write to the storage): the same
+trials with 1 and with 20 epochs.
 
-Prints ``trials_per_hour_<layout>: X`` and ``speedup_<layout>_vs_single: X`` (``speedup_threads_vs_single``
-for 1xC, ``speedup_workers_vs_single`` for Cx1), ``storage_ms_per_trial_<backend>: X`` and
-``storage_writes_per_trial: X``.
+Prints ``trials_per_hour_<layout>: X``, ``speedup_<layout>_vs_single: X`` and ``work_speedup_<layout>_vs_single``
+(``threads`` for 1xC, ``workers`` for Cx1), ``storage_ms_per_trial_<backend>: X``, ``storage_writes_per_trial: X``
+and ``speedup_batched_attrs_<backend>`` (one transaction for a trial's user attributes vs one per attribute).
 
     .venv/bin/python benchmarks/study_throughput.py                       # 60 trials per layout
     .venv/bin/python benchmarks/study_throughput.py --total-trials 6 --storage-trials 20   # smoke test
@@ -39,6 +43,7 @@ import collections
 import contextlib
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,24 +125,67 @@ def ratio_name(layout: Layout, cores: int) -> str:
 
 @dataclass
 class LayoutRun:
+    """One run of a layout: its times from launch, and what its finished trials were and took."""
+
     layout: Layout
     seconds_to_last: float  # launch -> the last trial's completion
     seconds_to_exit: float  # launch -> the command's exit
     first_start_s: float  # launch -> the first trial's start (imports, study, first process ready)
-    finished: int
-    schemes: collections.Counter = field(default_factory=collections.Counter)  # of the finished trials
-    states: collections.Counter = field(default_factory=collections.Counter)  # of every trial
+    kinds: collections.Counter = field(default_factory=collections.Counter)  # finished trials by kind
+    trial_seconds: dict[str, list[float]] = field(default_factory=dict)  # start -> complete, by kind
+    failed: int = 0  # turned away at the last slots (quota) or failed
     returncode: int = 0
 
-    def mix(self) -> str:
-        """What the layout's trials were: the trial mix differs between layouts (one sampler per process)."""
-        schemes = ", ".join(f"{k} {v}" for k, v in sorted(self.schemes.items()))
-        others = ", ".join(f"{v} {k.lower()}" for k, v in sorted(self.states.items()) if k != "COMPLETE")
-        return f"{schemes}; {others}" if others else schemes
+    @property
+    def finished(self) -> int:
+        return sum(self.kinds.values())
+
+
+def trial_kind(trial) -> str:
+    """What a finished trial cost: ``float``/``ptq``/``qat`` by scheme, ``pruned`` (stopped silent) or
+    ``duplicate`` (an earlier trial's result reused)."""
+    from optuna.trial import TrialState
+
+    if trial.state == TrialState.PRUNED:
+        return "pruned"
+    if "duplicate_of" in trial.user_attrs:
+        return "duplicate"
+    return str(trial.user_attrs.get("config", {}).get("scheme", "?"))
+
+
+@dataclass
+class LayoutTotal:
+    """A layout's runs pooled: trials and seconds summed over the rounds."""
+
+    layout: Layout
+    runs: list[LayoutRun]
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds_to_last for r in self.runs)
+
+    @property
+    def kinds(self) -> collections.Counter:
+        return sum((r.kinds for r in self.runs), collections.Counter())
 
     @property
     def trials_per_hour(self) -> float:
-        return 3600.0 * self.finished / self.seconds_to_last if self.seconds_to_last > 0 else float("nan")
+        return 3600.0 * sum(self.kinds.values()) / self.seconds if self.seconds > 0 else float("nan")
+
+    def mean_seconds(self) -> dict[str, float]:
+        """Mean seconds per finished trial of each kind (start to complete)."""
+        pooled: dict[str, list[float]] = collections.defaultdict(list)
+        for r in self.runs:
+            for kind, seconds in r.trial_seconds.items():
+                pooled[kind].extend(seconds)
+        return {kind: statistics.fmean(v) for kind, v in pooled.items()}
+
+    def work_per_hour(self, costs: dict[str, float]) -> float:
+        """Reference-trial-seconds per hour: every trial weighted by what its kind costs in the reference
+        layout, so that a layout whose samplers happened to pick cheaper trials is not credited for it."""
+        fallback = statistics.fmean(costs.values()) if costs else 1.0
+        work = sum(n * costs.get(kind, fallback) for kind, n in self.kinds.items())
+        return 3600.0 * work / self.seconds if self.seconds > 0 else float("nan")
 
 
 def run_layout(layout: Layout, study_path: Path, storage_url: str, total: int) -> LayoutRun:
@@ -167,13 +215,15 @@ def _summarise(layout: Layout, url: str, name: str, launched: dt.datetime, exit_
     study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-    schemes = collections.Counter(t.user_attrs.get("config", {}).get("scheme", "?") for t in done)
-    states = collections.Counter(t.state.name for t in trials)
+    seconds: dict[str, list[float]] = collections.defaultdict(list)
+    for t in done:
+        seconds[trial_kind(t)].append((t.datetime_complete - t.datetime_start).total_seconds())
     last = max((t.datetime_complete for t in done), default=None)
     first = min((t.datetime_start for t in trials if t.datetime_start), default=None)
     return LayoutRun(layout, (last - launched).total_seconds() if last else float("nan"), exit_s,
-                     (first - launched).total_seconds() if first else float("nan"), len(done), schemes, states,
-                     returncode)
+                     (first - launched).total_seconds() if first else float("nan"),
+                     collections.Counter({kind: len(v) for kind, v in seconds.items()}), dict(seconds),
+                     len(trials) - len(done), returncode)
 
 
 def _delete(url: str, name: str) -> None:
@@ -185,42 +235,58 @@ def _delete(url: str, name: str) -> None:
         delete_study(url, name)
 
 
-def median_run(runs: list[LayoutRun]) -> LayoutRun:
-    """The run with the median time to the last trial, the faster of the middle two for an even count (a real
-    run with its own trial mix, not a blend)."""
-    ordered = sorted(runs, key=lambda r: r.seconds_to_last)
-    return ordered[(len(ordered) - 1) // 2]
+def study_for_round(study_path: Path, round_index: int, folder: Path) -> Path:
+    """The study file of a round: round 0 as it is, round r with its seeds + r (another trial mix, the same
+    for every layout of the round)."""
+    if round_index == 0:
+        return study_path
+    data = yaml.safe_load(study_path.read_text())
+    data["seed"] = data.get("seed", 0) + round_index
+    data.setdefault("sampler", {})["seed"] = data["sampler"].get("seed", 0) + round_index
+    path = folder / f"round-{round_index}-{study_path.name}"
+    path.write_text(yaml.safe_dump(data))
+    return path
 
 
-def measure_layouts(layouts: list[Layout], study_path: Path, storage: str, total: int, rounds: int,
-                    cores: int) -> dict[str, LayoutRun]:
+def measure_layouts(layouts: list[Layout], study_path: Path, storage: str, total: int,
+                    rounds: int) -> dict[str, LayoutTotal]:
+    """Every layout once per round, round-robin (load from other processes hits them alike)."""
+    totals = {layout.label: LayoutTotal(layout, []) for layout in layouts}
     with tempfile.TemporaryDirectory(prefix="qsearch-throughput-") as folder:
-        runs: dict[str, list[LayoutRun]] = {layout.label: [] for layout in layouts}
         for round_index in range(rounds):
+            study = study_for_round(study_path, round_index, Path(folder))
             for layout in layouts:
-                url = f"journal:{Path(folder) / f'{layout.label}-{round_index}.journal'}" if storage == "journal" \
-                    else storage
-                run = run_layout(layout, study_path, url, total)
-                runs[layout.label].append(run)
-                print(f"  round {round_index + 1} {layout.label:>5}: {run.finished} trials in "
-                      f"{run.seconds_to_last:.1f} s ({run.trials_per_hour:.0f} trials/h)", flush=True)
-    return {label: median_run(rs) for label, rs in runs.items()}
+                url = storage
+                if storage == "journal":
+                    url = f"journal:{Path(folder) / f'{layout.label}-{round_index}.journal'}"
+                run = run_layout(layout, study, url, total)
+                totals[layout.label].runs.append(run)
+                mix = ", ".join(f"{k} {v}" for k, v in sorted(run.kinds.items()))
+                print(f"  round {round_index + 1} {layout.label:>5}: {run.finished} trials ({mix}) in "
+                      f"{run.seconds_to_last:.1f} s to the last trial (first trial started at "
+                      f"{run.first_start_s:.1f} s, exit at {run.seconds_to_exit:.1f} s)", flush=True)
+    return totals
 
 
-def report_layouts(results: dict[str, LayoutRun], cores: int) -> None:
-    reference = results.get("1x1")
-    for label, r in results.items():
-        print(f"{label:>5} ({r.layout.describe()}): {r.finished} trials ({r.mix()}) in {r.seconds_to_last:.1f} s "
-              f"to the last trial (first trial started at {r.first_start_s:.1f} s, exit at {r.seconds_to_exit:.1f} s): "
-              f"{r.trials_per_hour:.0f} trials/h")
-    for label, r in results.items():
-        print(f"trials_per_hour_{label.lower()}: {r.trials_per_hour:.0f}")
+def report_layouts(totals: dict[str, LayoutTotal], cores: int) -> None:
+    reference = totals.get("1x1")
+    costs = reference.mean_seconds() if reference else {}
+    if costs:
+        print("reference seconds per trial (1x1): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(costs.items())))
+    for label, t in totals.items():
+        mix = ", ".join(f"{k} {v}" for k, v in sorted(t.kinds.items()))
+        print(f"{label:>5} ({t.layout.describe()}): {sum(t.kinds.values())} trials ({mix}) in {t.seconds:.1f} s: "
+              f"{t.trials_per_hour:.0f} trials/h")
+    for label, t in totals.items():
+        print(f"trials_per_hour_{label.lower()}: {t.trials_per_hour:.0f}")
     if reference is None:
         return
-    for label, r in results.items():
+    for label, t in totals.items():
         if label != "1x1":
-            print(f"speedup_{ratio_name(r.layout, cores)}_vs_single: "
-                  f"{r.trials_per_hour / reference.trials_per_hour:.2f}")
+            name = ratio_name(t.layout, cores)
+            print(f"speedup_{name}_vs_single: {t.trials_per_hour / reference.trials_per_hour:.2f}")
+            print(f"work_speedup_{name}_vs_single: "
+                  f"{t.work_per_hour(costs) / reference.work_per_hour(costs):.2f}  (trial mix weighted by 1x1 costs)")
 
 
 # ---------------------------------------------------------------------------------------------- storage
@@ -442,7 +508,8 @@ def main() -> int:
                         help="PROCESSESxTHREADS (C = usable cores) or auto; 1x1 is the reference")
     parser.add_argument("--storage", default="journal",
                         help="storage of the layout runs: journal (a temporary file) or an RDB URL")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat the layouts round-robin, take medians")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat the layouts round-robin, round r with the study's seeds + r; pooled")
     parser.add_argument("--storage-trials", type=int, default=100, help="synthetic trials per storage backend")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL for the storage overhead ('' skips)")
     parser.add_argument("--skip-layouts", action="store_true")
@@ -456,7 +523,7 @@ def main() -> int:
     if not args.skip_layouts:
         print(f"== layouts: {args.study.name}, {args.total} finished trials each, storage {args.storage}, "
               f"{args.rounds} round(s)", flush=True)
-        report_layouts(measure_layouts(layouts, args.study, args.storage, args.total, args.rounds, cores), cores)
+        report_layouts(measure_layouts(layouts, args.study, args.storage, args.total, args.rounds), cores)
         print(load_line())
     if not args.skip_storage:
         print(f"== storage overhead: synthetic trials of {args.study.name}, {args.storage_trials} per backend",
