@@ -164,10 +164,10 @@ def _run(sf, url: str, name: str, n_trials: int, total_trials: int | None, timeo
 def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_drop: float | None = None,
                output: OutputFormat = OutputFormat.table, feasible_only: bool = True) -> None:
     from qsearch.report import render_table, to_csv, to_json
-    from qsearch.results import COLUMNS, engine_for, knee_point, load_results, pareto_front, select_model
+    from qsearch.results import COLUMNS, knee_point, pareto_front, select_model
+    from qsearch.search._rows import read_results
 
-    engine = engine_for(url)
-    rows = load_results(engine, name)
+    rows = read_results(url, name)
     if not rows:
         raise ValueError(f"--study-name: no results for study {name!r} in {mask_url(url)}")
     objectives, budget = _study_settings(url, name)
@@ -246,21 +246,13 @@ def best(
 
 def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
     from qsearch.report import render_table, to_csv, to_json
-    from qsearch.results import (
-        COLUMNS,
-        ResultFilter,
-        engine_for,
-        knee_point,
-        load_results,
-        pareto_front,
-        select_model,
-    )
+    from qsearch.results import COLUMNS, ResultFilter, knee_point, pareto_front, select_model
+    from qsearch.search._rows import read_results
 
-    engine = engine_for(url)
     objectives, budget = _study_settings(url, name)
     flt = ResultFilter(max_accuracy_drop=max_drop, max_memory_kib=max_kib, states=["COMPLETE"],
                        feasible_only=not include_infeasible, include_baseline=False)
-    rows = load_results(engine, name, flt)
+    rows = read_results(url, name, flt)
     front = pareto_front(rows, objectives)
     selected = select_model(front, max_drop if max_drop is not None else budget)
     knee = knee_point(front) if len(objectives) == 2 else None
@@ -290,7 +282,8 @@ def trials(
 ) -> None:
     """Every recorded trial, filtered and sorted."""
     from qsearch.report import render_table, to_csv, to_json
-    from qsearch.results import COLUMNS, ResultFilter, engine_for, load_results
+    from qsearch.results import COLUMNS, ResultFilter
+    from qsearch.search._rows import read_results
 
     allowed = {"COMPLETE", "PRUNED", "FAIL"}
     for s in state or []:
@@ -299,7 +292,7 @@ def trials(
     with user_errors(storage):
         flt = ResultFilter(max_accuracy_drop=max_accuracy_drop, max_memory_kib=max_memory_kib, states=state,
                            feasible_only=feasible)
-        rows = load_results(engine_for(storage), study_name, flt, sort=sort, descending=descending)
+        rows = read_results(storage, study_name, flt, sort=sort, descending=descending)
     if output == OutputFormat.json:
         typer.echo(to_json(rows))
     elif output == OutputFormat.csv:
@@ -343,13 +336,14 @@ def plot(
     import optuna
 
     from qsearch.plots import write_plots
-    from qsearch.results import engine_for, knee_point, load_results, pareto_front, select_model
+    from qsearch.results import knee_point, pareto_front, select_model
     from qsearch.search import make_storage
+    from qsearch.search._rows import read_results
 
     with user_errors(storage):
         objectives, budget = _study_settings(storage, study_name)
         study = optuna.load_study(study_name=study_name, storage=make_storage(storage, heartbeat_interval=None))
-        rows = load_results(engine_for(storage), study_name)
+        rows = read_results(storage, study_name)
         front = pareto_front([r for r in rows if not r["is_baseline"] and r["feasible"]], objectives)
         paths = write_plots(study, rows, out, objectives, select_model(rows, budget),
                             knee_point(front) if len(objectives) == 2 else None, png=png)

@@ -30,9 +30,10 @@ import optuna
 import torch
 
 from qsearch.quant import FLOAT_BITS, FixedPoint, QuantConfig
-from qsearch.results import engine_for, knee_point, load_results, pareto_front, select_model
-from qsearch.search import BASELINE_ATTR, make_storage, mask_url, storage_kind
+from qsearch.results import knee_point, pareto_front, select_model
+from qsearch.search import BASELINE_ATTR, make_storage, mask_url
 from qsearch.search._data import trial_data
+from qsearch.search._rows import read_results
 from qsearch.search._study import STUDY_FILE_ATTR
 from qsearch.search._trial import TrainedTrial, train_trial_model
 from qsearch.snn import LayerShape, evaluate
@@ -262,9 +263,7 @@ def _selection(storage_url: str, study_name: str, study_file: StudyFile, number:
     budget = study_file.constraints.max_accuracy_drop
     rule = (f"smallest memory among feasible trials within {budget} accuracy points of the float baseline "
             "(ties: higher accuracy, then lower trial number; qsearch.results.select_model)")
-    if storage_kind(storage_url) not in ("sqlite", "rdb"):
-        return {"rule": rule, "known": False, "note": "no results table for this storage kind"}
-    rows = load_results(engine_for(storage_url), study_name)
+    rows = read_results(storage_url, study_name)
     selected = select_model(rows, budget)
     candidates = [r for r in rows if not r["is_baseline"] and r["feasible"]]
     front = pareto_front(candidates, study_file.objectives)

@@ -7,6 +7,7 @@ from qsearch.results._store import (
     delete_results,
     engine_for,
     ensure_table,
+    filter_rows,
     load_results,
     save_result,
     study_names,
@@ -15,5 +16,5 @@ from qsearch.results._table import COLUMNS, TABLE_NAME, TrialResult
 
 __all__ = [
     "COLUMNS", "SORTABLE", "TABLE_NAME", "ResultFilter", "TrialResult", "delete_results", "engine_for", "ensure_table",
-    "knee_point", "load_results", "pareto_front", "save_result", "select_model", "study_names",
+    "filter_rows", "knee_point", "load_results", "pareto_front", "save_result", "select_model", "study_names",
 ]

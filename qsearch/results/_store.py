@@ -56,10 +56,35 @@ SORTABLE = ("trial_number", "accuracy", "accuracy_drop", "memory_kib", "compress
             "timesteps", "duration_s")
 
 
-def load_results(engine: Engine, study_name: str, flt: ResultFilter = ResultFilter(),
-                 sort: str = "trial_number", descending: bool = False) -> list[dict]:
+def _check_sort(sort: str) -> None:
     if sort not in SORTABLE:
         raise ValueError(f"--sort: {sort!r} is not a column; allowed: {', '.join(SORTABLE)}")
+
+
+def filter_rows(rows: Sequence[dict], flt: ResultFilter = ResultFilter(), sort: str = "trial_number",
+                descending: bool = False) -> list[dict]:
+    """:func:`load_results`'s filters and order applied to rows in memory (storages without the SQL table).
+
+    As in SQL, a comparison with a missing value (NULL) excludes the row, and missing values sort last.
+    """
+    _check_sort(sort)
+
+    def keep(row: dict) -> bool:
+        drop, kib = row.get("accuracy_drop"), row.get("memory_kib")
+        return ((flt.max_accuracy_drop is None or (drop is not None and drop <= flt.max_accuracy_drop))
+                and (flt.max_memory_kib is None or (kib is not None and kib <= flt.max_memory_kib))
+                and (not flt.states or row["state"] in {s.upper() for s in flt.states})
+                and (not flt.feasible_only or bool(row["feasible"]))
+                and (flt.include_baseline or not row["is_baseline"]))
+
+    kept = sorted((r for r in rows if keep(r)), key=lambda r: r["trial_number"])
+    present = sorted((r for r in kept if r.get(sort) is not None), key=lambda r: r[sort], reverse=descending)
+    return present + [r for r in kept if r.get(sort) is None]
+
+
+def load_results(engine: Engine, study_name: str, flt: ResultFilter = ResultFilter(),
+                 sort: str = "trial_number", descending: bool = False) -> list[dict]:
+    _check_sort(sort)
     query = select(TrialResult).where(TrialResult.study_name == study_name)
     if flt.max_accuracy_drop is not None:
         query = query.where(TrialResult.accuracy_drop <= flt.max_accuracy_drop)
