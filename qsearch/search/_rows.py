@@ -39,7 +39,8 @@ def study_rows(study: optuna.Study, study_name: str) -> list[dict]:
                          silent=reason == "silent", epochs_run=attrs.get("epochs_run"),
                          feasible=bool(attrs.get("feasible")), is_baseline=bool(attrs.get(BASELINE_ATTR)))
         row.worker_host = attrs.get("worker_host", "")
-        row.finished_at = trial.datetime_complete
+        if trial.datetime_complete is not None:
+            row.finished_at = trial.datetime_complete
         rows.append(row.as_dict())
     return rows
 

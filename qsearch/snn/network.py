@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from torch import nn
@@ -84,12 +84,13 @@ class SpikingNetwork(TopologyShapes, nn.Module):
         self.layers = nn.ModuleList(_weight_module(layer) for layer in self.topology)
         if weight_scale != 1.0:
             with torch.no_grad():
-                for module in self.layers:
-                    module.weight.mul_(weight_scale)
+                for weight in self.weights:
+                    weight.mul_(weight_scale)
 
     @property
     def weights(self) -> list[torch.Tensor]:
-        return [layer.weight for layer in self.layers]
+        """Each layer's weight (a Parameter: the float shadow weights under QAT)."""
+        return [cast(torch.Tensor, layer.weight) for layer in self.layers]
 
     def forward(self, x: torch.Tensor, plan: QuantPlan | None = None, record_currents: bool = False) -> NetworkOutput:
         """``x``: input spikes (T, B, *input_shape) (a flat input is reshaped to the first layer's shape)."""
@@ -101,9 +102,9 @@ class SpikingNetwork(TopologyShapes, nn.Module):
         watched = torch.zeros(batch, device=x.device)
         logits = torch.zeros(batch, self.n_classes, device=x.device)
         last = len(self.layers) - 1
-        for index, (layer, module) in enumerate(zip(self.topology, self.layers, strict=True)):
+        for index, (layer, shadow) in enumerate(zip(self.topology, self.weights, strict=True)):
             input_spikes.append(h.sum(0).detach().reshape(batch, -1))
-            weight = plan.weight(index, module.weight) if plan is not None else module.weight
+            weight = plan.weight(index, shadow) if plan is not None else shadow
             currents = synaptic_input(layer, h, weight)
             if record_currents:
                 current_max.append(max_abs_current(currents.detach(), constants.a_syn))
