@@ -68,3 +68,20 @@ def test_dataset_study_runs_on_files_in_the_real_format(name: str, tmp_path: Pat
     layers = study_file.model.weight_layer_count()
     assert all(len(r["weight_bits"].split("/")) == layers for r in rows)
     assert all(r["memory_kib"] > 0 and r["sops"] > 0 for r in rows)
+
+
+def test_mnist_study_with_a_conv_snn_on_images(tmp_path: Path) -> None:
+    """The variant the mnist study file's comment names: `flatten: false` + `model.kind: conv`."""
+    data = yaml.safe_load((STUDIES / "mnist.yaml").read_text())
+    data["dataset"].update(path=_write_mnist(tmp_path), flatten=False, limit_train=None, limit_test=None)
+    data["model"].update(kind="conv", channels=[4], hidden=[])
+    data["training"].update(epochs=1, qat_epochs=1)
+    data["search_space"]["timesteps"] = [8]
+    study_file = parse_study(data, "mnist-conv")
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    run_study(study_file, url, "mnist-conv", n_trials=2)
+    rows = load_results(engine_for(url), "mnist-conv")
+    assert [r["state"] for r in rows] == ["COMPLETE", "COMPLETE"]
+    # conv 4x1x3x3 on 28x28, sum-pooled to 4x14x14, then the 10-way readout: 36 + 7840 float32 weights
+    assert rows[0]["memory_breakdown"]["weights_layer0"] == 36 * 32
+    assert rows[0]["memory_breakdown"]["weights_layer1"] == 10 * 4 * 14 * 14 * 32
