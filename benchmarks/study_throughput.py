@@ -66,13 +66,6 @@ WRITE_METHODS = ("create_new_study", "set_study_user_attr", "set_study_system_at
                  "set_trial_user_attr", "set_trial_user_attrs", "set_trial_system_attr", "record_heartbeat")
 
 
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 # ---------------------------------------------------------------------------------------------- layouts
 
 
@@ -515,8 +508,9 @@ def main() -> int:
     parser.add_argument("--skip-layouts", action="store_true")
     parser.add_argument("--skip-storage", action="store_true")
     args = parser.parse_args()
+    from qsearch.search._workers import available_cores
 
-    cores = usable_cores()
+    cores = available_cores()  # the C of --workers auto (affinity, capped by a cgroup CPU quota)
     layouts = unique_layouts([parse_layout(token, cores) for token in args.layouts])
     print(f"{cores} usable cores, {os.cpu_count()} CPUs, {load_line()}")
     ok = True
