@@ -14,13 +14,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qsearch.data import DatasetSpec, DigitsSpec
+from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, MAX_FIXED_BITS, ROUNDING_MODES
 
 Objective = Literal["accuracy", "memory", "sops", "energy", "timesteps"]
 SamplerKind = Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"]
 
 
-class StudyFileError(ValueError):
+class StudyFileError(InputError):
     """A study file that does not validate; the message is one line naming the field."""
 
 

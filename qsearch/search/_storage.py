@@ -10,12 +10,13 @@ import optuna
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from qsearch.errors import QsearchError
 from qsearch.search._retry import RetryingRDBStorage
 
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
 
 
-class StorageError(RuntimeError):
+class StorageError(QsearchError, RuntimeError):
     """A storage that cannot be used; the message names host and database with the password masked."""
 
 
