@@ -13,7 +13,6 @@ from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakd
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
 from qsearch.snn import (
-    NeuronSpec,
     QuantPlan,
     SilentNetworkError,
     SilentNetworkMonitor,
@@ -63,7 +62,7 @@ class TrialOutcome:
 def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
     """The study's network for samples of ``input_shape``: an MLP (input flattened) or a conv SNN."""
     spec = study.model
-    neuron = NeuronSpec(**spec.neuron.model_dump())
+    neuron = spec.to_neuron_spec()
     if spec.kind == "mlp":
         sizes = [math.prod(input_shape), *spec.hidden, n_classes]
         return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=spec.weight_scale)
@@ -148,16 +147,12 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     data = trial_data(study.dataset, config.timesteps)
     torch.manual_seed(study.training.seed)
     model = build_model(study, data.input_shape, data.n_classes)
-    settings = TrainSettings(epochs=epochs or study.training.epochs, batch_size=study.training.batch_size,
-                             learning_rate=learning_rate or study.training.learning_rate,
-                             cosine_schedule=study.training.cosine_schedule,
-                             patience=study.early_stopping.patience, seed=study.training.seed)
-    silent = study.early_stopping.silent
+    settings = study.training.to_train_settings(patience=study.early_stopping.patience)
+    settings = replace(settings, epochs=epochs or settings.epochs,
+                       learning_rate=learning_rate or settings.learning_rate)
 
     def monitor() -> SilentNetworkMonitor | None:
-        grace = int(silent.grace_epochs * len(data.train))
-        return (SilentNetworkMonitor(silent.min_spikes, silent.max_silent_fraction, silent.check_every, grace)
-                if silent.enabled else None)
+        return study.early_stopping.silent.to_silent_monitor(len(data.train))
 
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:
@@ -170,10 +165,7 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
             result = train(model, reference, data.train, data.validation, settings, monitor(), on_epoch)
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
-        qat_settings = settings
-        if from_float:
-            qat_settings = replace(settings, epochs=study.training.qat_epochs,
-                                   learning_rate=settings.learning_rate * study.training.qat_lr_scale)
+        qat_settings = study.training.qat_settings(settings) if from_float else settings
         result = train(model, config, data.train, data.validation, qat_settings, monitor(), on_epoch)
 
     plan = None

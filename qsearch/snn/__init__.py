@@ -5,7 +5,7 @@ from qsearch.snn._neuron import NeuronConstants, NeuronSpec
 from qsearch.snn._plan import QuantPlan, freeze, magnitude_mask, make_plan
 from qsearch.snn._topology import LayerShape, conv_layer, kept_fanout, linear_layer, pool_spikes, synaptic_input
 from qsearch.snn.integer import IntegerNetwork, run_integer, to_integer
-from qsearch.snn.network import NetworkOutput, SpikingConvNet, SpikingMLP, SpikingNetwork
+from qsearch.snn.network import DEFAULT_WEIGHT_SCALE, NetworkOutput, SpikingConvNet, SpikingMLP, SpikingNetwork
 from qsearch.snn.silent import SilentNetworkMonitor, silent_count
 from qsearch.snn.training import (
     DivergedError,
@@ -20,6 +20,7 @@ from qsearch.snn.training import (
 )
 
 __all__ = [
+    "DEFAULT_WEIGHT_SCALE",
     "DivergedError", "Evaluation", "IntegerNetwork", "LayerShape", "NetworkOutput", "NeuronConstants", "NeuronSpec",
     "QuantPlan", "SilentNetworkError", "SilentNetworkMonitor", "SpikingConvNet", "SpikingMLP", "SpikingNetwork",
     "StateQuant", "TrainResult", "TrainSettings", "build_plan", "calibrate_currents", "conv_layer", "evaluate",
