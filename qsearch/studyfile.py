@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from qsearch.data import DatasetSpec, DigitsSpec
+from qsearch.devices import DeviceChoice
 from qsearch.errors import InputError
 from qsearch.quant import (
     DEFAULT_WEIGHT_CALIBRATION,
@@ -80,7 +81,8 @@ class ModelSection(_Strict):
     readout: Literal["spiking", "li"] = Field("spiking", description="LIF output (spike counts) or leaky integrator")
     weight_scale: float = Field(DEFAULT_WEIGHT_SCALE, gt=0, description="multiplies the default initialisation")
     neuron: NeuronSection = NeuronSection()
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: DeviceChoice = Field("auto", description="auto: CUDA when torch finds a device, else cpu (recorded "
+                                                     "per trial); cuda without a device stops before any trial")
 
     @field_validator("hidden", "channels")
     @classmethod

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 
 from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
+from qsearch.devices import torch_device
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
 from qsearch.snn import (
@@ -23,6 +24,7 @@ from qsearch.snn import (
     TrainSettings,
     build_plan,
     calibrate_currents,
+    device_generator,
     evaluate,
     freeze,
     kept_fanout,
@@ -52,6 +54,7 @@ class TrialOutcome:
     duration_s: float
     weight_formats: list[str] = field(default_factory=list)
     membrane_format: str = "float32"
+    device: str = "cpu"  # where it trained and ran ("cpu" for trials stored before the field: all ran there)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -59,8 +62,16 @@ class TrialOutcome:
         return data
 
 
-def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
-    """The study's network for samples of ``input_shape``: an MLP (input flattened) or a conv SNN."""
+def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int,
+                device: torch.device | str = "cpu") -> SpikingNetwork:
+    """The study's network for samples of ``input_shape`` on ``device``: an MLP (input flattened) or a conv SNN.
+
+    Initialised on the CPU (the same weights for every device under one seed), then moved.
+    """
+    return _build_on_cpu(study, input_shape, n_classes).to(device)
+
+
+def _build_on_cpu(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
     spec = study.model
     neuron = spec.to_neuron_spec()
     if spec.kind == "mlp":
@@ -88,8 +99,10 @@ def check_study_inputs(study: StudyFile) -> None:
 
     A missing dataset or a model that does not fit the data (a conv network on flat samples, a pooling window
     larger than the map) then stops ``qsearch run`` with one line and nothing recorded, instead of failing
-    every trial with a traceback. The loaded data stays cached for the first trials.
+    every trial with a traceback. The loaded data stays cached for the first trials. ``model.device: cuda``
+    on a machine without CUDA is such a line too.
     """
+    study_device(study)
     if study.trial_runner != "snn":
         return
     data = trial_data(study.dataset, study.baseline_timesteps())
@@ -104,10 +117,9 @@ def network_memory(model: SpikingNetwork, config: QuantConfig, kept: list[int] |
                                        neurons=[t.neurons for t in topology], config=config, kept_weights=kept)
 
 
-def resolve_device(choice: str) -> torch.device:
-    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
+def study_device(study: StudyFile) -> str:
+    """The device the study's trials run on here (``model.device`` resolved; InputError for a missing CUDA)."""
+    return torch_device(study.model.device)
 
 
 def float_config(model: SpikingNetwork) -> QuantConfig:
@@ -144,9 +156,10 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     process and reused); ``qat`` fine-tunes that float network with fake quantization and straight-through
     gradients for ``training.qat_epochs`` (or trains from scratch when ``training.qat_from_float`` is false).
     """
-    data = trial_data(study.dataset, config.timesteps)
+    device = study_device(study)
+    data = trial_data(study.dataset, config.timesteps, device)
     torch.manual_seed(study.training.seed)
-    model = build_model(study, data.input_shape, data.n_classes)
+    model = build_model(study, data.input_shape, data.n_classes, device)
     settings = study.training.to_train_settings(patience=study.early_stopping.patience)
     settings = replace(settings, epochs=epochs or settings.epochs,
                        learning_rate=learning_rate or settings.learning_rate)
@@ -171,7 +184,7 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     plan = None
     if not config.is_float:
         ranges = calibrate_currents(model, data.train, settings.calibration_batches, settings.batch_size)
-        plan = build_plan(model, config, ranges, torch.Generator().manual_seed(study.training.seed + 7))
+        plan = build_plan(model, config, ranges, device_generator(device, study.training.seed + 7))
         plan = freeze(plan, model.weights)
     return TrainedTrial(model=model, plan=plan, result=result, data=data)
 
@@ -190,7 +203,8 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     masks = plan.masks if plan else (None,) * len(model.layers)
     kept = [int(m.sum()) if m is not None else w.numel() for m, w in zip(masks, model.weights, strict=True)]
     memory = network_memory(model, config, kept)
-    fanout = [kept_fanout(layer, mask).reshape(-1) for layer, mask in zip(model.topology, masks, strict=True)]
+    fanout = [kept_fanout(layer, mask, model.device).reshape(-1)
+              for layer, mask in zip(model.topology, masks, strict=True)]
     sops = synaptic_operations(test.input_spikes_per_sample, fanout)
     energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config)
     accuracy = test.accuracy if study.accuracy_split == "test" else validation.accuracy
@@ -202,9 +216,9 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         energy_pj=energy, epochs_run=result.epochs_run,
         stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
-        membrane_format=plan.state[0].membrane.describe() if plan else "float32",
+        membrane_format=plan.state[0].membrane.describe() if plan else "float32", device=model.device.type,
     )
 
 
 __all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "check_study_inputs", "float_config",
-           "network_memory", "run_trial", "train_trial_model"]
+           "network_memory", "run_trial", "study_device", "train_trial_model"]

@@ -16,16 +16,16 @@ from qsearch.snn.training import (
     TrainSettings,
     build_plan,
     calibrate_currents,
+    device_generator,
     evaluate,
     train,
 )
 
 __all__ = [
-    "DEFAULT_WEIGHT_SCALE",
-    "DivergedError", "Evaluation", "IntegerNetwork", "LayerShape", "NetworkOutput", "NeuronConstants", "NeuronSpec",
-    "QuantPlan", "SilentNetworkError", "SilentNetworkMonitor", "SpikingConvNet", "SpikingMLP", "SpikingNetwork",
-    "StateQuant", "TrainResult", "TrainSettings", "build_plan", "calibrate_currents", "conv_layer", "evaluate",
-    "freeze", "kept_fanout", "li_sequence", "lif_sequence", "linear_layer", "magnitude_mask", "make_plan",
-    "pool_spikes", "register_lif_implementation", "run_integer", "silent_count", "synaptic_input", "to_integer",
-    "train",
+    "DEFAULT_WEIGHT_SCALE", "DivergedError", "Evaluation", "IntegerNetwork", "LayerShape", "NetworkOutput",
+    "NeuronConstants", "NeuronSpec", "QuantPlan", "SilentNetworkError", "SilentNetworkMonitor", "SpikingConvNet",
+    "SpikingMLP", "SpikingNetwork", "StateQuant", "TrainResult", "TrainSettings", "build_plan", "calibrate_currents",
+    "conv_layer", "device_generator", "evaluate", "freeze", "kept_fanout", "li_sequence", "lif_sequence",
+    "linear_layer", "magnitude_mask", "make_plan", "pool_spikes", "register_lif_implementation", "run_integer",
+    "silent_count", "synaptic_input", "to_integer", "train",
 ]

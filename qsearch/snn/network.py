@@ -91,6 +91,11 @@ class SpikingNetwork(TopologyShapes, nn.Module):
                     weight.mul_(weight_scale)
 
     @property
+    def device(self) -> torch.device:
+        """Where the parameters live; a trial moves its data, plans and generators here."""
+        return self.layers[0].weight.device
+
+    @property
     def weights(self) -> list[torch.Tensor]:
         """Each layer's weight (a Parameter: the float shadow weights under QAT)."""
         return [cast(torch.Tensor, layer.weight) for layer in self.layers]
