@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qsearch.data import DatasetSpec, DigitsSpec
 from qsearch.devices import DeviceChoice
@@ -40,9 +40,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_bits(values: list[int], field: str, rule: WidthRule) -> list[int]:
+def _check_bits(values: list[int], rule: WidthRule) -> list[int]:
     for bits in values:
-        rule.check(bits, field)
+        problem = rule.problem(bits)
+        if problem is not None:
+            raise ValueError(problem)  # the message gets the field path in front (_format_error)
     return values
 
 
@@ -163,17 +165,17 @@ class SearchSpaceSection(_Strict):
     @field_validator("weight_bits")
     @classmethod
     def _weight_bits(cls, v: list[int]) -> list[int]:
-        return _check_bits(v, "weight_bits", WEIGHT_WIDTHS)
+        return _check_bits(v, WEIGHT_WIDTHS)
 
     @field_validator("membrane_bits", "current_bits")
     @classmethod
-    def _state_bits(cls, v: list[int], info: ValidationInfo) -> list[int]:
-        return _check_bits(v, str(info.field_name), STATE_WIDTHS)
+    def _state_bits(cls, v: list[int]) -> list[int]:
+        return _check_bits(v, STATE_WIDTHS)
 
     @field_validator("param_bits")
     @classmethod
     def _param_bits(cls, v: list[int]) -> list[int]:
-        return _check_bits(v, "param_bits", PARAM_WIDTHS)
+        return _check_bits(v, PARAM_WIDTHS)
 
     @field_validator("timesteps")
     @classmethod

@@ -62,10 +62,17 @@ class WidthRule:
     def allowed(self) -> str:
         return f"{self.minimum}..{MAX_FIXED_BITS} or {FLOAT_BITS}"
 
+    def problem(self, bits: int) -> str | None:
+        """What is wrong with ``bits`` and what is allowed (one line), or None when it is allowed."""
+        if self.allows(bits):
+            return None
+        return f"{bits} is not a supported width for {self.what}; allowed: {self.allowed()}"
+
     def check(self, bits: int, field: str) -> int:
         """``bits`` when allowed, else ValueError naming ``field`` and the allowed widths (one line)."""
-        if not self.allows(bits):
-            raise ValueError(f"{field}: {bits} is not a supported width for {self.what}; allowed: {self.allowed()}")
+        problem = self.problem(bits)
+        if problem is not None:
+            raise ValueError(f"{field}: {problem}")
         return bits
 
 
