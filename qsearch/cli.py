@@ -386,6 +386,11 @@ def export(
 
 
 def main() -> None:
+    import os
+
+    from qsearch.snn import _fused
+
+    _fused.configure(_fused.KernelSettings.from_environment(os.environ))  # the core reads no environment
     try:
         app()
     except KeyboardInterrupt:

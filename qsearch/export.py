@@ -7,7 +7,8 @@ freezes its quantization plan and writes into one folder:
   value = code * 2**-frac_bits;
 - ``mask_layer{i}.npy`` (pruned layers only): the pruning mask, ``numpy.packbits`` of the row-major mask;
 - ``network.json``: everything an integer datapath needs besides the weights (:func:`network_description`);
-- ``model_card.json``: study, trial, configuration and every measured metric, plus the selection rule;
+- ``model_card.json``: study, trial, configuration and every measured metric, plus the selection rule and the
+  devices the trial and the export ran on;
 - ``network.nir``: the same network as a NIR graph (dequantized float weights, per-neuron CubaLIF parameters,
   Conv2d/SumPool2d/Flatten for conv networks; not written for max pooling, which NIR cannot express;
   the quantization metadata rides in the nodes' ``metadata``, which NIR 1.0.8 writes and reads back).
@@ -36,7 +37,7 @@ from qsearch.search._data import trial_data
 from qsearch.search._rows import read_results
 from qsearch.search._study import STUDY_FILE_ATTR
 from qsearch.search._trial import TrainedTrial, train_trial_model
-from qsearch.snn import LayerShape, evaluate
+from qsearch.snn import LayerShape, device_generator, evaluate
 from qsearch.snn.integer import (
     CONSTANT_NAMES,
     IntegerConstant,
@@ -211,7 +212,7 @@ def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
                        f"{name}_bits": const.bits, f"{name}_nominal": nominal})
     for layer, shape in zip(description["layers"], net.topology, strict=True):
         index = layer["index"]
-        weight = (net.weights[index].to(torch.float64) * net.weight_formats[index].step).numpy()  # exact
+        weight = (net.weights[index].to(torch.float64) * net.weight_formats[index].step).cpu().numpy()  # exact
         w = layer["weights"]
         synapse_meta = {"weight_bits": w["bits"], "weight_frac_bits": w["frac_bits"],
                         "weight_format": w["q"], "codes_file": w["file"],
@@ -275,7 +276,8 @@ def _selection(storage_url: str, study_name: str, study_file: StudyFile, number:
 
 
 def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_name: str,
-                selection: dict[str, Any], reproduced: dict[str, Any], nir: bool) -> dict[str, Any]:
+                selection: dict[str, Any], reproduced: dict[str, Any], nir: bool,
+                export_device: str = "cpu") -> dict[str, Any]:
     attrs = trial.user_attrs
     memory_bits = attrs.get("memory_bits")
     float_bits = attrs.get("float_memory_bits")
@@ -295,6 +297,7 @@ def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_na
         "epochs_run": attrs.get("epochs_run"), "stop_reason": attrs.get("stop_reason"),
         "feasible": attrs.get("feasible"), "weight_formats": attrs.get("weight_formats"),
         "membrane_format": attrs.get("membrane_format"),
+        "device": {"trial": attrs.get("device", "cpu"), "export": export_device},
         "selection": selection, "reproduced": reproduced,
         "study_file": json.loads(study_file.model_dump_json()),
         "files": {"network": NETWORK_FILE, "nir": NIR_FILE if nir else None},
@@ -330,7 +333,7 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     test = evaluate(model, plan, data.test, dtype=torch.float64, min_spikes=min_spikes)
     validation = evaluate(model, plan, data.validation, dtype=torch.float64, min_spikes=min_spikes)
     split = data.test if study_file.accuracy_split == "test" else data.validation
-    integer = run_integer(net, split.spikes.transpose(0, 1), generator=torch.Generator().manual_seed(0))
+    integer = run_integer(net, split.spikes.transpose(0, 1), generator=device_generator(net.device, 0))
     attrs = trial.user_attrs
     stored = {"test": attrs.get("test_accuracy"), "validation": attrs.get("validation_accuracy")}
     again = {"test": 100 * test.accuracy, "validation": 100 * validation.accuracy}
@@ -349,14 +352,14 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     out_dir.mkdir(parents=True, exist_ok=True)
     description = network_description(net, trained, study_file, study_name, trial_number)
     for layer, weight, fmt in zip(description["layers"], net.weights, net.weight_formats, strict=True):
-        np.save(out_dir / layer["weights"]["file"], weight.numpy().astype(_code_dtype(fmt)))
+        np.save(out_dir / layer["weights"]["file"], weight.cpu().numpy().astype(_code_dtype(fmt)))
         mask = plan.masks[layer["index"]]
         if mask is not None:
             np.save(out_dir / layer["mask"]["file"], np.packbits(mask.detach().cpu().numpy().astype(bool)))
     _write_json(out_dir / NETWORK_FILE, description)
     selection = _selection(storage_url, study_name, study_file, trial_number)
     _write_json(out_dir / CARD_FILE, _model_card(trial, study_file, study_name, selection, reproduced,
-                                                   nir_representable(net)))
+                                                   nir_representable(net), net.device.type))
     if nir_representable(net):
         import nir
 

@@ -7,6 +7,7 @@ is allowed. The README's "Study file reference" documents every field.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -14,8 +15,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qsearch.data import DatasetSpec, DigitsSpec
+from qsearch.devices import DeviceChoice
 from qsearch.errors import InputError
-from qsearch.quant import FLOAT_BITS, MAX_FIXED_BITS, ROUNDING_MODES
+from qsearch.quant import (
+    DEFAULT_WEIGHT_CALIBRATION,
+    PARAM_WIDTHS,
+    ROUNDING_MODES,
+    STATE_WIDTHS,
+    WEIGHT_WIDTHS,
+    WeightCalibration,
+    WidthRule,
+)
+from qsearch.snn import DEFAULT_WEIGHT_SCALE, NeuronSpec, SilentNetworkMonitor, TrainSettings
 
 Objective = Literal["accuracy", "memory", "sops", "energy", "timesteps"]
 SamplerKind = Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"]
@@ -29,22 +40,33 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_bits(values: list[int], field: str, minimum: int = 1) -> list[int]:
+def _check_bits(values: list[int], rule: WidthRule) -> list[int]:
     for bits in values:
-        if not (minimum <= bits <= MAX_FIXED_BITS or bits == FLOAT_BITS):
-            raise ValueError(f"{bits} is not a supported width for {field}; allowed: "
-                             f"{minimum}..{MAX_FIXED_BITS} or {FLOAT_BITS}")
+        problem = rule.problem(bits)
+        if problem is not None:
+            raise ValueError(problem)  # the message gets the field path in front (_format_error)
     return values
 
 
+# The runtime records own the defaults (as Norse's LIFParameters does); each section reads them from there and
+# builds its record, so a setting left out of a study file means exactly what it means in code.
+_NEURON = NeuronSpec()
+_TRAIN = TrainSettings()
+_SILENT = SilentNetworkMonitor()
+
+
 class NeuronSection(_Strict):
-    tau_mem_inv: float = Field(200.0, gt=0, description="inverse membrane time constant, 1/s")
-    tau_syn_inv: float = Field(500.0, gt=0, description="inverse synaptic time constant, 1/s")
-    v_th: float = Field(1.0, gt=0)
-    v_reset: float = 0.0
-    v_leak: float = 0.0
-    dt: float = Field(1e-3, gt=0)
-    alpha: float = Field(100.0, gt=0, description="surrogate-gradient sharpness")
+    tau_mem_inv: float = Field(_NEURON.tau_mem_inv, gt=0, description="inverse membrane time constant, 1/s")
+    tau_syn_inv: float = Field(_NEURON.tau_syn_inv, gt=0, description="inverse synaptic time constant, 1/s")
+    v_th: float = Field(_NEURON.v_th, gt=0)
+    v_reset: float = _NEURON.v_reset
+    v_leak: float = _NEURON.v_leak
+    dt: float = Field(_NEURON.dt, gt=0)
+    alpha: float = Field(_NEURON.alpha, gt=0, description="surrogate-gradient sharpness")
+
+    def to_neuron_spec(self) -> NeuronSpec:
+        return NeuronSpec(tau_mem_inv=self.tau_mem_inv, tau_syn_inv=self.tau_syn_inv, v_th=self.v_th,
+                          v_reset=self.v_reset, v_leak=self.v_leak, dt=self.dt, alpha=self.alpha)
 
 
 class ModelSection(_Strict):
@@ -59,9 +81,10 @@ class ModelSection(_Strict):
     input_shape: list[int] | None = Field(None, min_length=1, max_length=3, description=(
         "conv: reshape flat samples to (channels, height, width), e.g. [1, 8, 8] for digits"))
     readout: Literal["spiking", "li"] = Field("spiking", description="LIF output (spike counts) or leaky integrator")
-    weight_scale: float = Field(2.0, gt=0, description="multiplies the default initialisation")
+    weight_scale: float = Field(DEFAULT_WEIGHT_SCALE, gt=0, description="multiplies the default initialisation")
     neuron: NeuronSection = NeuronSection()
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: DeviceChoice = Field("auto", description="auto: CUDA when torch finds a device, else cpu (recorded "
+                                                     "per trial); cuda without a device stops before any trial")
 
     @field_validator("hidden", "channels")
     @classmethod
@@ -83,20 +106,33 @@ class ModelSection(_Strict):
             raise ValueError("hidden: an mlp needs at least one hidden layer size")
         return self
 
+    def to_neuron_spec(self) -> NeuronSpec:
+        return self.neuron.to_neuron_spec()
+
     def weight_layer_count(self) -> int:
         """Weight layers of the network: conv blocks (conv only), hidden linear layers, the readout."""
         return (len(self.channels) if self.kind == "conv" else 0) + len(self.hidden) + 1
 
 
 class TrainingSection(_Strict):
-    epochs: int = Field(20, ge=1)
-    batch_size: int = Field(64, ge=1)
-    learning_rate: float = Field(5e-3, gt=0)
-    cosine_schedule: bool = True
-    seed: int = 0
+    epochs: int = Field(_TRAIN.epochs, ge=1)
+    batch_size: int = Field(_TRAIN.batch_size, ge=1)
+    learning_rate: float = Field(_TRAIN.learning_rate, gt=0)
+    cosine_schedule: bool = _TRAIN.cosine_schedule
+    seed: int = _TRAIN.seed
     qat_from_float: bool = Field(True, description="QAT fine-tunes the float network instead of training anew")
     qat_epochs: int = Field(10, ge=1, description="QAT fine-tuning epochs (when qat_from_float)")
     qat_lr_scale: float = Field(0.3, gt=0, le=1, description="QAT fine-tuning learning rate / learning_rate")
+
+    def to_train_settings(self, patience: int | None = None) -> TrainSettings:
+        """The float training settings (``patience`` lives in ``early_stopping``; QAT's own in ``qat_settings``)."""
+        return TrainSettings(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+                             cosine_schedule=self.cosine_schedule, patience=patience, seed=self.seed)
+
+    def qat_settings(self, float_settings: TrainSettings) -> TrainSettings:
+        """QAT fine-tuning of the float network: ``qat_epochs`` at ``qat_lr_scale`` times the float rate."""
+        return replace(float_settings, epochs=self.qat_epochs,
+                       learning_rate=float_settings.learning_rate * self.qat_lr_scale)
 
 
 class FloatRange(_Strict):
@@ -129,12 +165,17 @@ class SearchSpaceSection(_Strict):
     @field_validator("weight_bits")
     @classmethod
     def _weight_bits(cls, v: list[int]) -> list[int]:
-        return _check_bits(v, "weight_bits", 1)
+        return _check_bits(v, WEIGHT_WIDTHS)
 
-    @field_validator("membrane_bits", "current_bits", "param_bits")
+    @field_validator("membrane_bits", "current_bits")
     @classmethod
     def _state_bits(cls, v: list[int]) -> list[int]:
-        return _check_bits(v, "state or parameter bits", 2)
+        return _check_bits(v, STATE_WIDTHS)
+
+    @field_validator("param_bits")
+    @classmethod
+    def _param_bits(cls, v: list[int]) -> list[int]:
+        return _check_bits(v, PARAM_WIDTHS)
 
     @field_validator("timesteps")
     @classmethod
@@ -159,9 +200,10 @@ class SearchSpaceSection(_Strict):
 
 
 class QuantizationSection(_Strict):
-    weight_calibration: Literal["mse", "max"] = Field(
-        "mse", description="mse: power-of-two step with the least squared error (may clip the largest weights); "
-                           "max: the step from max|w| (see qsearch.quant._formats)")
+    weight_calibration: WeightCalibration = Field(
+        DEFAULT_WEIGHT_CALIBRATION,
+        description="mse: power-of-two step with the least squared error (may clip the largest weights); "
+                    "max: the step from max|w| (see qsearch.quant._formats)")
 
 
 class ConstraintsSection(_Strict):
@@ -180,10 +222,18 @@ class SamplerSection(_Strict):
 
 class SilentSection(_Strict):
     enabled: bool = True
-    min_spikes: float = Field(1.0, ge=0, description="fewer output spikes than this makes a sample silent")
-    max_silent_fraction: float = Field(0.9, ge=0, le=1)
-    check_every: int = Field(256, ge=1, description="training samples per check window")
+    min_spikes: float = Field(_SILENT.min_spikes, ge=0,
+                              description="fewer output spikes than this makes a sample silent")
+    max_silent_fraction: float = Field(_SILENT.max_silent_fraction, ge=0, le=1)
+    check_every: int = Field(_SILENT.check_every, ge=1, description="training samples per check window")
     grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check")
+
+    def to_silent_monitor(self, train_samples: int) -> SilentNetworkMonitor | None:
+        """A fresh monitor for one training run of ``train_samples`` per epoch; None when the rule is off."""
+        if not self.enabled:
+            return None
+        return SilentNetworkMonitor(min_spikes=self.min_spikes, max_silent_fraction=self.max_silent_fraction,
+                                    check_every=self.check_every, grace_samples=int(self.grace_epochs * train_samples))
 
 
 class EarlyStoppingSection(_Strict):

@@ -98,6 +98,8 @@ def test_model_card_holds_the_measured_metrics(exported) -> None:
     assert card["energy"]["nj"] == pytest.approx(row["energy_nj"])
     assert "select_model" in card["selection"]["rule"] and card["selection"]["known"] is True
     assert card["reproduced"]["matches"] is True  # retraining gave the network the study measured
+    assert card["device"] == {"trial": trial.user_attrs["device"], "export": trial.user_attrs["device"]}
+    assert trial.user_attrs["device"] in ("cpu", "cuda")
     assert card["reproduced"]["integer"] == row["accuracy"]
     assert parse_study(card["study_file"]) == study_file
 

@@ -24,21 +24,38 @@ class EncodedSplit:
     def timesteps(self) -> int:
         return int(self.spikes.shape[1])
 
+    @property
+    def device(self) -> torch.device:
+        return self.spikes.device
+
+    def to(self, device: torch.device | str) -> EncodedSplit:
+        """The split on ``device`` (itself when it is there already): batches are then cut where they are used."""
+        if self.spikes.device == torch.device(device) and self.y.device == torch.device(device):
+            return self
+        return EncodedSplit(self.spikes.to(device), self.y.to(device))
+
     def batches(self, batch_size: int, *, generator: torch.Generator | None = None,
-                device: torch.device | str = "cpu",
+                device: torch.device | str | None = None,
                 dtype: torch.dtype = torch.float32) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield (spikes as (T, B, *shape), labels); shuffled when a generator is given."""
+        """Yield (spikes as (T, B, *shape), labels) on ``device`` (default: the split's); shuffled when a
+        generator is given (a CPU generator: the order is the same on every device)."""
         n = len(self)
         order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+        order = order.to(self.spikes.device)
+        target = self.spikes.device if device is None else device
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            x = self.spikes[idx].to(device=device, dtype=dtype).transpose(0, 1)
-            yield x, self.y[idx].to(device)
+            x = self.spikes[idx].to(device=target, dtype=dtype).transpose(0, 1)
+            yield x, self.y[idx].to(target)
 
 
 def encode_split(split: LabeledTensors, encoder, timesteps: int, seed: int,
                  has_time_axis: bool) -> EncodedSplit:
-    """Encode static intensities with ``encoder`` (seeded), or pass event frames through unchanged."""
+    """Encode static intensities with ``encoder`` (seeded), or pass event frames through unchanged.
+
+    Encoding runs on the CPU with a CPU generator, so every device sees the same spike trains; move the result
+    with :meth:`EncodedSplit.to`.
+    """
     if has_time_axis:
         if split.x.shape[1] != timesteps:
             raise ValueError(f"timesteps: frames have {split.x.shape[1]} bins but the trial asks for {timesteps}")

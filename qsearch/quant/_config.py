@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
-from qsearch.quant._formats import FLOAT_BITS, MAX_FIXED_BITS
+from qsearch.quant._formats import FLOAT_BITS, PARAM_WIDTHS, STATE_WIDTHS, WEIGHT_WIDTHS, WidthRule
 from qsearch.quant._rounding import ROUNDING_MODES, Rounding
 
 Scheme = Literal["float", "ptq", "qat"]
 SCHEMES: tuple[str, ...] = get_args(Scheme)
 WeightCalibration = Literal["max", "mse"]
 WEIGHT_CALIBRATIONS: tuple[str, ...] = get_args(WeightCalibration)
+#: how weight formats are calibrated unless a study says otherwise (the study file's default too)
+DEFAULT_WEIGHT_CALIBRATION: WeightCalibration = "mse"
+#: what a stored config without the field was evaluated with: max-based calibration was the only rule then
+STORED_WITHOUT_CALIBRATION: WeightCalibration = "max"
 
 
 @dataclass(frozen=True)
@@ -20,8 +24,8 @@ class QuantConfig:
 
     ``weight_bits`` and ``sparsity`` hold one entry per weight layer (input to output). A width of 32 means
     float32. ``current_bits`` only applies to neuron models with a synaptic current. ``weight_calibration``
-    picks how weight formats are calibrated (:mod:`qsearch.quant._formats`); its default is the max-based rule
-    because that is what a stored dict without the field was evaluated with (study files default to ``mse``).
+    picks how weight formats are calibrated (:mod:`qsearch.quant._formats`); its default is the study file's,
+    while :meth:`from_dict` reads a stored dict without the field as ``max``, what it was evaluated with.
     """
 
     scheme: Scheme = "float"
@@ -32,7 +36,7 @@ class QuantConfig:
     rounding: Rounding = "nearest"
     timesteps: int = 16
     sparsity: tuple[float, ...] = ()
-    weight_calibration: WeightCalibration = "max"
+    weight_calibration: WeightCalibration = DEFAULT_WEIGHT_CALIBRATION
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -40,13 +44,8 @@ class QuantConfig:
             raise ValueError(f"scheme: {self.scheme!r} is unknown; allowed: {', '.join(SCHEMES)}")
         if self.rounding not in ROUNDING_MODES:
             raise ValueError(f"rounding: {self.rounding!r} is unknown; allowed: {', '.join(ROUNDING_MODES)}")
-        for name, bits in self._widths():
-            if not (1 <= bits <= MAX_FIXED_BITS or bits == FLOAT_BITS):
-                raise ValueError(f"{name}: {bits} bits is impossible; allowed: 1..{MAX_FIXED_BITS} or {FLOAT_BITS}")
-        if self.membrane_bits == 1 or self.current_bits == 1:
-            raise ValueError("membrane_bits/current_bits: 1 bit cannot hold a neuron state; allowed: 2..16 or 32")
-        if self.param_bits == 1:
-            raise ValueError("param_bits: 1 bit cannot hold a neuron parameter; allowed: 2..16 or 32")
+        for name, bits, rule in self._width_rules():
+            rule.check(bits, name)
         if self.weight_calibration not in WEIGHT_CALIBRATIONS:
             raise ValueError(f"weight_calibration: {self.weight_calibration!r} is unknown; "
                              f"allowed: {', '.join(WEIGHT_CALIBRATIONS)}")
@@ -58,10 +57,14 @@ class QuantConfig:
         if self.scheme == "float" and any(b != FLOAT_BITS for _, b in self._widths()):
             raise ValueError("scheme: 'float' requires every bit width to be 32")
 
+    def _width_rules(self) -> list[tuple[str, int, WidthRule]]:
+        widths = [(f"weight_bits[{i}]", b, WEIGHT_WIDTHS) for i, b in enumerate(self.weight_bits)]
+        return widths + [("membrane_bits", self.membrane_bits, STATE_WIDTHS),
+                         ("current_bits", self.current_bits, STATE_WIDTHS),
+                         ("param_bits", self.param_bits, PARAM_WIDTHS)]
+
     def _widths(self) -> list[tuple[str, int]]:
-        widths = [(f"weight_bits[{i}]", b) for i, b in enumerate(self.weight_bits)]
-        return widths + [("membrane_bits", self.membrane_bits), ("current_bits", self.current_bits),
-                         ("param_bits", self.param_bits)]
+        return [(name, bits) for name, bits, _ in self._width_rules()]
 
     @property
     def is_float(self) -> bool:
@@ -88,6 +91,7 @@ class QuantConfig:
         data = dict(data)
         data["weight_bits"] = tuple(data.get("weight_bits", ()))
         data["sparsity"] = tuple(data.get("sparsity", ()))
+        data.setdefault("weight_calibration", STORED_WITHOUT_CALIBRATION)
         return cls(**data)
 
     def summary(self) -> str:

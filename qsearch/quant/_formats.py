@@ -46,6 +46,47 @@ MSE_EXTRA_FRAC_BITS = 2
 
 
 @dataclass(frozen=True)
+class WidthRule:
+    """The widths one kind of value may take: ``minimum``..MAX_FIXED_BITS fixed-point bits, or float32.
+
+    The single source of the bit-width rules: the study file, :class:`~qsearch.quant.QuantConfig`,
+    :class:`FixedPoint` and the membrane calibration all ask these rules, so their messages cannot disagree.
+    """
+
+    minimum: int
+    what: str
+
+    def allows(self, bits: int) -> bool:
+        return self.minimum <= bits <= MAX_FIXED_BITS or bits == FLOAT_BITS
+
+    def allowed(self) -> str:
+        return f"{self.minimum}..{MAX_FIXED_BITS} or {FLOAT_BITS}"
+
+    def problem(self, bits: int) -> str | None:
+        """What is wrong with ``bits`` and what is allowed (one line), or None when it is allowed."""
+        if self.allows(bits):
+            return None
+        return f"{bits} is not a supported width for {self.what}; allowed: {self.allowed()}"
+
+    def check(self, bits: int, field: str) -> int:
+        """``bits`` when allowed, else ValueError naming ``field`` and the allowed widths (one line)."""
+        problem = self.problem(bits)
+        if problem is not None:
+            raise ValueError(f"{field}: {problem}")
+        return bits
+
+
+#: any format: binary (1 bit) up to MAX_FIXED_BITS, or float32
+FORMAT_WIDTHS = WidthRule(MIN_BITS, "a fixed-point format")
+#: weights may be binary (codes -1/+1)
+WEIGHT_WIDTHS = WidthRule(MIN_BITS, "weights")
+#: membrane potential and synaptic current: one bit cannot hold a neuron state (it needs zero and a sign)
+STATE_WIDTHS = WidthRule(2, "a neuron state")
+#: the five neuron constants (decays, potentials): the same reason as the state
+PARAM_WIDTHS = WidthRule(2, "a neuron parameter")
+
+
+@dataclass(frozen=True)
 class FixedPoint:
     """A two's-complement fixed-point format; ``bits >= 32`` means float32 (no quantization)."""
 
@@ -53,10 +94,7 @@ class FixedPoint:
     frac_bits: int = 0
 
     def __post_init__(self) -> None:
-        if not (MIN_BITS <= self.bits <= MAX_FIXED_BITS or self.bits == FLOAT_BITS):
-            raise ValueError(
-                f"bits: {self.bits} is not a supported width; allowed: {MIN_BITS}..{MAX_FIXED_BITS} or {FLOAT_BITS}"
-            )
+        FORMAT_WIDTHS.check(self.bits, "bits")
 
     @property
     def is_float(self) -> bool:
@@ -118,8 +156,7 @@ def calibrate(bits: int, max_abs: float, mean_abs: float | None = None) -> Fixed
 
 def membrane_format(bits: int, v_th: float, v_reset: float, v_leak: float = 0.0) -> FixedPoint:
     """Membrane-potential format from the neuron's threshold and reset (see module docstring)."""
-    if bits == 1:
-        raise ValueError("membrane_bits: 1 bit cannot hold a membrane potential; allowed: 2..16 or 32")
+    STATE_WIDTHS.check(bits, "membrane_bits")
     return calibrate(bits, max(abs(v_th), abs(v_reset), abs(v_leak)))
 
 

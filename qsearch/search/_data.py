@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from qsearch.data import EncodedSplit, encode_split
@@ -26,8 +26,18 @@ def _load(spec, timesteps: int):  # spec is a frozen pydantic model: hashable
 
 
 @lru_cache(maxsize=16)
-def trial_data(spec, timesteps: int) -> TrialData:
-    """Encoded splits for ``timesteps``; static data is rate/latency-coded with a seed fixed per split."""
+def trial_data(spec, timesteps: int, device: str = "cpu") -> TrialData:
+    """Encoded splits for ``timesteps`` on ``device``; static data is rate/latency-coded with a seed fixed per
+    split, on the CPU (the same spikes on every device), then moved once: batches are cut on the device."""
+    encoded = _encoded(spec, timesteps)
+    if device == "cpu":
+        return encoded
+    return replace(encoded, train=encoded.train.to(device), validation=encoded.validation.to(device),
+                   test=encoded.test.to(device))
+
+
+@lru_cache(maxsize=16)
+def _encoded(spec, timesteps: int) -> TrialData:
     splits = _load(spec, timesteps)
     encoder = spec.encoding.encoder() if hasattr(spec, "encoding") else None
     seed = getattr(spec, "seed", 0)

@@ -10,10 +10,10 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 
 from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
+from qsearch.devices import torch_device
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
 from qsearch.snn import (
-    NeuronSpec,
     QuantPlan,
     SilentNetworkError,
     SilentNetworkMonitor,
@@ -24,6 +24,7 @@ from qsearch.snn import (
     TrainSettings,
     build_plan,
     calibrate_currents,
+    device_generator,
     evaluate,
     freeze,
     kept_fanout,
@@ -53,6 +54,7 @@ class TrialOutcome:
     duration_s: float
     weight_formats: list[str] = field(default_factory=list)
     membrane_format: str = "float32"
+    device: str = "cpu"  # where it trained and ran ("cpu" for trials stored before the field: all ran there)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -60,10 +62,18 @@ class TrialOutcome:
         return data
 
 
-def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
-    """The study's network for samples of ``input_shape``: an MLP (input flattened) or a conv SNN."""
+def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int,
+                device: torch.device | str = "cpu") -> SpikingNetwork:
+    """The study's network for samples of ``input_shape`` on ``device``: an MLP (input flattened) or a conv SNN.
+
+    Initialised on the CPU (the same weights for every device under one seed), then moved.
+    """
+    return _build_on_cpu(study, input_shape, n_classes).to(device)
+
+
+def _build_on_cpu(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
     spec = study.model
-    neuron = NeuronSpec(**spec.neuron.model_dump())
+    neuron = spec.to_neuron_spec()
     if spec.kind == "mlp":
         sizes = [math.prod(input_shape), *spec.hidden, n_classes]
         return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=spec.weight_scale)
@@ -89,8 +99,10 @@ def check_study_inputs(study: StudyFile) -> None:
 
     A missing dataset or a model that does not fit the data (a conv network on flat samples, a pooling window
     larger than the map) then stops ``qsearch run`` with one line and nothing recorded, instead of failing
-    every trial with a traceback. The loaded data stays cached for the first trials.
+    every trial with a traceback. The loaded data stays cached for the first trials. ``model.device: cuda``
+    on a machine without CUDA is such a line too.
     """
+    study_device(study)
     if study.trial_runner != "snn":
         return
     data = trial_data(study.dataset, study.baseline_timesteps())
@@ -105,10 +117,9 @@ def network_memory(model: SpikingNetwork, config: QuantConfig, kept: list[int] |
                                        neurons=[t.neurons for t in topology], config=config, kept_weights=kept)
 
 
-def resolve_device(choice: str) -> torch.device:
-    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
+def study_device(study: StudyFile) -> str:
+    """The device the study's trials run on here (``model.device`` resolved; InputError for a missing CUDA)."""
+    return torch_device(study.model.device)
 
 
 def float_config(model: SpikingNetwork) -> QuantConfig:
@@ -145,19 +156,16 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     process and reused); ``qat`` fine-tunes that float network with fake quantization and straight-through
     gradients for ``training.qat_epochs`` (or trains from scratch when ``training.qat_from_float`` is false).
     """
-    data = trial_data(study.dataset, config.timesteps)
+    device = study_device(study)
+    data = trial_data(study.dataset, config.timesteps, device)
     torch.manual_seed(study.training.seed)
-    model = build_model(study, data.input_shape, data.n_classes)
-    settings = TrainSettings(epochs=epochs or study.training.epochs, batch_size=study.training.batch_size,
-                             learning_rate=learning_rate or study.training.learning_rate,
-                             cosine_schedule=study.training.cosine_schedule,
-                             patience=study.early_stopping.patience, seed=study.training.seed)
-    silent = study.early_stopping.silent
+    model = build_model(study, data.input_shape, data.n_classes, device)
+    settings = study.training.to_train_settings(patience=study.early_stopping.patience)
+    settings = replace(settings, epochs=epochs or settings.epochs,
+                       learning_rate=learning_rate or settings.learning_rate)
 
     def monitor() -> SilentNetworkMonitor | None:
-        grace = int(silent.grace_epochs * len(data.train))
-        return (SilentNetworkMonitor(silent.min_spikes, silent.max_silent_fraction, silent.check_every, grace)
-                if silent.enabled else None)
+        return study.early_stopping.silent.to_silent_monitor(len(data.train))
 
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:
@@ -170,16 +178,13 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
             result = train(model, reference, data.train, data.validation, settings, monitor(), on_epoch)
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
-        qat_settings = settings
-        if from_float:
-            qat_settings = replace(settings, epochs=study.training.qat_epochs,
-                                   learning_rate=settings.learning_rate * study.training.qat_lr_scale)
+        qat_settings = study.training.qat_settings(settings) if from_float else settings
         result = train(model, config, data.train, data.validation, qat_settings, monitor(), on_epoch)
 
     plan = None
     if not config.is_float:
         ranges = calibrate_currents(model, data.train, settings.calibration_batches, settings.batch_size)
-        plan = build_plan(model, config, ranges, torch.Generator().manual_seed(study.training.seed + 7))
+        plan = build_plan(model, config, ranges, device_generator(device, study.training.seed + 7))
         plan = freeze(plan, model.weights)
     return TrainedTrial(model=model, plan=plan, result=result, data=data)
 
@@ -198,7 +203,8 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     masks = plan.masks if plan else (None,) * len(model.layers)
     kept = [int(m.sum()) if m is not None else w.numel() for m, w in zip(masks, model.weights, strict=True)]
     memory = network_memory(model, config, kept)
-    fanout = [kept_fanout(layer, mask).reshape(-1) for layer, mask in zip(model.topology, masks, strict=True)]
+    fanout = [kept_fanout(layer, mask, model.device).reshape(-1)
+              for layer, mask in zip(model.topology, masks, strict=True)]
     sops = synaptic_operations(test.input_spikes_per_sample, fanout)
     energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config)
     accuracy = test.accuracy if study.accuracy_split == "test" else validation.accuracy
@@ -210,9 +216,9 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         energy_pj=energy, epochs_run=result.epochs_run,
         stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
-        membrane_format=plan.state[0].membrane.describe() if plan else "float32",
+        membrane_format=plan.state[0].membrane.describe() if plan else "float32", device=model.device.type,
     )
 
 
 __all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "check_study_inputs", "float_config",
-           "network_memory", "run_trial", "train_trial_model"]
+           "network_memory", "run_trial", "study_device", "train_trial_model"]

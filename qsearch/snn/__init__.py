@@ -1,11 +1,12 @@
 """Spiking networks: Norse LIF dynamics run time-batched, quantization plans, training and evaluation."""
 
-from qsearch.snn._dynamics import StateQuant, li_sequence, lif_sequence
+from qsearch.snn._dynamics import lif_sequence, register_lif_implementation
+from qsearch.snn._lif_reference import StateQuant, li_sequence
 from qsearch.snn._neuron import NeuronConstants, NeuronSpec
 from qsearch.snn._plan import QuantPlan, freeze, magnitude_mask, make_plan
 from qsearch.snn._topology import LayerShape, conv_layer, kept_fanout, linear_layer, pool_spikes, synaptic_input
 from qsearch.snn.integer import IntegerNetwork, run_integer, to_integer
-from qsearch.snn.network import NetworkOutput, SpikingConvNet, SpikingMLP, SpikingNetwork
+from qsearch.snn.network import DEFAULT_WEIGHT_SCALE, NetworkOutput, SpikingConvNet, SpikingMLP, SpikingNetwork
 from qsearch.snn.silent import SilentNetworkMonitor, silent_count
 from qsearch.snn.training import (
     DivergedError,
@@ -15,14 +16,16 @@ from qsearch.snn.training import (
     TrainSettings,
     build_plan,
     calibrate_currents,
+    device_generator,
     evaluate,
     train,
 )
 
 __all__ = [
-    "DivergedError", "Evaluation", "IntegerNetwork", "LayerShape", "NetworkOutput", "NeuronConstants", "NeuronSpec",
-    "QuantPlan", "SilentNetworkError", "SilentNetworkMonitor", "SpikingConvNet", "SpikingMLP", "SpikingNetwork",
-    "StateQuant", "TrainResult", "TrainSettings", "build_plan", "calibrate_currents", "conv_layer", "evaluate",
-    "freeze", "kept_fanout", "li_sequence", "lif_sequence", "linear_layer", "magnitude_mask", "make_plan",
-    "pool_spikes", "run_integer", "silent_count", "synaptic_input", "to_integer", "train",
+    "DEFAULT_WEIGHT_SCALE", "DivergedError", "Evaluation", "IntegerNetwork", "LayerShape", "NetworkOutput",
+    "NeuronConstants", "NeuronSpec", "QuantPlan", "SilentNetworkError", "SilentNetworkMonitor", "SpikingConvNet",
+    "SpikingMLP", "SpikingNetwork", "StateQuant", "TrainResult", "TrainSettings", "build_plan", "calibrate_currents",
+    "conv_layer", "device_generator", "evaluate", "freeze", "kept_fanout", "li_sequence", "lif_sequence",
+    "linear_layer", "magnitude_mask", "make_plan", "pool_spikes", "register_lif_implementation", "run_integer",
+    "silent_count", "synaptic_input", "to_integer", "train",
 ]

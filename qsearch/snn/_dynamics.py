@@ -1,91 +1,58 @@
-"""Time-batched neuron dynamics: the synaptic input of all T steps arrives precomputed, only the recurrence loops.
+"""Which implementation runs the LIF recurrence: a dispatcher by device over interchangeable implementations.
 
-Pure functions. ``state_quant`` (when given) puts membrane and current on their fixed-point grids at every
-timestep, exactly where a fixed-point neuron would round: after each update of that state variable.
+Every implementation computes :func:`~qsearch.snn._lif_reference.lif_sequence_reference`'s values (spikes,
+and gradients under BPTT) and returns None where it does not apply (a device, dtype or format it does not
+handle), so the next one is tried; the Python reference closes every chain and handles everything.
+
+- ``cpu``: the fused C++ kernel (:mod:`qsearch.snn._fused`, bit-identical to the loop), then the loop.
+- ``cuda``: the loop. A CUDA implementation (a custom kernel, Triton, ``torch.compile`` of the loop) plugs in
+  with ``register_lif_implementation("cuda", impl)``; it must match the reference on every format the tests of
+  :mod:`tests.snn.test_fused_lif` check before it becomes a default. None is registered: nothing here has
+  been measured on a GPU.
+
+The kernel modules never import this one: the dispatcher depends on the implementations, not the reverse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 
-from qsearch._norse import threshold
-from qsearch.quant import FixedPoint, Rounding, fake_quantize
+from qsearch.snn import _fused
+from qsearch.snn._lif_reference import StateQuant, li_sequence, lif_sequence_reference
 from qsearch.snn._neuron import NeuronConstants
 
-Quantizer = Callable[[torch.Tensor], torch.Tensor]
+#: spikes of lif_sequence_reference(currents, p, state_quant), or None where the implementation does not apply
+LifImplementation = Callable[[torch.Tensor, NeuronConstants, StateQuant | None], torch.Tensor | None]
 
 
-@dataclass(frozen=True)
-class StateQuant:
-    """Formats of the neuron state of one layer and how to round onto them."""
-
-    membrane: FixedPoint
-    current: FixedPoint
-    rounding: Rounding
-    generator: torch.Generator | None = None
-
-    def membrane_quantizer(self) -> Quantizer:
-        return _quantizer(self.membrane, self.rounding, self.generator)
-
-    def current_quantizer(self) -> Quantizer:
-        return _quantizer(self.current, self.rounding, self.generator)
+def _fused_cpu(currents: torch.Tensor, p: NeuronConstants, state_quant: StateQuant | None) -> torch.Tensor | None:
+    return _fused.fused_lif_sequence(currents, p, state_quant)  # looked up per call: tests may replace it
 
 
-def _identity(x: torch.Tensor) -> torch.Tensor:
-    return x
+_IMPLEMENTATIONS: dict[str, list[LifImplementation]] = {"cpu": [_fused_cpu], "cuda": []}
 
 
-def _quantizer(fmt: FixedPoint, rounding: Rounding, generator: torch.Generator | None) -> Quantizer:
-    if fmt.is_float:
-        return _identity
-    return lambda x: fake_quantize(x, fmt, rounding, generator)
+def register_lif_implementation(device_type: str, implementation: LifImplementation) -> None:
+    """Try ``implementation`` first on tensors of ``device_type`` (``"cuda"``, ``"cpu"``, ...)."""
+    _IMPLEMENTATIONS.setdefault(device_type, []).insert(0, implementation)
+
+
+def lif_implementations(device_type: str) -> tuple[LifImplementation, ...]:
+    """What :func:`lif_sequence` tries on ``device_type``, in order, before the Python reference."""
+    return tuple(_IMPLEMENTATIONS.get(device_type, ()))
 
 
 def lif_sequence(currents: torch.Tensor, p: NeuronConstants,
                  state_quant: StateQuant | None = None) -> torch.Tensor:
-    """Spikes (T, B, N) of a feed-forward LIF layer driven by ``currents`` (T, B, N); Norse's step semantics.
-
-    Runs the fused C++ kernel of :mod:`qsearch.snn._fused` where it is available (same values, bit for bit),
-    else :func:`lif_sequence_reference`.
-    """
-    from qsearch.snn._fused import fused_lif_sequence
-
-    spikes = fused_lif_sequence(currents, p, state_quant)
-    return spikes if spikes is not None else lif_sequence_reference(currents, p, state_quant)
+    """Spikes (T, B, N) of a feed-forward LIF layer driven by ``currents`` (T, B, N); Norse's step semantics."""
+    for implementation in _IMPLEMENTATIONS.get(currents.device.type, ()):
+        spikes = implementation(currents, p, state_quant)
+        if spikes is not None:
+            return spikes
+    return lif_sequence_reference(currents, p, state_quant)
 
 
-def lif_sequence_reference(currents: torch.Tensor, p: NeuronConstants,
-                           state_quant: StateQuant | None = None) -> torch.Tensor:
-    """The Python loop the fused kernel reproduces: one tensor operation per term, autograd for BPTT."""
-    q_v = state_quant.membrane_quantizer() if state_quant else _identity
-    q_i = state_quant.current_quantizer() if state_quant else _identity
-    v = torch.zeros_like(currents[0])
-    i = torch.zeros_like(currents[0])
-    spikes = []
-    for t in range(currents.shape[0]):
-        i = q_i(i + currents[t])
-        v_decayed = q_v(v + p.a_mem * ((p.v_leak - v) + i))
-        i = q_i(i + (-p.a_syn) * i)
-        z = threshold(v_decayed - p.v_th, "super", p.alpha)
-        v = (1 - z) * v_decayed + z * p.v_reset
-        spikes.append(z)
-    return torch.stack(spikes)
-
-
-def li_sequence(currents: torch.Tensor, p: NeuronConstants,
-                state_quant: StateQuant | None = None) -> torch.Tensor:
-    """Membrane trace (T, B, N) of a leaky-integrator readout (Norse's ``li_feed_forward_step``)."""
-    q_v = state_quant.membrane_quantizer() if state_quant else _identity
-    q_i = state_quant.current_quantizer() if state_quant else _identity
-    v = torch.zeros_like(currents[0])
-    i = torch.zeros_like(currents[0])
-    trace = []
-    for t in range(currents.shape[0]):
-        i = q_i(i + currents[t])
-        v = q_v(v + p.a_mem * ((p.v_leak - v) + i))
-        i = q_i(i + (-p.a_syn) * i)
-        trace.append(v)
-    return torch.stack(trace)
+__all__ = ["LifImplementation", "StateQuant", "li_sequence", "lif_implementations", "lif_sequence",
+           "lif_sequence_reference", "register_lif_implementation"]

@@ -1,4 +1,7 @@
-"""The LIF recurrence of :func:`qsearch.snn._dynamics.lif_sequence` as one fused C++ kernel (forward and BPTT).
+"""The LIF recurrence of :func:`qsearch.snn._lif_reference.lif_sequence_reference` as one fused C++ kernel (CPU).
+
+The dispatcher :func:`qsearch.snn._dynamics.lif_sequence` tries this kernel first on CPU tensors; this module
+does not import the dispatcher.
 
 Small layers are bound by per-operation overhead: the Python loop issues ~15 tensor operations and as many autograd
 nodes per timestep. ``_fused_lif.cpp`` runs all T steps in one call, evaluating the same float operations in the
@@ -8,11 +11,15 @@ StateQuant's generator: the same stream, in the same order, as the reference loo
 
 The kernel is a small op library (``torch.ops.qsearch_fused_lif_<key>``), compiled with
 :func:`torch.utils.cpp_extension.load` on first use (about 15-25 s of one core; longer on a loaded machine) and kept in
-``~/.cache/qsearch/torch_extensions/<key>`` (``$QSEARCH_EXTENSIONS_DIR`` overrides the root; the key hashes
-source, flags, torch and Python versions), so a machine builds it once. Each build runs in its own temporary
-directory and publishes the library with an atomic rename: concurrent first uses race harmlessly and an
-interrupted build leaves no lock behind. Without a compiler (or ninja), or with ``QSEARCH_FUSED=0``, nothing is
-built and callers fall back to the Python loop.
+``~/.cache/qsearch/torch_extensions/<key>`` (the key hashes source, flags, torch and Python versions), so a
+machine builds it once. Each build runs in its own temporary directory and publishes the library with an atomic
+rename: concurrent first uses race harmlessly and an interrupted build leaves no lock behind. Without a compiler
+(or ninja), or when disabled, nothing is built and callers fall back to the Python loop.
+
+Settings (:class:`KernelSettings`) come in through :func:`configure`; this module reads no environment. The
+``qsearch`` command reads ``QSEARCH_FUSED=0`` (disable) and ``QSEARCH_EXTENSIONS_DIR`` (cache root; else
+``$XDG_CACHE_HOME/qsearch/torch_extensions``) at its edge with :meth:`KernelSettings.from_environment`, in every
+process it starts, workers included (they inherit the environment and run the same command).
 """
 
 from __future__ import annotations
@@ -26,14 +33,15 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-if TYPE_CHECKING:
-    from qsearch.snn._dynamics import StateQuant
-    from qsearch.snn._neuron import NeuronConstants
+from qsearch.snn._lif_reference import StateQuant
+from qsearch.snn._neuron import NeuronConstants
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +51,47 @@ CFLAGS = ("-O3", "-ffp-contract=off", "-fno-trapping-math")
 _MODES = {"truncate": 0, "nearest": 1, "stochastic": 2}
 _NO_FORMAT = [1.0, 0.0, 0.0]
 
+
+
+def _default_cache_root(cache_home: str | None = None) -> Path:
+    base = Path(cache_home) if cache_home else Path.home() / ".cache"
+    return base / "qsearch" / "torch_extensions"
+
+
+@dataclass(frozen=True)
+class KernelSettings:
+    """Whether to use the kernel and where built libraries are kept."""
+
+    enabled: bool = True
+    cache_root: Path = field(default_factory=_default_cache_root)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> KernelSettings:
+        """``QSEARCH_FUSED=0`` disables; ``QSEARCH_EXTENSIONS_DIR``, else ``XDG_CACHE_HOME``, sets the root."""
+        root = environ.get("QSEARCH_EXTENSIONS_DIR")
+        return cls(enabled=environ.get("QSEARCH_FUSED", "1") != "0",
+                   cache_root=Path(root) if root else _default_cache_root(environ.get("XDG_CACHE_HOME")))
+
+
 _lock = threading.Lock()
+_settings = KernelSettings()
 _kernel: Any | None = None
 _tried = False
 #: seconds the last build took in this process (None: loaded from the cache or not built)
 build_seconds: float | None = None
 
 
+def configure(settings: KernelSettings) -> None:
+    """Use ``settings`` from now on (a kernel already loaded stays loaded; a disabled one is not tried)."""
+    global _settings, _kernel, _tried
+    with _lock:
+        if settings != _settings:
+            _settings = settings
+            _kernel, _tried = (None, False) if settings.enabled else (None, True)
+
+
 def cache_root() -> Path:
-    env = os.environ.get("QSEARCH_EXTENSIONS_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "qsearch" / "torch_extensions"
+    return _settings.cache_root
 
 
 def build_key() -> str:
@@ -118,8 +154,8 @@ def load_extension() -> Any | None:
         return _kernel
     with _lock:
         if not _tried:
-            if os.environ.get("QSEARCH_FUSED", "1") == "0":
-                logger.debug("fused LIF kernel disabled by QSEARCH_FUSED=0; using the Python loop")
+            if not _settings.enabled:
+                logger.debug("fused LIF kernel disabled (QSEARCH_FUSED=0); using the Python loop")
             else:
                 try:
                     _kernel = _build_or_load()

@@ -24,7 +24,7 @@ from qsearch.quant import (
     membrane_format,
     quantize,
 )
-from qsearch.snn._dynamics import StateQuant
+from qsearch.snn._lif_reference import StateQuant
 from qsearch.snn._neuron import NeuronConstants
 
 #: Constants are deterministic settings, not data: stochastic rounding would make the neuron itself random,

@@ -136,13 +136,33 @@ def synaptic_input(layer: LayerShape, spikes: torch.Tensor, weight: torch.Tensor
     """
     lead = spikes.shape[:spikes.dim() - len(layer.in_shape)]
     n = math.prod(lead)
-    if layer.kind == "linear":
+    if layer.kind == "linear" and spikes.dtype.is_floating_point:
         flat = spikes.reshape(n, -1) @ weight.to(spikes.dtype).t()
+    elif layer.kind == "linear":
+        flat = integer_matmul(spikes.reshape(n, -1), weight.to(spikes.dtype).t())
     elif spikes.dtype.is_floating_point:
         flat = F.conv2d(spikes.reshape(n, *layer.in_shape), weight.to(spikes.dtype), padding=layer.padding)
     else:
         flat = _integer_conv2d(spikes.reshape(n, *layer.in_shape), weight, layer.padding)
     return flat.reshape(*lead, *layer.out_shape)
+
+
+#: float64 holds every integer below 2**53 exactly: the bound for integer matmuls done in float64
+_FLOAT64_EXACT = 2 ** 53
+
+
+def integer_matmul(a: torch.Tensor, b: torch.Tensor, via_float64: bool | None = None) -> torch.Tensor:
+    """``a @ b`` of int64 tensors, exactly. CPU has int64 matmul kernels; CUDA has none, so there (or with
+    ``via_float64``) the product is formed in float64, which is exact while every partial sum stays below 2**53
+    (checked from the operands' largest magnitudes; spikes are 0/1 or small counts, weight codes <= 2**15)."""
+    if via_float64 is None:
+        via_float64 = a.device.type != "cpu"
+    if not via_float64:
+        return a @ b
+    bound = int(a.abs().max()) * int(b.abs().max()) * a.shape[-1] if a.numel() and b.numel() else 0
+    if bound >= _FLOAT64_EXACT:
+        raise ValueError(f"integer inference: sums up to {bound} exceed float64's exact range on {a.device}")
+    return (a.to(torch.float64) @ b.to(torch.float64)).to(torch.int64)
 
 
 def _integer_conv2d(x: torch.Tensor, weight: torch.Tensor, padding: int) -> torch.Tensor:
@@ -153,7 +173,7 @@ def _integer_conv2d(x: torch.Tensor, weight: torch.Tensor, padding: int) -> torc
     windows = padded.unfold(2, k, 1).unfold(3, k, 1)  # (N, C, H', W', k, k)
     out_h, out_w = windows.shape[2], windows.shape[3]
     columns = windows.permute(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, -1)
-    out = columns @ weight.reshape(out_channels, -1).t()
+    out = integer_matmul(columns, weight.reshape(out_channels, -1).t())
     return out.reshape(n, out_h, out_w, out_channels).permute(0, 3, 1, 2)
 
 
@@ -171,18 +191,19 @@ def pool_spikes(layer: LayerShape, spikes: torch.Tensor) -> torch.Tensor:
     return windows.sum((-1, -2)) if layer.pooling == "sum" else windows.amax((-1, -2))
 
 
-def kept_fanout(layer: LayerShape, mask: torch.Tensor | None) -> torch.Tensor:
+def kept_fanout(layer: LayerShape, mask: torch.Tensor | None,
+                device: torch.device | str | None = None) -> torch.Tensor:
     """Kept synapses leaving each input position (shape ``in_shape``), pruned weights excluded.
 
     A spike arriving at an input position costs that many synaptic operations. For conv layers this counts
     the zero-padded border exactly (a corner pixel reaches fewer output positions than a central one).
     """
-    kept = (mask if mask is not None else torch.ones(layer.weight_shape)).to(torch.float64)
+    kept = (mask if mask is not None else torch.ones(layer.weight_shape, device=device)).to(torch.float64)
     if layer.kind == "linear":
         return kept.sum(0).reshape(layer.in_shape)
-    ones = torch.ones(1, *layer.out_shape, dtype=torch.float64)
+    ones = torch.ones(1, *layer.out_shape, dtype=torch.float64, device=kept.device)
     return F.conv_transpose2d(ones, kept, padding=layer.padding)[0]
 
 
-__all__ = ["LayerKind", "LayerShape", "Pooling", "TopologyShapes", "chain_shapes", "conv_layer", "kept_fanout",
-           "linear_layer", "pool_spikes", "synaptic_input"]
+__all__ = ["LayerKind", "LayerShape", "Pooling", "TopologyShapes", "chain_shapes", "conv_layer", "integer_matmul",
+           "kept_fanout", "linear_layer", "pool_spikes", "synaptic_input"]

@@ -111,6 +111,11 @@ class IntegerNetwork(TopologyShapes):
         """Every tensor the network holds (all int64)."""
         return list(self.weights)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weight codes live (the trained network's device); inputs are moved there."""
+        return self.weights[0].device
+
 
 @dataclass(frozen=True, eq=False)
 class IntegerOutput:
@@ -145,7 +150,7 @@ def _float_fields(plan: QuantPlan) -> list[str]:
 
 def exact_codes(values: torch.Tensor, fmt: FixedPoint, what: str) -> torch.Tensor:
     """Codes of values that already lie on ``fmt``'s grid (int64); raises if any does not."""
-    scaled = values.detach().to(torch.float64).cpu() * 2.0 ** fmt.frac_bits  # exact: power of two
+    scaled = values.detach().to(torch.float64) * 2.0 ** fmt.frac_bits  # exact: power of two (on values' device)
     codes = torch.round(scaled)
     if not torch.equal(codes, scaled):
         raise ValueError(f"{what}: values are not on the grid of {fmt.describe()}; was the plan frozen?")
@@ -226,7 +231,7 @@ def _neuron_sequence(syn: torch.Tensor, syn_frac: int, current: FixedPoint, net:
     # threshold compare at fc
     fc = max(fv, c.v_th.frac_bits)
     threshold = c.v_th.code << (fc - c.v_th.frac_bits)
-    v_reset = torch.tensor(c.v_reset.code, dtype=torch.int64)
+    v_reset = torch.tensor(c.v_reset.code, dtype=torch.int64, device=syn.device)
 
     v = torch.zeros_like(syn[0])
     i = torch.zeros_like(syn[0])
@@ -259,6 +264,8 @@ def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Gene
                 batch_size: int = 1024) -> IntegerOutput:
     """Run ``net`` on input spikes (T, B, *input_shape) (0/1, or event counts) with integer tensors only.
 
+    Runs on ``net.device`` (the spikes are moved there); ``generator`` must live on that device too.
+
     Returns spike counts of the output layer (spiking readout) or the peak LI membrane codes over time
     (``li`` readout), as int64 logits with their fraction bits. ``generator`` drives stochastic rounding.
     """
@@ -268,11 +275,11 @@ def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Gene
     features = spikes[0, 0].numel() if batch else 0
     if batch and features != math.prod(net.input_shape):
         raise ValueError(f"run_integer: {features} input features, the network expects {net.input_shape}")
-    x = spikes.reshape(steps, batch, *net.input_shape)
+    x = spikes.reshape(steps, batch, *net.input_shape).to(net.device)
     rounder = _Rounder(net.rounding, generator)
     chunks = [_run_batch(net, _as_integer_spikes(x[:, start:start + batch_size]), rounder)
               for start in range(0, batch, batch_size)]
-    logits = torch.cat(chunks) if chunks else torch.zeros(0, net.n_classes, dtype=torch.int64)
+    logits = torch.cat(chunks) if chunks else torch.zeros(0, net.n_classes, dtype=torch.int64, device=net.device)
     frac = net.membrane.frac_bits if net.readout == "li" else 0
     return IntegerOutput(logits=logits, frac_bits=frac)
 

@@ -32,6 +32,9 @@ from qsearch.snn._topology import (
 )
 
 Readout = Literal["spiking", "li"]
+#: multiplies PyTorch's default initialisation; the one default of code and study file (``model.weight_scale``),
+#: the value the shipped studies of static data use (event studies set 1.0)
+DEFAULT_WEIGHT_SCALE = 2.0
 
 
 @dataclass
@@ -71,7 +74,7 @@ class SpikingNetwork(TopologyShapes, nn.Module):
     """Weight layer -> LIF blocks along a topology, then a spiking or leaky-integrator readout (the last layer)."""
 
     def __init__(self, topology: Sequence[LayerShape], neuron: NeuronSpec = NeuronSpec(),
-                 readout: Readout = "spiking", weight_scale: float = 1.0) -> None:
+                 readout: Readout = "spiking", weight_scale: float = DEFAULT_WEIGHT_SCALE) -> None:
         super().__init__()
         self.topology = tuple(topology)
         if not self.topology:
@@ -86,6 +89,11 @@ class SpikingNetwork(TopologyShapes, nn.Module):
             with torch.no_grad():
                 for weight in self.weights:
                     weight.mul_(weight_scale)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live; a trial moves its data, plans and generators here."""
+        return self.layers[0].weight.device
 
     @property
     def weights(self) -> list[torch.Tensor]:
@@ -132,7 +140,7 @@ class SpikingMLP(SpikingNetwork):
     """Linear (no bias) -> LIF blocks of the given ``sizes`` (input, hidden..., classes)."""
 
     def __init__(self, sizes: Sequence[int], neuron: NeuronSpec = NeuronSpec(), readout: Readout = "spiking",
-                 weight_scale: float = 1.0) -> None:
+                 weight_scale: float = DEFAULT_WEIGHT_SCALE) -> None:
         if len(sizes) < 2:
             raise ValueError("model.sizes: needs at least an input and an output size")
         self.sizes = tuple(int(s) for s in sizes)
@@ -163,7 +171,8 @@ class SpikingConvNet(SpikingNetwork):
 
     def __init__(self, input_shape: Sequence[int], channels: Sequence[int], n_classes: int, *,
                  kernel_size: int = 3, pool: int = 2, pooling: Pooling = "sum", hidden: Sequence[int] = (),
-                 neuron: NeuronSpec = NeuronSpec(), readout: Readout = "spiking", weight_scale: float = 1.0) -> None:
+                 neuron: NeuronSpec = NeuronSpec(), readout: Readout = "spiking",
+                 weight_scale: float = DEFAULT_WEIGHT_SCALE) -> None:
         if not channels:
             raise ValueError("model.channels: a conv network needs at least one conv block")
         super().__init__(conv_topology(input_shape, channels, kernel_size, pool, hidden, n_classes, pooling),

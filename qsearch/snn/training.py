@@ -52,6 +52,12 @@ class TrainResult:
 EpochCallback = Callable[[int, float, float], None]
 
 
+def device_generator(device: torch.device | str, seed: int) -> torch.Generator:
+    """A seeded generator on ``device``: stochastic rounding draws where the tensors it rounds live (CUDA draws
+    are other numbers than CPU draws from the same seed, so stochastic trials differ between devices)."""
+    return torch.Generator(device=device).manual_seed(seed)
+
+
 def calibrate_currents(model: SpikingNetwork, data: EncodedSplit, batches: int, batch_size: int,
                        plan: QuantPlan | None = None) -> list[float]:
     """Largest synaptic current per layer over the first ``batches`` batches (for current formats)."""
@@ -78,8 +84,8 @@ def train(model: SpikingNetwork, config: QuantConfig, train_data: EncodedSplit, 
     Raises :class:`SilentNetworkError` as soon as the monitor reports a silent window and
     :class:`DivergedError` on a non-finite loss; the model keeps the weights reached so far.
     """
-    generator = torch.Generator().manual_seed(settings.seed)
-    rounding_generator = torch.Generator().manual_seed(settings.seed + 1)
+    generator = torch.Generator().manual_seed(settings.seed)  # shuffling: the same order on every device
+    rounding_generator = device_generator(model.device, settings.seed + 1)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(settings.epochs, 1))
                  if settings.cosine_schedule else None)
@@ -126,7 +132,7 @@ def evaluate_float_or_qat(model: SpikingNetwork, config: QuantConfig, data: Enco
     if config.scheme != "qat":
         return evaluate(model, None, data, settings.batch_size * 8).accuracy
     ranges = calibrate_currents(model, data, settings.calibration_batches, settings.batch_size)
-    plan = build_plan(model, config, ranges, torch.Generator().manual_seed(settings.seed + 2))
+    plan = build_plan(model, config, ranges, device_generator(model.device, settings.seed + 2))
     return evaluate(model, plan, data, settings.batch_size * 8).accuracy
 
 

@@ -63,12 +63,17 @@ def _weights(seed: int = 0) -> list[torch.Tensor]:
 
 
 def _config(mode: str, bits: tuple[int, int] = (4, 1)) -> QuantConfig:
+    """The max-based weight calibration, whose formats these tests compute by hand."""
     return QuantConfig(scheme="ptq", weight_bits=bits, membrane_bits=8, current_bits=8, param_bits=6,
-                       rounding=mode, sparsity=(0.5, 0.25))
+                       rounding=mode, sparsity=(0.5, 0.25), weight_calibration="max")
+
+
+#: Norse's own time constants: decays 0.1 and 0.2, which round visibly at 6 bits (test_plan_constants_by_hand)
+NORSE_RATES = NeuronSpec(tau_mem_inv=100.0, tau_syn_inv=200.0)
 
 
 def _plan(mode: str, seed: int = 0, bits: tuple[int, int] = (4, 1)):
-    return make_plan(_config(mode, bits), _weights(), NeuronSpec().constants(), [3.0, 2.0],
+    return make_plan(_config(mode, bits), _weights(), NORSE_RATES.constants(), [3.0, 2.0],
                      generator=torch.Generator().manual_seed(seed))
 
 
