@@ -42,7 +42,8 @@ def schema_lock(url: str) -> Iterator[None]:
     try:
         with engine.connect() as connection:
             if backend == "postgresql":
-                connection.execute(text("SET lock_timeout = :ms").bindparams(ms=str(LOCK_TIMEOUT_S * 1000)))
+                connection.execute(text("SELECT set_config('lock_timeout', :ms, false)"),
+                                   {"ms": f"{LOCK_TIMEOUT_S * 1000}"})
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
                 connection.commit()
                 try:

@@ -96,9 +96,9 @@ def readers_only() -> Iterator[None]:
 
 def check_readable(url: str) -> None:
     """Refuse a SQLite file that does not exist (opening it would create an empty database)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    if storage_kind(url) != "sqlite":
         return
+    parsed = make_url(url)
     database = parsed.database or ""
     if database in ("", ":memory:") or database.startswith("file::memory:"):
         raise StorageError("--storage: an in-memory SQLite database holds no study; give sqlite:///FILE")
