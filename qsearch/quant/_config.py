@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
+from qsearch.errors import InputError
 from qsearch.quant._formats import FLOAT_BITS, MAX_FIXED_BITS
 from qsearch.quant._rounding import ROUNDING_MODES, Rounding
 
@@ -37,26 +38,26 @@ class QuantConfig:
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
-            raise ValueError(f"scheme: {self.scheme!r} is unknown; allowed: {', '.join(SCHEMES)}")
+            raise InputError(f"scheme: {self.scheme!r} is unknown; allowed: {', '.join(SCHEMES)}")
         if self.rounding not in ROUNDING_MODES:
-            raise ValueError(f"rounding: {self.rounding!r} is unknown; allowed: {', '.join(ROUNDING_MODES)}")
+            raise InputError(f"rounding: {self.rounding!r} is unknown; allowed: {', '.join(ROUNDING_MODES)}")
         for name, bits in self._widths():
             if not (1 <= bits <= MAX_FIXED_BITS or bits == FLOAT_BITS):
-                raise ValueError(f"{name}: {bits} bits is impossible; allowed: 1..{MAX_FIXED_BITS} or {FLOAT_BITS}")
+                raise InputError(f"{name}: {bits} bits is impossible; allowed: 1..{MAX_FIXED_BITS} or {FLOAT_BITS}")
         if self.membrane_bits == 1 or self.current_bits == 1:
-            raise ValueError("membrane_bits/current_bits: 1 bit cannot hold a neuron state; allowed: 2..16 or 32")
+            raise InputError("membrane_bits/current_bits: 1 bit cannot hold a neuron state; allowed: 2..16 or 32")
         if self.param_bits == 1:
-            raise ValueError("param_bits: 1 bit cannot hold a neuron parameter; allowed: 2..16 or 32")
+            raise InputError("param_bits: 1 bit cannot hold a neuron parameter; allowed: 2..16 or 32")
         if self.weight_calibration not in WEIGHT_CALIBRATIONS:
-            raise ValueError(f"weight_calibration: {self.weight_calibration!r} is unknown; "
+            raise InputError(f"weight_calibration: {self.weight_calibration!r} is unknown; "
                              f"allowed: {', '.join(WEIGHT_CALIBRATIONS)}")
         if self.timesteps < 1:
-            raise ValueError(f"timesteps: {self.timesteps} must be >= 1")
+            raise InputError(f"timesteps: {self.timesteps} must be >= 1")
         for s in self.sparsity:
             if not 0.0 <= s < 1.0:
-                raise ValueError(f"sparsity: {s} is out of range; allowed: 0 <= sparsity < 1")
+                raise InputError(f"sparsity: {s} is out of range; allowed: 0 <= sparsity < 1")
         if self.scheme == "float" and any(b != FLOAT_BITS for _, b in self._widths()):
-            raise ValueError("scheme: 'float' requires every bit width to be 32")
+            raise InputError("scheme: 'float' requires every bit width to be 32")
 
     def _widths(self) -> list[tuple[str, int]]:
         widths = [(f"weight_bits[{i}]", b) for i, b in enumerate(self.weight_bits)]

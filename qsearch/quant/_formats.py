@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
+from qsearch.errors import InputError
 from qsearch.quant._rounding import round_units
 
 FLOAT_BITS = 32
@@ -54,7 +55,7 @@ class FixedPoint:
 
     def __post_init__(self) -> None:
         if not (MIN_BITS <= self.bits <= MAX_FIXED_BITS or self.bits == FLOAT_BITS):
-            raise ValueError(
+            raise InputError(
                 f"bits: {self.bits} is not a supported width; allowed: {MIN_BITS}..{MAX_FIXED_BITS} or {FLOAT_BITS}"
             )
 
@@ -119,7 +120,7 @@ def calibrate(bits: int, max_abs: float, mean_abs: float | None = None) -> Fixed
 def membrane_format(bits: int, v_th: float, v_reset: float, v_leak: float = 0.0) -> FixedPoint:
     """Membrane-potential format from the neuron's threshold and reset (see module docstring)."""
     if bits == 1:
-        raise ValueError("membrane_bits: 1 bit cannot hold a membrane potential; allowed: 2..16 or 32")
+        raise InputError("membrane_bits: 1 bit cannot hold a membrane potential; allowed: 2..16 or 32")
     return calibrate(bits, max(abs(v_th), abs(v_reset), abs(v_leak)))
 
 

@@ -8,10 +8,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from qsearch.search._retry import RetryPolicy
-from qsearch.search._storage import StorageError
 from qsearch.search._launch import default_threads, default_worker_count, launch_environment, worker_command
+from qsearch.search._retry import RetryPolicy
 from qsearch.search._samplers import sampler_seed
+from qsearch.search._storage import StorageError
 from qsearch.search._workers import QUOTA_REASON, QuotaFull, TrialQuota, check_parallel_storage, optimize_exactly
 
 
