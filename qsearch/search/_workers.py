@@ -186,6 +186,7 @@ class TrialQuota:
                 _give_back(trial, INTERRUPTED_REASON)
                 raise
             except BaselinePending:
+                self.started -= 1  # it gave way before measuring anything: not part of this worker's budget
                 _give_back(trial, BASELINE_PENDING_REASON)
                 raise
             finally:
