@@ -92,6 +92,8 @@ def run(
     allow_changed_study_file: Annotated[bool, typer.Option(
         "--allow-changed-study-file", help="continue a study with a study file that differs from the one it was "
                                            "started with")] = False,
+    reported_by_parent: Annotated[bool, typer.Option("--reported-by-parent", hidden=True,
+                                                     help="a worker of --workers: its parent reports")] = False,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
     import torch
@@ -103,6 +105,9 @@ def run(
     from qsearch.search._trial import check_study_inputs
     from qsearch.studyfile import load_study_file
 
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(threads)
     if timeout is not None and not timeout > 0:
         raise fail(f"--timeout: {timeout:g} must be a positive number of seconds")
@@ -134,6 +139,8 @@ def run(
             with _launch.stop_signals(gate):
                 _run(sf, settings, plot, quiet, report, gate)
         except Interrupted as stop:
+            if reported_by_parent:
+                raise typer.Exit(stop.exit_code) from None
             raise fail(_interrupted_line(stop.signum), code=stop.exit_code) from None
 
 

@@ -125,11 +125,14 @@ def default_threads(workers: int, cores: int | None = None) -> int:
 def worker_command(study_path: Path, storage_url: str, study_name: str, total_trials: int,
                    timeout: float | None = None, heartbeat_interval: int | None = None,
                    grace_period: int | None = None, python: str = sys.executable,
-                   threads: int | None = None, allow_changed_study_file: bool = False) -> list[str]:
+                   threads: int | None = None, allow_changed_study_file: bool = False,
+                   reported_by_parent: bool = False) -> list[str]:
     """The command line of one worker: ``qsearch run`` joining the study as one process, no progress bar, no
     report."""
     command = [python, "-m", "qsearch.cli", "run", str(study_path), "--storage", storage_url, "--study-name",
                study_name, "--total-trials", str(total_trials), "--workers", "1", "--quiet", "--no-report"]
+    if reported_by_parent:
+        command += ["--reported-by-parent"]
     if threads is not None:
         command += ["--threads", str(threads)]
     if timeout is not None:
@@ -194,7 +197,7 @@ def run_workers(study_path: Path, settings: RunSettings, workers: int, threads_p
     threads = threads_per_worker or default_threads(workers)
     command = worker_command(study_path, settings.storage_url, settings.study_name, total, settings.timeout,
                              settings.heartbeat_interval, settings.grace_period, python, threads,
-                             settings.allow_changed_study_file)
+                             settings.allow_changed_study_file, reported_by_parent=True)
     processes: list[subprocess.Popen] = []
     received: list[int] = []
 
