@@ -96,6 +96,7 @@ def run(
                                                      help="a worker of --workers: its parent reports")] = False,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
+    import optuna
     import torch
 
     from qsearch.search import _launch, storage_kind
@@ -104,8 +105,6 @@ def run(
     from qsearch.search._storage import check_persistent
     from qsearch.search._trial import check_study_inputs
     from qsearch.studyfile import load_study_file
-
-    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(threads)
