@@ -508,7 +508,7 @@ def main() -> int:
     parser.add_argument("--skip-layouts", action="store_true")
     parser.add_argument("--skip-storage", action="store_true")
     args = parser.parse_args()
-    from qsearch.search._workers import available_cores
+    from qsearch.search._launch import available_cores
 
     cores = available_cores()  # the C of --workers auto (affinity, capped by a cgroup CPU quota)
     layouts = unique_layouts([parse_layout(token, cores) for token in args.layouts])

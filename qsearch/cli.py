@@ -1,6 +1,9 @@
 """The ``qsearch`` command line (typer): parse and validate at the edge, hand typed objects inward.
 
-Every user error ends as one line on stderr and exit code 2; credentials are masked in every message.
+Exit codes: 0 success; 2 a user error (one line on stderr: a :class:`~qsearch.errors.QsearchError`, a bad
+option, or the user's database refusing — credentials masked); 130/143 stopped by SIGINT/SIGTERM (the running
+trials are failed with reason ``interrupted`` and queued again); a worker's own code when one of ``--workers``
+dies (137 for SIGKILL); 1 with a traceback for anything else, which is a bug in qsearch.
 """
 
 from __future__ import annotations
@@ -13,10 +16,34 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
+from qsearch.errors import InputError, QsearchError
 from qsearch.search._storage import StorageError, mask_url
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+class _OneLineUsageErrors(TyperGroup):
+    """Option and argument errors (``--format xml``, ``--n-trials 0``) as one line and exit 2, not a box."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as error:  # typer's click: UsageError, BadParameter, NoArgsIsHelpError
+            if type(error).__name__ == "NoArgsIsHelpError":
+                typer.echo(error.format_message(), err=True)
+            else:
+                typer.echo(f"qsearch: error: {error.format_message()}", err=True)
+            code = error.exit_code
+        except typer.Abort:
+            typer.echo("qsearch: aborted", err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(cls=_OneLineUsageErrors, add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_enable=False,
                   help="Search memory-efficient quantized spiking neural networks (Optuna + Norse).")
 
 DEFAULT_STORAGE = "sqlite:///qsearch.db"
@@ -47,7 +74,7 @@ def run(
     total_trials: Annotated[int | None, typer.Option("--total-trials", min=1,
                                                      help="stop when the study holds this many finished trials "
                                                           "(shared by all workers)")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="seconds")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="seconds (> 0)")] = None,
     plot: Annotated[Path, typer.Option("--plot", help="interactive Pareto front (HTML)")] = Path("pareto.html"),
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, help="torch threads in this process; small SNNs "
@@ -62,54 +89,102 @@ def run(
                                                    "retried")] = 180,
     report: Annotated[bool, typer.Option("--report/--no-report",
                                          help="print the Pareto front and write --plot at the end")] = True,
+    allow_changed_study_file: Annotated[bool, typer.Option(
+        "--allow-changed-study-file", help="continue a study with a study file that differs from the one it was "
+                                           "started with")] = False,
+    reported_by_parent: Annotated[bool, typer.Option("--reported-by-parent", hidden=True,
+                                                     help="a worker of --workers: its parent reports")] = False,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
+    import optuna
     import torch
 
-    from qsearch.studyfile import StudyFileError, load_study_file
+    from qsearch.search import _launch, storage_kind
+    from qsearch.search._interrupt import Interrupted, StopGate
+    from qsearch.search._settings import RunSettings
+    from qsearch.search._storage import check_persistent
+    from qsearch.search._trial import check_study_inputs
+    from qsearch.studyfile import load_study_file
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(threads)
-
-    try:
+    if timeout is not None and not timeout > 0:
+        raise fail(f"--timeout: {timeout:g} must be a positive number of seconds")
+    environment = _launch.launch_environment()  # the only read of the environment
+    with user_errors(None):
         sf = load_study_file(study_file)
-    except StudyFileError as error:
-        raise fail(str(error)) from None
     url = storage or sf.storage
-    name = study_name or sf.name
-    trials = n_trials or sf.n_trials
-    if grace_period <= heartbeat_interval:
-        raise fail(f"--grace-period: {grace_period} must exceed --heartbeat-interval {heartbeat_interval}")
-    with user_errors(url):
-        from qsearch.search import _workers, storage_kind
-        from qsearch.search._trial import check_study_inputs
-
-        count = _workers.resolve_workers(_workers.parse_workers(workers), storage_kind(url))
+    with user_errors(url, create=True):
+        settings = RunSettings(url, study_name or sf.name, n_trials or sf.n_trials, total_trials,
+                               timeout or sf.timeout, heartbeat_interval, grace_period,
+                               worker_index=environment.seed_offset(),
+                               allow_changed_study_file=allow_changed_study_file)
+        check_persistent(url)
+        count = _launch.resolve_workers(_launch.parse_workers(workers), storage_kind(url),
+                                        inside_worker=environment.is_worker)
         check_study_inputs(sf)  # missing data or a model that does not fit it: one line, nothing recorded
         if count > 1:
-            code = _workers.run_workers(study_file, url, name, count, total_trials, timeout or sf.timeout,
-                                        threads_per_worker=threads, n_trials=trials,
-                                        heartbeat_interval=heartbeat_interval, grace_period=grace_period)
-            if code:
-                raise fail(f"--workers: a worker failed (exit code {code})", code=code)
+            result = _launch.run_workers(study_file, settings, count, threads_per_worker=threads)
+            if result.signum is not None:
+                raise fail(_interrupted_line(result.signum), code=result.code)
+            if result.code:
+                raise fail(f"--workers: a worker ended with exit code {result.code}{_signal_name(result.code)}",
+                           code=result.code)
             if report:
-                show_front(url, name, plot_path=plot)
+                show_front(url, settings.study_name, plot_path=plot)
             return
-        _run(sf, url, name, trials, total_trials, timeout or sf.timeout, plot, quiet, heartbeat_interval,
-             grace_period, report)
+        gate = StopGate()
+        try:
+            with _launch.stop_signals(gate):
+                _run(sf, settings, plot, quiet, report, gate)
+        except Interrupted as stop:
+            if reported_by_parent:
+                raise typer.Exit(stop.exit_code) from None
+            raise fail(_interrupted_line(stop.signum), code=stop.exit_code) from None
+
+
+def _interrupted_line(signum: int) -> str:
+    import signal
+
+    return (f"interrupted by {signal.Signals(signum).name}; finished trials are saved, the interrupted ones are "
+            "queued to run again")
+
+
+def _signal_name(code: int) -> str:
+    import signal
+
+    try:
+        return f" ({signal.Signals(code - 128).name})" if code > 128 else ""
+    except ValueError:
+        return ""
 
 
 @contextmanager
-def user_errors(url: str | None = None) -> Iterator[None]:
-    """Turn every error a user can cause (file, URL, database, filter) into one masked line and exit 2."""
+def user_errors(url: str | None = None, create: bool = False) -> Iterator[None]:
+    """Turn every error a user can cause into one masked line and exit 2: a :class:`QsearchError`, or the
+    user's database refusing (SQLAlchemy and driver errors). Anything else is a bug and keeps its traceback.
+
+    Without ``create`` (every command but ``run``) the storage is only read: a missing SQLite file is refused
+    and nothing opened inside creates a table (:func:`~qsearch.search._storage.readers_only`).
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
     from qsearch.search import storage_kind
+    from qsearch.search._storage import check_readable, readers_only
 
     try:
         if url is not None:
             storage_kind(url)  # rejects unknown schemes before any driver is loaded
-        yield
-    except (StorageError, ValueError, RuntimeError, KeyError, FileNotFoundError) as error:
+            if not create:
+                check_readable(url)
+        if create:
+            yield
+        else:
+            with readers_only():
+                yield
+    except typer.Exit:
+        raise
+    except QsearchError as error:
         raise fail(_one_line(error, url)) from None
     except SQLAlchemyError as error:
         from qsearch.search import describe_target
@@ -118,7 +193,13 @@ def user_errors(url: str | None = None) -> Iterator[None]:
         detail = _one_line(getattr(error, "orig", None) or error, url)
         raise fail(f"--storage: cannot use {target}: {detail}") from None
     except ModuleNotFoundError as error:
+        if url is None or error.name not in _DRIVERS:
+            raise
         raise fail(f"--storage: the database driver is not installed ({error.name})") from None
+
+
+#: database driver modules a storage URL may need (a missing one is the user's to install)
+_DRIVERS = ("psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql", "grpc", "redis")
 
 
 def _one_line(error: BaseException, url: str | None = None) -> str:
@@ -128,20 +209,21 @@ def _one_line(error: BaseException, url: str | None = None) -> str:
     return text
 
 
-def _run(sf, url: str, name: str, n_trials: int, total_trials: int | None, timeout: float | None, plot: Path,
-         quiet: bool, heartbeat_interval: int = 60, grace_period: int = 180, report: bool = True) -> None:
+def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate) -> None:
     import optuna
     from tqdm import tqdm
 
-    from qsearch.search import finished_trials, open_study, run_study
-    from qsearch.search._workers import QUOTA_REASON
+    from qsearch.search._interrupt import INTERRUPTED_REASON
+    from qsearch.search._study import execute, finished_trials, open_run_study
+    from qsearch.search._workers import BASELINE_PENDING_REASON, QUOTA_REASON
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(sf, url, name, heartbeat_interval, grace_period)
+    study = open_run_study(sf, settings)
     start = finished_trials(study)
-    total = (total_trials - start) if total_trials else n_trials
-    bar = tqdm(total=max(total, 0), desc=f"{name} trials", unit="trial", disable=quiet, dynamic_ncols=True,
-               mininterval=0.5)
+    total = (settings.total_trials - start) if settings.total_trials else settings.n_trials
+    bar = tqdm(total=max(total, 0), desc=f"{settings.study_name} trials", unit="trial", disable=quiet,
+               dynamic_ncols=True, mininterval=0.5)
+    quiet_reasons = (QUOTA_REASON, INTERRUPTED_REASON, BASELINE_PENDING_REASON)
 
     def on_epoch(trial: int, epoch: int, loss: float, accuracy: float) -> None:
         bar.set_postfix_str(f"trial {trial} epoch {epoch + 1} loss {loss:.3f} val {100 * accuracy:.1f}%")
@@ -149,16 +231,15 @@ def _run(sf, url: str, name: str, n_trials: int, total_trials: int | None, timeo
     def on_trial(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
             bar.update(1)
-        if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") != QUOTA_REASON:
+        if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") not in quiet_reasons:
             bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', 'error')}")
 
     try:
-        run_study(sf, url, name, n_trials, timeout=timeout, callbacks=[on_trial], on_epoch=on_epoch,
-                  total_trials=total_trials, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+        execute(sf, settings, callbacks=[on_trial], on_epoch=on_epoch, gate=gate)
     finally:
         bar.close()
     if report:
-        show_front(url, name, plot_path=plot)
+        show_front(settings.storage_url, settings.study_name, plot_path=plot)
 
 
 def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_drop: float | None = None,
@@ -169,7 +250,7 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
 
     rows = read_results(url, name)
     if not rows:
-        raise ValueError(f"--study-name: no results for study {name!r} in {mask_url(url)}")
+        raise InputError(f"--study-name: no results for study {name!r} in {mask_url(url)}")
     objectives, budget = _study_settings(url, name)
     drop_budget = max_accuracy_drop if max_accuracy_drop is not None else budget
     baseline = [r for r in rows if r["is_baseline"] and r["state"] == "COMPLETE"]
@@ -222,7 +303,7 @@ def _study_settings(url: str, name: str) -> tuple[list[str], float | None]:
     try:
         study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
     except KeyError:
-        raise ValueError(f"--study-name: no study {name!r} in {mask_url(url)}") from None
+        raise InputError(f"--study-name: no study {name!r} in {mask_url(url)}") from None
     spec = study.user_attrs.get(STUDY_FILE_ATTR, {})
     objectives = spec.get("objectives", ["accuracy", "memory"])
     budget = spec.get("constraints", {}).get("max_accuracy_drop", 1.0)
@@ -290,6 +371,7 @@ def trials(
         if s.upper() not in allowed:
             raise fail(f"--state: {s!r} is unknown; allowed: {', '.join(sorted(allowed))}")
     with user_errors(storage):
+        _require_study(storage, study_name)
         flt = ResultFilter(max_accuracy_drop=max_accuracy_drop, max_memory_kib=max_memory_kib, states=state,
                            feasible_only=feasible)
         rows = read_results(storage, study_name, flt, sort=sort, descending=descending)
@@ -299,6 +381,18 @@ def trials(
         typer.echo(to_csv(rows, COLUMNS), nl=False)
     else:
         render_table(rows, f"Trials of {study_name!r} ({len(rows)})")
+
+
+def _require_study(url: str, name: str) -> None:
+    """Refuse a study name the storage does not hold (an empty table would look like a study without trials)."""
+    import optuna
+
+    from qsearch.search import make_storage
+
+    names = optuna.get_all_study_names(make_storage(url, heartbeat_interval=None))
+    if name not in names:
+        known = ", ".join(sorted(names)[:10]) or "none"
+        raise StorageError(f"--study-name: no study {name!r} in {mask_url(url)}; studies there: {known}")
 
 
 @app.command()
@@ -391,11 +485,7 @@ def main() -> None:
     from qsearch.snn import _fused
 
     _fused.configure(_fused.KernelSettings.from_environment(os.environ))  # the core reads no environment
-    try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("qsearch: interrupted; finished trials are saved", err=True)
-        sys.exit(130)
+    app()
 
 
 if __name__ == "__main__":

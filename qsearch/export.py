@@ -30,6 +30,7 @@ import numpy as np
 import optuna
 import torch
 
+from qsearch.errors import DataError, InputError
 from qsearch.quant import FLOAT_BITS, FixedPoint, QuantConfig
 from qsearch.results import knee_point, pareto_front, select_model
 from qsearch.search import BASELINE_ATTR, make_storage, mask_url
@@ -67,25 +68,25 @@ def _load_study(storage_url: str, study_name: str) -> optuna.Study:
     try:
         return optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:
-        raise ValueError(f"--study-name: no study {study_name!r} in {mask_url(storage_url)}") from None
+        raise InputError(f"--study-name: no study {study_name!r} in {mask_url(storage_url)}") from None
 
 
 def _exportable_trial(study: optuna.Study, study_name: str, number: int) -> optuna.trial.FrozenTrial:
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     if number not in trials:
         known = f"trials 0..{max(trials)}" if trials else "no trials"
-        raise ValueError(f"--trial: study {study_name!r} has no trial {number} ({known})")
+        raise InputError(f"--trial: study {study_name!r} has no trial {number} ({known})")
     trial = trials[number]
     config = trial.user_attrs.get("config")
     if trial.user_attrs.get(BASELINE_ATTR) or (config and config.get("scheme") == "float"):
-        raise ValueError(f"--trial: trial {number} is the float baseline (float32, nothing to quantize); "
+        raise InputError(f"--trial: trial {number} is the float baseline (float32, nothing to quantize); "
                          "export a quantized trial")
     if trial.state != optuna.trial.TrialState.COMPLETE or config is None:
-        raise ValueError(f"--trial: trial {number} is {trial.state.name}; only COMPLETE trials can be "
+        raise InputError(f"--trial: trial {number} is {trial.state.name}; only COMPLETE trials can be "
                          "exported")
     float_fields = [name for name, bits in QuantConfig.from_dict(config)._widths() if bits >= FLOAT_BITS]
     if float_fields:
-        raise ValueError(f"--trial: trial {number} keeps {float_fields[0]} in float32; the integer export "
+        raise InputError(f"--trial: trial {number} keeps {float_fields[0]} in float32; the integer export "
                          "needs fixed-point formats everywhere")
     return trial
 
@@ -93,7 +94,7 @@ def _exportable_trial(study: optuna.Study, study_name: str, number: int) -> optu
 def _study_file(study: optuna.Study, study_name: str) -> StudyFile:
     data = study.user_attrs.get(STUDY_FILE_ATTR)
     if data is None:
-        raise ValueError(f"--study-name: study {study_name!r} holds no study file (not created by qsearch)")
+        raise InputError(f"--study-name: study {study_name!r} holds no study file (not created by qsearch)")
     return parse_study(data, f"study {study_name!r}")
 
 
@@ -325,7 +326,7 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     trained = retrain_trial(study_file, trial)
     model, plan, data = trained.model, trained.plan, trained.data
     if plan is None:
-        raise ValueError(f"--trial: trial {trial_number} has no quantization plan (float scheme)")
+        raise InputError(f"--trial: trial {trial_number} has no quantization plan (float scheme)")
     net = to_integer(model, plan)
 
     # evaluate in run_trial's order (test, then validation) so stochastic draws repeat too
@@ -379,10 +380,10 @@ def load_exported(out_dir: Path | str) -> IntegerNetwork:
     out_dir = Path(out_dir)
     path = out_dir / NETWORK_FILE
     if not path.is_file():
-        raise ValueError(f"export: {path} does not exist; run `qsearch export` first")
+        raise DataError(f"export: {path} does not exist; run `qsearch export` first")
     desc = json.loads(path.read_text())
     if desc.get("format") != FORMAT_NAME:
-        raise ValueError(f"export: {path} is not a {FORMAT_NAME} description")
+        raise DataError(f"export: {path} is not a {FORMAT_NAME} description")
     weights, formats, currents, topology = [], [], [], []
     for layer in desc["layers"]:
         codes = torch.from_numpy(np.load(out_dir / layer["weights"]["file"]).astype(np.int64))
@@ -391,7 +392,7 @@ def load_exported(out_dir: Path | str) -> IntegerNetwork:
             bits = np.load(out_dir / mask_info["file"])
             mask = np.unpackbits(bits, count=codes.numel()).reshape(tuple(codes.shape)).astype(bool)
             if int(mask.sum()) != mask_info["kept"] or bool(codes[torch.from_numpy(~mask)].any()):
-                raise ValueError(f"export: layer {layer['index']} mask and weight codes disagree")
+                raise DataError(f"export: layer {layer['index']} mask and weight codes disagree")
         weights.append(codes)
         formats.append(_fixed(layer["weights"]))
         currents.append(_fixed(layer["current"]))
@@ -430,7 +431,7 @@ def evaluate_exported(out_dir: Path | str, study_file: StudyFile | str | Path | 
     data = trial_data(study_file.dataset, timesteps)
     name = split or study_file.accuracy_split
     if name not in ("train", "validation", "test"):
-        raise ValueError(f"split: {name!r} is unknown; allowed: train, validation, test")
+        raise InputError(f"split: {name!r} is unknown; allowed: train, validation, test")
     encoded = getattr(data, name)
     out = run_integer(net, encoded.spikes.transpose(0, 1), generator=generator)
     return _percent(out.predictions, encoded.y)

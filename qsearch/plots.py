@@ -21,6 +21,7 @@ from optuna.importance import FanovaImportanceEvaluator
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from qsearch.errors import InputError
 from qsearch.results import pareto_front
 from qsearch.results._selection import OBJECTIVE_COLUMNS
 
@@ -58,9 +59,9 @@ def _check_objectives(objectives: Sequence[str]) -> list[str]:
     objectives = list(objectives)
     unknown = [o for o in objectives if o not in OBJECTIVE_COLUMNS]
     if unknown:
-        raise ValueError(f"objectives: unknown {unknown}; allowed: {', '.join(OBJECTIVE_COLUMNS)}")
+        raise InputError(f"objectives: unknown {unknown}; allowed: {', '.join(OBJECTIVE_COLUMNS)}")
     if len(objectives) not in (2, 3) or len(set(objectives)) != len(objectives):
-        raise ValueError(f"objectives: need 2 or 3 distinct objectives, got {objectives}")
+        raise InputError(f"objectives: need 2 or 3 distinct objectives, got {objectives}")
     return objectives
 
 
@@ -298,7 +299,7 @@ def _write(fig: go.Figure, path: Path, png: bool) -> list[Path]:
             fig.write_image(str(image))
         except Exception as error:  # kaleido missing, no Chromium, ...: all the same to the user
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise RuntimeError(f"{PNG_HELP} ({reason})") from error
+            raise InputError(f"{PNG_HELP} ({reason})") from error
         written.append(image)
     return written
 

@@ -162,6 +162,14 @@ class SearchSpaceSection(_Strict):
     learning_rate: FloatRange | None = None
     epochs: list[int] | None = None
 
+    @field_validator("weight_bits", "membrane_bits", "current_bits", "param_bits", "timesteps", "sparsity", "epochs",
+                     mode="before")
+    @classmethod
+    def _no_booleans(cls, v: object) -> object:
+        if isinstance(v, list) and any(isinstance(item, bool) for item in v):
+            raise ValueError("true/false is not a number; list numbers")  # YAML reads true as 1 otherwise
+        return v
+
     @field_validator("weight_bits")
     @classmethod
     def _weight_bits(cls, v: list[int]) -> list[int]:
@@ -187,8 +195,8 @@ class SearchSpaceSection(_Strict):
     @field_validator("sparsity")
     @classmethod
     def _sparsity(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None and any(not 0 <= s < 1 for s in v):
-            raise ValueError("sparsity must satisfy 0 <= s < 1")
+        if v is not None and (not v or any(not 0 <= s < 1 for s in v)):
+            raise ValueError("sparsity must be a non-empty list with 0 <= s < 1 (leave it out for no pruning)")
         return v
 
     @field_validator("epochs")

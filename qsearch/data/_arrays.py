@@ -16,6 +16,7 @@ import torch
 from qsearch.data._missing import missing_files
 from qsearch.data._splits import LabeledTensors, Splits
 from qsearch.data._subsets import carve_validation, three_way
+from qsearch.errors import DataError
 
 _GIVEN = ("x_train", "y_train", "x_test", "y_test")
 _VAL = ("x_val", "y_val")
@@ -36,13 +37,13 @@ def _pairs(arrays: dict[str, np.ndarray], path: Path) -> dict[str, tuple[np.ndar
     if {"x", "y"} <= keys and not given:
         return {"all": (arrays["x"], arrays["y"])}
     if {"x", "y"} & keys and given:
-        raise ValueError(f"npz: {path} mixes x/y with given splits {sorted(given)}; use one or the other")
+        raise DataError(f"npz: {path} mixes x/y with given splits {sorted(given)}; use one or the other")
     if not given:
         missing = [k for k in ("x", "y") if k not in keys]
     else:
         missing = [k for k in _GIVEN + (_VAL if keys & set(_VAL) else ()) if k not in keys]
     if not given or missing:
-        raise ValueError(f"npz: {path} lacks {', '.join(missing)}; allowed keys: x, y, or "
+        raise DataError(f"npz: {path} lacks {', '.join(missing)}; allowed keys: x, y, or "
                          f"{', '.join(_GIVEN)} with optional {', '.join(_VAL)}")
     pairs = {"train": (arrays["x_train"], arrays["y_train"]), "test": (arrays["x_test"], arrays["y_test"])}
     if "x_val" in keys:
@@ -65,6 +66,18 @@ def _check(name: str, x: np.ndarray, y: np.ndarray, shape: tuple[int, ...]) -> N
         raise ValueError(f"x{suffix}: must hold finite, non-negative numbers")
 
 
+def check_usable(file: Path, labels: dict[str, np.ndarray]) -> None:
+    """Refuse data a study cannot learn from or measure: fewer than two classes, or a train/validation/test
+    split with fewer samples than there are classes (a 1-sample test split reads 0 % or 100 %)."""
+    classes = np.unique(np.concatenate(list(labels.values())))
+    counts = ", ".join(f"{name} {len(y)}" for name, y in labels.items())
+    if len(classes) < 2:
+        raise DataError(f"npz: {file} holds {len(classes)} class ({counts} samples); a classifier needs at least 2")
+    if any(len(y) < len(classes) for y in labels.values()):
+        raise DataError(f"npz: {file} is too small to split: {counts} samples for {len(classes)} classes; each "
+                        "split needs at least one sample per class")
+
+
 def _scale(xs: list[np.ndarray]) -> float:
     """The divisor that brings every split into [0, 1]: 1 if nothing exceeds 1, else the global maximum."""
     peak = max(float(x.max()) for x in xs if x.size)
@@ -78,7 +91,10 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
     pairs = _pairs(_read(file), file)
     shape = next(iter(pairs.values()))[0].shape[1:]
     for name, (x, y) in pairs.items():
-        _check(name, x, y, shape)
+        try:
+            _check(name, x, y, shape)
+        except ValueError as error:
+            raise DataError(f"npz: {file}: {error}") from None
     divisor = _scale([x for x, _ in pairs.values()])
     if "all" in pairs:
         x, y = pairs.pop("all")
@@ -88,6 +104,8 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
         x, y = pairs["train"]
         train, val = carve_validation(y, validation_fraction, seed)
         pairs["train"], pairs["validation"] = (x[train], y[train]), (x[val], y[val])
+
+    check_usable(file, {name: y for name, (_, y) in pairs.items()})
 
     def tensors(name: str) -> LabeledTensors:
         x, y = pairs[name]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from qsearch.data._splits import LabeledTensors
+from qsearch.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def encode_split(split: LabeledTensors, encoder, timesteps: int, seed: int,
     """
     if has_time_axis:
         if split.x.shape[1] != timesteps:
-            raise ValueError(f"timesteps: frames have {split.x.shape[1]} bins but the trial asks for {timesteps}")
+            raise InputError(f"timesteps: frames have {split.x.shape[1]} bins but the trial asks for {timesteps}")
         return EncodedSplit(split.x, split.y)
     generator = torch.Generator().manual_seed(seed)
     return EncodedSplit(encoder(split.x, timesteps, generator), split.y)

@@ -16,6 +16,7 @@ from qsearch.data._frame_cache import cached_frames
 from qsearch.data._frames import FrameBinning
 from qsearch.data._splits import LabeledTensors, Splits
 from qsearch.data._subsets import carve_validation, limit_indices
+from qsearch.errors import InputError
 
 
 def _bin_all(source: EventSource, chosen: np.ndarray, binning: FrameBinning) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +52,7 @@ def load_event_splits(name: str, path: str | Path, *, timesteps: int, download: 
                       limit_test: int | None = None, cache_dir: str | None = None) -> Splits:
     """Frames of ``timesteps`` bins of the event dataset ``name`` (nmnist, dvsgesture, shd) in ``path``."""
     if name not in EVENT_DATASETS:
-        raise ValueError(f"name: {name!r} is not an event dataset; allowed: {', '.join(EVENT_DATASETS)}")
+        raise InputError(f"name: {name!r} is not an event dataset; allowed: {', '.join(EVENT_DATASETS)}")
     dataset = EVENT_DATASETS[name]
     binning = FrameBinning(dataset.sensor_size, timesteps, denoise_filter_time, downsample)
     root = Path(path).expanduser()

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qsearch.errors import InputError
+
 EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
 
 _calls = 0
@@ -46,11 +48,11 @@ class FrameBinning:
 
     def __post_init__(self) -> None:
         if self.timesteps < 1:
-            raise ValueError(f"timesteps: must be at least 1, got {self.timesteps}")
+            raise InputError(f"timesteps: must be at least 1, got {self.timesteps}")
         if self.downsample is not None and not 0 < self.downsample <= 1:
-            raise ValueError(f"downsample: must be a spatial factor in (0, 1], got {self.downsample}")
+            raise InputError(f"downsample: must be a spatial factor in (0, 1], got {self.downsample}")
         if self.denoise_filter_time is not None and self.denoise_filter_time <= 0:
-            raise ValueError("denoise_filter_time: must be positive (microseconds), "
+            raise InputError("denoise_filter_time: must be positive (microseconds), "
                              f"got {self.denoise_filter_time}")
 
     @property

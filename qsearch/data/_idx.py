@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qsearch.errors import DataError
+
 _TYPES: dict[int, np.dtype] = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
                                0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
@@ -17,17 +19,17 @@ _TYPES: dict[int, np.dtype] = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0
 def parse_idx(data: bytes, *, source: str = "IDX data", ndim: int | None = None) -> np.ndarray:
     """Decode an IDX byte string into an array of native byte order; ``ndim`` checks the rank."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _TYPES:
-        raise ValueError(f"{source}: not an IDX file (magic number {data[:4].hex() or 'missing'})")
+        raise DataError(f"{source}: not an IDX file (magic number {data[:4].hex() or 'missing'})")
     dtype, rank = _TYPES[data[2]], data[3]
     if ndim is not None and rank != ndim:
-        raise ValueError(f"{source}: expected {ndim} dimension(s), the header says {rank}")
+        raise DataError(f"{source}: expected {ndim} dimension(s), the header says {rank}")
     header = 4 + 4 * rank
     if len(data) < header:
-        raise ValueError(f"{source}: truncated header")
+        raise DataError(f"{source}: truncated header")
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=rank, offset=4))
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) - header != expected:
-        raise ValueError(f"{source}: header promises {expected} data bytes for shape {shape}, "
+        raise DataError(f"{source}: header promises {expected} data bytes for shape {shape}, "
                          f"file has {len(data) - header}")
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 

@@ -11,6 +11,7 @@ from qsearch.data._idx import read_idx
 from qsearch.data._missing import missing_files
 from qsearch.data._splits import LabeledTensors, Splits
 from qsearch.data._subsets import carve_validation, limit_indices
+from qsearch.errors import DataError
 
 MNIST_HOME = "http://yann.lecun.com/exdb/mnist/"
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -41,7 +42,7 @@ def _read_pair(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
     x = read_idx(images, ndim=3)
     y = read_idx(labels, ndim=1)
     if len(x) != len(y):
-        raise ValueError(f"mnist: {images.name} has {len(x)} images but {labels.name} has {len(y)} labels")
+        raise DataError(f"mnist: {images.name} has {len(x)} images but {labels.name} has {len(y)} labels")
     return x, y.astype(np.int64)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from qsearch.errors import InputError
+
 
 @dataclass(frozen=True)
 class LabeledTensors:
@@ -45,7 +47,7 @@ def stratified_split(labels: np.ndarray, validation_fraction: float, test_fracti
     from sklearn.model_selection import train_test_split
 
     if not (0 < validation_fraction < 1 and 0 < test_fraction < 1 and validation_fraction + test_fraction < 1):
-        raise ValueError("validation_fraction/test_fraction: each must be in (0, 1) and their sum below 1")
+        raise InputError("validation_fraction/test_fraction: each must be in (0, 1) and their sum below 1")
     index = np.arange(len(labels))
     rest, test = train_test_split(index, test_size=test_fraction, stratify=labels, random_state=seed)
     val_share = validation_fraction / (1.0 - test_fraction)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from qsearch.errors import InputError
+
 
 def stratified_take(labels: np.ndarray, n_take: int, seed: int) -> np.ndarray:
     """Sorted indices of ``n_take`` samples whose class shares follow ``labels`` as near as integers allow."""
@@ -34,7 +36,7 @@ def limit_indices(labels: np.ndarray, limit: int | None, seed: int, field: str) 
     if limit is None or limit >= n:
         return np.arange(n, dtype=np.int64)
     if limit < 1:
-        raise ValueError(f"{field}: must be a positive number of samples, got {limit}")
+        raise InputError(f"{field}: must be a positive number of samples, got {limit}")
     return stratified_take(labels, limit, seed)
 
 
@@ -43,9 +45,9 @@ def carve_validation(labels: np.ndarray, validation_fraction: float,
     """(train, validation) indices: a stratified ``validation_fraction`` of the samples, at least one each."""
     n = len(labels)
     if not 0 < validation_fraction < 1:
-        raise ValueError(f"validation_fraction: must be in (0, 1), got {validation_fraction}")
+        raise InputError(f"validation_fraction: must be in (0, 1), got {validation_fraction}")
     if n < 2:
-        raise ValueError(f"validation_fraction: cannot carve a validation split from {n} training sample(s)")
+        raise InputError(f"validation_fraction: cannot carve a validation split from {n} training sample(s)")
     n_val = min(max(1, round(validation_fraction * n)), n - 1)
     val = stratified_take(labels, n_val, seed)
     return np.setdiff1d(np.arange(n), val), val
@@ -55,7 +57,7 @@ def three_way(labels: np.ndarray, validation_fraction: float, test_fraction: flo
               seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(train, validation, test) indices of one labelled set: test first, then validation from the rest."""
     if not (0 < test_fraction < 1 and validation_fraction + test_fraction < 1):
-        raise ValueError("test_fraction: must be in (0, 1) with validation_fraction + test_fraction below 1, "
+        raise InputError("test_fraction: must be in (0, 1) with validation_fraction + test_fraction below 1, "
                          f"got {test_fraction} and {validation_fraction}")
     rest, test = carve_validation(labels, test_fraction, seed)
     share = validation_fraction / (1.0 - test_fraction)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
+from qsearch.errors import InputError
 from qsearch.quant._formats import FLOAT_BITS, PARAM_WIDTHS, STATE_WIDTHS, WEIGHT_WIDTHS, WidthRule
 from qsearch.quant._rounding import ROUNDING_MODES, Rounding
 
@@ -41,21 +42,21 @@ class QuantConfig:
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
-            raise ValueError(f"scheme: {self.scheme!r} is unknown; allowed: {', '.join(SCHEMES)}")
+            raise InputError(f"scheme: {self.scheme!r} is unknown; allowed: {', '.join(SCHEMES)}")
         if self.rounding not in ROUNDING_MODES:
-            raise ValueError(f"rounding: {self.rounding!r} is unknown; allowed: {', '.join(ROUNDING_MODES)}")
+            raise InputError(f"rounding: {self.rounding!r} is unknown; allowed: {', '.join(ROUNDING_MODES)}")
         for name, bits, rule in self._width_rules():
             rule.check(bits, name)
         if self.weight_calibration not in WEIGHT_CALIBRATIONS:
-            raise ValueError(f"weight_calibration: {self.weight_calibration!r} is unknown; "
+            raise InputError(f"weight_calibration: {self.weight_calibration!r} is unknown; "
                              f"allowed: {', '.join(WEIGHT_CALIBRATIONS)}")
         if self.timesteps < 1:
-            raise ValueError(f"timesteps: {self.timesteps} must be >= 1")
+            raise InputError(f"timesteps: {self.timesteps} must be >= 1")
         for s in self.sparsity:
             if not 0.0 <= s < 1.0:
-                raise ValueError(f"sparsity: {s} is out of range; allowed: 0 <= sparsity < 1")
+                raise InputError(f"sparsity: {s} is out of range; allowed: 0 <= sparsity < 1")
         if self.scheme == "float" and any(b != FLOAT_BITS for _, b in self._widths()):
-            raise ValueError("scheme: 'float' requires every bit width to be 32")
+            raise InputError("scheme: 'float' requires every bit width to be 32")
 
     def _width_rules(self) -> list[tuple[str, int, WidthRule]]:
         widths = [(f"weight_bits[{i}]", b, WEIGHT_WIDTHS) for i, b in enumerate(self.weight_bits)]

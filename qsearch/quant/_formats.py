@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
+from qsearch.errors import InputError
 from qsearch.quant._rounding import round_units
 
 FLOAT_BITS = 32
@@ -69,10 +70,10 @@ class WidthRule:
         return f"{bits} is not a supported width for {self.what}; allowed: {self.allowed()}"
 
     def check(self, bits: int, field: str) -> int:
-        """``bits`` when allowed, else ValueError naming ``field`` and the allowed widths (one line)."""
+        """``bits`` when allowed, else InputError naming ``field`` and the allowed widths (one line)."""
         problem = self.problem(bits)
         if problem is not None:
-            raise ValueError(f"{field}: {problem}")
+            raise InputError(f"{field}: {problem}")
         return bits
 
 

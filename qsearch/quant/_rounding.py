@@ -15,6 +15,8 @@ from typing import Literal, get_args
 
 import torch
 
+from qsearch.errors import InputError
+
 Rounding = Literal["truncate", "nearest", "stochastic"]
 ROUNDING_MODES: tuple[str, ...] = get_args(Rounding)
 
@@ -29,7 +31,7 @@ def round_units(units: torch.Tensor, mode: Rounding, generator: torch.Generator 
         low = torch.floor(units)
         draw = torch.rand(units.shape, generator=generator, device=units.device, dtype=units.dtype)
         return low + (draw < (units - low)).to(units.dtype)
-    raise ValueError(f"rounding: unknown mode {mode!r}; allowed: {', '.join(ROUNDING_MODES)}")
+    raise InputError(f"rounding: unknown mode {mode!r}; allowed: {', '.join(ROUNDING_MODES)}")
 
 
 def shift_right_rounded(value: torch.Tensor, shift: int, mode: Rounding,
@@ -50,4 +52,4 @@ def shift_right_rounded(value: torch.Tensor, shift: int, mode: Rounding,
         remainder = value - (low << shift)
         draw = torch.randint(0, 1 << shift, value.shape, generator=generator, device=value.device)
         return low + (draw < remainder).to(value.dtype)
-    raise ValueError(f"rounding: unknown mode {mode!r}; allowed: {', '.join(ROUNDING_MODES)}")
+    raise InputError(f"rounding: unknown mode {mode!r}; allowed: {', '.join(ROUNDING_MODES)}")

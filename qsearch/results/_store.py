@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, delete, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from qsearch.errors import InputError
 from qsearch.results._table import Base, TrialResult
 
 
@@ -58,7 +59,7 @@ SORTABLE = ("trial_number", "accuracy", "accuracy_drop", "memory_kib", "compress
 
 def _check_sort(sort: str) -> None:
     if sort not in SORTABLE:
-        raise ValueError(f"--sort: {sort!r} is not a column; allowed: {', '.join(SORTABLE)}")
+        raise InputError(f"--sort: {sort!r} is not a column; allowed: {', '.join(SORTABLE)}")
 
 
 def filter_rows(rows: Sequence[dict], flt: ResultFilter = ResultFilter(), sort: str = "trial_number",

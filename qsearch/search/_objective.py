@@ -20,7 +20,7 @@ from qsearch.quant import QuantConfig
 from qsearch.results import TrialResult, save_result
 from qsearch.search._retry import call_with_retry
 from qsearch.search._space import baseline_config, sample_trial
-from qsearch.search._storage import set_user_attrs
+from qsearch.search._storage import fail_stale_trials, set_user_attrs
 from qsearch.search._trial import TrialOutcome, run_trial
 from qsearch.snn import DivergedError, SilentNetworkError
 from qsearch.studyfile import StudyFile
@@ -45,20 +45,33 @@ def objective_values(outcome: TrialOutcome, objectives: list[str]) -> list[float
     return [values[o] for o in objectives]
 
 
+class BaselinePending(Exception):  # noqa: N818 - a signal to the trial loop, not an error
+    """The float baseline is queued but no live worker runs it: this trial yields to it (it is re-queued with
+    the same parameters and the worker runs the baseline next — the lowest waiting trial)."""
+
+
 def baseline_accuracy(study: optuna.Study, wait_s: float = 3600.0, poll_s: float = 1.0) -> float | None:
-    """Accuracy of the finished float baseline; waits while another worker is still training it."""
+    """Accuracy of the finished float baseline; waits while another *live* worker is training it.
+
+    A baseline whose worker died (no heartbeat for the grace period) is failed and re-queued here, so no
+    worker waits longer than the grace period for a dead one; a queued baseline nobody runs raises
+    :class:`BaselinePending`. None when the study has no baseline left to wait for.
+    """
     deadline = time.monotonic() + wait_s
     while True:
-        pending = False
+        running = waiting = False
         for t in study.get_trials(deepcopy=False):
             if not t.user_attrs.get(BASELINE_ATTR):
                 continue
             if t.state == optuna.trial.TrialState.COMPLETE:
                 return float(t.user_attrs["accuracy"])
-            if t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING):
-                pending = True
-        if not pending or time.monotonic() > deadline:
+            running |= t.state == optuna.trial.TrialState.RUNNING
+            waiting |= t.state == optuna.trial.TrialState.WAITING
+        if not running and waiting:
+            raise BaselinePending("the float baseline is queued and no worker runs it")
+        if not running or time.monotonic() > deadline:
             return None
+        fail_stale_trials(study)
         time.sleep(poll_s)
 
 

@@ -164,19 +164,10 @@ class RetryingRDBStorage(optuna.storages.RDBStorage):
 
     def set_trial_user_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
         """``set_trial_user_attr`` for every item in one transaction: each call is a commit of its own (a
-        synced write on SQLite), and a trial records about twenty. Written as Optuna writes one (its upsert,
-        its check that the trial is still running); an Optuna without those internals gets one call per item."""
-        from optuna.storages._rdb import models, storage
+        synced write on SQLite), and a trial records about twenty (through :mod:`._optuna_compat`)."""
+        from qsearch.search._optuna_compat import write_trial_user_attrs
 
-        write = getattr(self, "_set_trial_attr_without_commit", None)
-        session_scope = getattr(storage, "_create_scoped_session", None)
-        if write is None or session_scope is None:
-            for key, value in attrs.items():
-                self.set_trial_user_attr(trial_id, key, value)
-            return
-        with session_scope(self.scoped_session, True) as session:
-            for key, value in attrs.items():
-                write(session, models.TrialUserAttributeModel, trial_id, key, value)
+        write_trial_user_attrs(self, trial_id, attrs)
 
 
 __all__ = ["DEFAULT_POLICY", "HEARTBEAT_POLICY", "RetryPolicy", "RetryingRDBStorage", "call_with_retry",

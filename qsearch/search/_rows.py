@@ -13,7 +13,7 @@ import optuna
 from qsearch.quant import QuantConfig
 from qsearch.results import ResultFilter, engine_for, filter_rows, load_results
 from qsearch.search._objective import BASELINE_ATTR, DUPLICATE_ATTR, DUPLICATE_REASON, result_row, reused_outcome
-from qsearch.search._storage import make_storage, storage_kind
+from qsearch.search._storage import check_readable, make_storage, storage_kind
 
 #: failed trials that the objective records (a diverged loss); other failures (quota, crashes) have no row
 _RECORDED_FAILURES = ("nan_loss",)
@@ -49,6 +49,7 @@ def read_results(url: str, study_name: str, flt: ResultFilter = ResultFilter(), 
                  descending: bool = False) -> list[dict]:
     """The study's results rows, filtered and sorted, from whatever storage ``url`` names."""
     if storage_kind(url) in ("sqlite", "rdb"):
+        check_readable(url)  # a mistyped SQLite path must not become a new, empty database
         return load_results(engine_for(url), study_name, flt, sort, descending)
     storage = make_storage(url, heartbeat_interval=None)
     try:

@@ -6,14 +6,21 @@ import warnings
 
 import optuna
 
+from qsearch.errors import InputError
 from qsearch.search._space import grid_search_space
-from qsearch.search._workers import worker_seed
 from qsearch.studyfile import StudyFile
 
 
-def make_sampler(study: StudyFile) -> optuna.samplers.BaseSampler:
+def sampler_seed(seed: int | None, worker_offset: int = 0) -> int | None:
+    """The study file's seed plus the worker's offset: workers with one seed would all propose the same
+    configurations. Offset 0 (a single process, worker 0) keeps the file's seed, so that stays reproducible."""
+    return None if seed is None else (seed + worker_offset) % 2**32
+
+
+def make_sampler(study: StudyFile, worker_offset: int = 0) -> optuna.samplers.BaseSampler:
+    """The study file's sampler, seeded for one worker (``worker_offset``: see :func:`sampler_seed`)."""
     cfg = study.sampler
-    seed = worker_seed(cfg.seed)  # per-worker offset: parallel workers do not repeat each other
+    seed = sampler_seed(cfg.seed, worker_offset)
     with warnings.catch_warnings():
         # GP and NSGA-III are marked experimental in some Optuna releases; the choice is the user's
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -32,4 +39,4 @@ def make_sampler(study: StudyFile) -> optuna.samplers.BaseSampler:
             return optuna.samplers.RandomSampler(seed=seed)
         if cfg.kind == "grid":
             return optuna.samplers.GridSampler(grid_search_space(study), seed=seed)
-    raise ValueError(f"sampler.kind: {cfg.kind!r} is unknown; allowed: nsga2, nsga3, tpe, gp, random, grid")
+    raise InputError(f"sampler.kind: {cfg.kind!r} is unknown; allowed: nsga2, nsga3, tpe, gp, random, grid")

@@ -7,6 +7,7 @@ from typing import Any
 
 import optuna
 
+from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.studyfile import StudyFile
 
@@ -91,7 +92,7 @@ def grid_search_space(study: StudyFile) -> dict[str, list[Any]]:
     """The exhaustive grid (Q-SpiNN's sweep) over every categorical choice of the study file."""
     space = study.search_space
     if space.learning_rate is not None:
-        raise ValueError("sampler.kind: grid needs a finite space; remove search_space.learning_rate or list it")
+        raise InputError("sampler.kind: grid needs a finite space; remove search_space.learning_rate or list it")
     layers = _layer_count(study)
     grid: dict[str, list[Any]] = {"scheme": list(space.scheme)}
     if space.per_layer_weight_bits:

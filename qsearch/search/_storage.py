@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -11,9 +14,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from qsearch.errors import QsearchError
+from qsearch.search import _optuna_compat as compat
 from qsearch.search._retry import RetryingRDBStorage
+from qsearch.search._schema import set_up_schema
 
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
+#: set by :func:`readers_only`: storages opened inside never create a file, a table or a row
+_READ_ONLY: ContextVar[bool] = ContextVar("qsearch_read_only_storage", default=False)
 
 
 class StorageError(QsearchError, RuntimeError):
@@ -41,26 +48,103 @@ def storage_kind(url: str) -> str:
 
 
 def make_storage(url: str, heartbeat_interval: int | None = 60, grace_period: int | None = 180,
-                 max_retry: int = 3) -> optuna.storages.BaseStorage:
-    """An Optuna storage for ``url``; RDB storages get heartbeats and the retry-stale-trial callback."""
+                 max_retry: int = 3, *, read_only: bool | None = None) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url``; RDB storages get heartbeats and the retry-stale-trial callback.
+
+    ``read_only`` (the readers: ``best``, ``trials``, ``studies``, ``plot``, ``export``): never create a file,
+    a table or a row — a missing SQLite file or a database without Optuna's tables is refused in one line.
+    Otherwise the tables are created under the schema lock (:mod:`qsearch.search._schema`). The default is
+    read-only inside :func:`readers_only`.
+    """
+    read_only = _READ_ONLY.get() if read_only is None else read_only
     kind = storage_kind(url)
     if kind == "grpc":
-        host, _, port = url.removeprefix("grpc://").partition(":")
-        return optuna.storages.GrpcStorageProxy(host=host, port=int(port or 13000))
+        return _grpc_storage(url)
     if kind == "journal":
-        path = url.split(":", 1)[1] if url.startswith(("journal:", "file:")) else url
-        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+        return _journal_storage(url, read_only)
+    if read_only:
+        check_readable(url)
     engine_kwargs: dict = {"connect_args": {"timeout": 60}} if kind == "sqlite" else {"pool_pre_ping": True}
-    try:
+
+    def build() -> optuna.storages.BaseStorage:
         with warnings.catch_warnings():
             # heartbeats are Optuna 5's current (experimental-marked) API for failing and retrying dead trials
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
             return RetryingRDBStorage(  # an RDBStorage whose heartbeats survive transient errors
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period, heartbeat_stale_trial_callback=callback if heartbeat_interval else None)
+                grace_period=grace_period, heartbeat_stale_trial_callback=callback if heartbeat_interval else None,
+                skip_table_creation=read_only)
+
+    try:
+        return build() if read_only else set_up_schema(url, build)
+    except ModuleNotFoundError:
+        raise
     except Exception as error:  # noqa: BLE001 - every driver raises its own type; report one line
         raise StorageError(f"--storage: cannot open {describe_target(url)}: {_first_line(error)}") from None
+
+
+@contextmanager
+def readers_only() -> Iterator[None]:
+    """Every storage opened in the block is read-only (the CLI's reading commands run inside one)."""
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
+
+
+def check_readable(url: str) -> None:
+    """Refuse a SQLite file that does not exist (opening it would create an empty database)."""
+    if storage_kind(url) != "sqlite":
+        return
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        raise StorageError("--storage: an in-memory SQLite database holds no study; give sqlite:///FILE")
+    if not Path(database).is_file():
+        raise StorageError(f"--storage: SQLite file {database} does not exist")
+
+
+def check_persistent(url: str) -> None:
+    """Refuse storage that vanishes with the process (``sqlite://``, ``:memory:``) for a run: its heartbeat
+    thread and its results would outlive nothing."""
+    if storage_kind(url) != "sqlite":
+        return
+    database = make_url(url).database or ""
+    if database in ("", ":memory:") or "mode=memory" in url or database.startswith("file::memory:"):
+        raise StorageError(f"--storage: {mask_url(url)!r} is in memory and lost when the run ends; "
+                           "give sqlite:///FILE, postgresql://USER@HOST/DB or journal:FILE")
+
+
+def _grpc_storage(url: str) -> optuna.storages.BaseStorage:
+    host, _, port = url.removeprefix("grpc://").partition(":")
+    if port and not port.isdigit():
+        raise StorageError(f"--storage: port {port!r} of {mask_url(url)!r} is not a number")
+    try:
+        storage = optuna.storages.GrpcStorageProxy(host=host, port=int(port or 13000))
+        storage.get_all_studies()  # fails in a second when nothing listens there
+    except ModuleNotFoundError:
+        raise
+    except Exception as error:  # noqa: BLE001 - grpc raises its own types; report one line
+        raise StorageError(f"--storage: cannot reach the gRPC storage proxy at {host}:{port or 13000}: "
+                           f"{_first_line(error)}") from None
+    return storage
+
+
+def _journal_storage(url: str, read_only: bool) -> optuna.storages.BaseStorage:
+    path = Path(url.split(":", 1)[1] if url.startswith(("journal:", "file:")) else url)
+    if read_only and not path.is_file():
+        raise StorageError(f"--storage: journal file {path} does not exist")
+    try:
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(exist_ok=True)
+            with path.open("a"):
+                pass  # writable? (Optuna only finds out at the first write, with a traceback)
+        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    except OSError as error:
+        raise StorageError(f"--storage: cannot write journal file {path}: {error.strerror or error}") from None
 
 
 def set_user_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
@@ -70,16 +154,28 @@ def set_user_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
     records about twenty attributes for the dashboard and the CLI; on other storages (in memory, journal, gRPC)
     it is still one call per item. Readers see the same attributes either way.
     """
-    storage = getattr(trial, "storage", None)
-    write_all = getattr(getattr(storage, "_backend", storage), "set_trial_user_attrs", None)  # below Optuna's cache
-    trial_id = getattr(trial, "_trial_id", None)
-    cached = getattr(trial, "_cached_frozen_trial", None)  # what trial.user_attrs reads
-    if write_all is None or trial_id is None or cached is None:
+    backend = compat.rdb_backend(trial.storage)
+    if not isinstance(backend, RetryingRDBStorage):
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         return
-    write_all(trial_id, attrs)
-    cached.user_attrs.update(attrs)
+    backend.set_trial_user_attrs(compat.trial_id(trial), attrs)
+    compat.cached_frozen_trial(trial).user_attrs.update(attrs)
+
+
+def heartbeat_enabled(study: optuna.Study) -> bool:
+    """Whether the study's storage fails trials whose heartbeat stopped (RDB storages with an interval)."""
+    interval = getattr(compat.study_storage(study), "get_heartbeat_interval", None)
+    return interval is not None and interval() is not None
+
+
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Fail (and, through the storage's callback, re-queue) trials whose worker stopped sending heartbeats:
+    Optuna only does so when some live process asks."""
+    if heartbeat_enabled(study):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
 
 
 def describe_target(url: str) -> str:

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 
 from qsearch.cost import energy_per_inference_pj, float_memory_bits, memory_breakdown
+from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._trial import TrialOutcome, run_trial
 from qsearch.studyfile import StudyFile
@@ -125,7 +126,7 @@ def synthetic_trial(study_file: StudyFile, config: QuantConfig, learning_rate: f
 def make_synthetic_runner(sleep_s: float = DEFAULT_SLEEP_S) -> TrialRunner:
     """A runner (``runner=`` of ``run_study``/``Objective``) whose every trial takes ``sleep_s`` seconds."""
     if sleep_s < 0:
-        raise ValueError(f"sleep_s: {sleep_s} must be >= 0")
+        raise InputError(f"sleep_s: {sleep_s} must be >= 0")
     runner = functools.partial(synthetic_trial, sleep_s=sleep_s)
     functools.update_wrapper(runner, synthetic_trial)
     return runner
@@ -139,7 +140,7 @@ def runner_for(study_file: StudyFile) -> TrialRunner:
         return run_trial
     if kind == "synthetic":
         return make_synthetic_runner(float(getattr(study_file, "synthetic_sleep_s", DEFAULT_SLEEP_S) or 0.0))
-    raise ValueError(f"trial_runner: {kind!r} is unknown; allowed: snn, synthetic")
+    raise InputError(f"trial_runner: {kind!r} is unknown; allowed: snn, synthetic")
 
 
 __all__ = ["DEFAULT_SLEEP_S", "INPUT_FEATURES", "N_CLASSES", "layer_sizes", "make_synthetic_runner", "runner_for",

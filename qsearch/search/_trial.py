@@ -11,6 +11,7 @@ import torch
 
 from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
 from qsearch.devices import torch_device
+from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
 from qsearch.snn import (
@@ -80,7 +81,7 @@ def _build_on_cpu(study: StudyFile, input_shape: tuple[int, ...], n_classes: int
     shape = tuple(input_shape)
     if spec.input_shape is not None:
         if math.prod(spec.input_shape) != math.prod(shape):
-            raise ValueError(f"model.input_shape: {spec.input_shape} holds {math.prod(spec.input_shape)} values, "
+            raise InputError(f"model.input_shape: {spec.input_shape} holds {math.prod(spec.input_shape)} values, "
                              f"the dataset's samples {math.prod(shape)} (shape {shape})")
         shape = tuple(spec.input_shape)
     if len(shape) == 1:
@@ -88,7 +89,7 @@ def _build_on_cpu(study: StudyFile, input_shape: tuple[int, ...], n_classes: int
     elif len(shape) == 2:
         shape = (1, *shape)
     if len(shape) != 3:
-        raise ValueError(f"model.kind: conv needs samples of shape (channels, height, width), got {shape}")
+        raise InputError(f"model.kind: conv needs samples of shape (channels, height, width), got {shape}")
     return SpikingConvNet(shape, spec.channels, n_classes, kernel_size=spec.kernel_size, pool=spec.pool,
                           pooling=spec.pooling, hidden=spec.hidden, neuron=neuron, readout=spec.readout,
                           weight_scale=spec.weight_scale)

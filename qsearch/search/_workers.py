@@ -1,9 +1,10 @@
-"""Several worker processes on one study: local workers, the exact trial count they share, SQLite's limit.
+"""The execution layer of a worker on a shared study: the exact trial count, interrupts, SQLite's limit.
 
-Each worker is an ordinary ``qsearch run`` joining the study by name (the same thing a container replica or a
-job on another machine runs); the database is the only thing they share. Three rules make that safe:
+Starting the processes is :mod:`qsearch.search._launch`. Each worker is an ordinary ``qsearch run`` joining the
+study by name (the same thing a container replica or a job on another machine runs); the database is the only
+thing they share. Three rules make that safe:
 
-- **The parent creates the study first** (:func:`run_workers`): the float baseline is enqueued exactly once
+- **The parent creates the study first** (``_launch.run_workers``): the float baseline is enqueued exactly once
   and no two workers race to create the study.
 - **The trial count is exact** (:class:`TrialQuota`): ``--total-trials N`` ends with N finished (complete or
   pruned) trials, not N + workers - 1 as with Optuna's ``MaxTrialsCallback`` alone, which only looks after a
@@ -12,7 +13,7 @@ job on another machine runs); the database is the only thing they share. Three r
   parallel Optuna workers on it fail with "database is locked" under load (optuna/optuna#820; Optuna's own
   documentation advises against SQLite for parallel optimization). Use PostgreSQL or MySQL/MariaDB, or a
   journal file (``journal:FILE``), which Optuna appends to under a file lock. ``--workers auto`` (the
-  default, :func:`resolve_workers`) is one process per usable core on those and one on SQLite.
+  default, ``_launch.resolve_workers``) is one process per usable core on those and one on SQLite.
 
 How the quota stays exact with racing workers and retried trials. Trial numbers are given out under a lock on
 the study row, in creation order, and never change. A trial that is waiting, running, complete or pruned
@@ -31,24 +32,17 @@ retried) when some live process asks — and stops once N trials have finished.
 from __future__ import annotations
 
 import logging
-import math
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import warnings
-import zlib
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
 
+from qsearch.search import _optuna_compat as compat
+from qsearch.search._interrupt import INTERRUPTED_REASON, StopGate
+from qsearch.search._objective import BASELINE_ATTR, BaselinePending
 from qsearch.search._retry import DEFAULT_POLICY, RetryPolicy, is_transient, retrying
-from qsearch.search._storage import StorageError, storage_kind
+from qsearch.search._storage import StorageError, fail_stale_trials, heartbeat_enabled, storage_kind
 
 logger = logging.getLogger("qsearch.workers")
 
@@ -56,117 +50,39 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 #: states that hold one of the study's N slots (see the module docstring); FAIL does not
 SLOT_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
 QUOTA_REASON = "quota_full"
+#: a trial that gave way to a queued baseline nobody ran (re-queued with the same parameters)
+BASELINE_PENDING_REASON = "baseline_pending"
 #: seconds between checks while every slot is held by another worker's running trial
 DEFAULT_POLL_S = 0.5
-#: thread-count variables set for each worker process (torch reads them when it starts)
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-#: each worker's index (0..K-1, or "auto" for container replicas): seeds each worker's sampler differently
-WORKER_INDEX_ENV = "QSEARCH_WORKER_INDEX"
-#: ``--workers auto`` (the default): see :func:`resolve_workers`
-AUTO_WORKERS = "auto"
 
 Objective = Callable[[optuna.Trial], object]
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
-class QuotaFull(Exception):
+class QuotaFull(Exception):  # noqa: N818 - a signal to Optuna's loop, not an error
     """This trial started after the study's N slots were taken; it is failed without running."""
 
 
-class _QuietQuotaFull(logging.Filter):
-    """Drops Optuna's two warnings (with traceback) about a trial the guard turned away: it is expected."""
+class _QuietExpectedFailures(logging.Filter):
+    """Drops Optuna's warnings (with traceback) about trials qsearch ended on purpose — turned away by the
+    guard, interrupted by a signal, yielding to the baseline: the worker reports those itself, in one line."""
 
     numbers: set[int] = set()
-    _value = re.compile(r"Trial (\d+) failed with value None\.")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], QuotaFull):
+        if record.exc_info and isinstance(record.exc_info[1], (QuotaFull, KeyboardInterrupt, BaselinePending)):
             return False
-        match = self._value.fullmatch(record.getMessage())
+        match = compat.FAILED_WITHOUT_VALUE.fullmatch(record.getMessage())
         return not (match and int(match.group(1)) in self.numbers)
 
 
-_QUIET = _QuietQuotaFull()
+_QUIET = _QuietExpectedFailures()
 
 
-def _silence_turned_away_trials() -> None:
-    target = logging.getLogger("optuna.study._optimize")
+def _silence_expected_failures() -> None:
+    target = logging.getLogger(compat.OPTIMIZE_LOGGER)
     if _QUIET not in target.filters:
         target.addFilter(_QUIET)
-
-
-def cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup"), cgroup_file: Path = Path("/proc/self/cgroup")) -> int | None:
-    """CPUs the cgroup v2 quota of this process allows (``docker --cpus``, Kubernetes CPU limits), rounded up;
-    None without one. Affinity does not show such a quota, and a container that started one worker per host
-    core would oversubscribe its share."""
-    try:
-        lines = cgroup_file.read_text().splitlines()
-        relative = next(line.split("::", 1)[1].strip() for line in lines if line.startswith("0::"))
-        quota, period = (root / relative.lstrip("/") / "cpu.max").read_text().split()[:2]
-        return None if quota == "max" else max(1, math.ceil(int(quota) / int(period)))
-    except (OSError, StopIteration, ValueError):
-        return None
-
-
-def available_cores() -> int:
-    """Cores this process may use: its CPU affinity (Slurm, taskset), capped by a cgroup CPU quota."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    limit = cgroup_cpu_limit()
-    return max(1, min(cores, limit) if limit is not None else cores)
-
-
-def default_worker_count(cores: int | None = None) -> int:
-    """One worker per core: a trial of these small networks is fastest on one thread, and C processes x 1
-    thread beat 1 process x C threads (benchmarks/study_throughput.py)."""
-    return max(1, cores if cores is not None else available_cores())
-
-
-def parse_workers(value: str) -> int | str:
-    """``--workers``: a positive number or ``auto``."""
-    text = value.strip().lower()
-    if text == AUTO_WORKERS:
-        return AUTO_WORKERS
-    if text.isdigit() and int(text) >= 1:
-        return int(text)
-    raise ValueError(f"--workers: {value!r} is not a positive number or auto")
-
-
-def resolve_workers(requested: int | str, kind: str, cores: int | None = None) -> int:
-    """Local worker processes for ``--workers``: a number as given; ``auto`` one per usable core where the
-    storage (``storage_kind``) takes parallel writers, else 1 — on SQLite (a whole-file lock per write,
-    optuna#820) and in a process that is itself a worker (``QSEARCH_WORKER_INDEX`` set: a container replica or
-    a worker of ``--workers``, which must not start workers of its own)."""
-    if requested != AUTO_WORKERS:
-        return int(requested)
-    if kind == "sqlite" or os.environ.get(WORKER_INDEX_ENV, "").strip():
-        return 1
-    return default_worker_count(cores)
-
-
-def default_threads(workers: int, cores: int | None = None) -> int:
-    """Torch threads for each of ``workers`` processes: the cores shared out, at least one."""
-    return max(1, (cores if cores is not None else available_cores()) // max(workers, 1))
-
-
-def worker_seed(seed: int | None) -> int | None:
-    """The sampler seed of this process: the study file's ``seed`` plus the worker index.
-
-    Workers with one seed would all propose the same configurations (each runs its own sampler, seeded the
-    same way). Worker 0 — and any process without ``QSEARCH_WORKER_INDEX`` — keeps the study file's seed, so a
-    single-process study stays reproducible. ``QSEARCH_WORKER_INDEX=auto`` (container replicas, which share
-    one environment) offsets by a hash of host name and process id.
-    """
-    index = os.environ.get(WORKER_INDEX_ENV, "").strip()
-    if seed is None or not index:
-        return seed
-    if index == "auto":
-        offset = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
-    else:
-        offset = int(index)
-    return (seed + offset) % 2**32
 
 
 def check_parallel_storage(url: str, workers: int) -> None:
@@ -184,17 +100,6 @@ def _counts(study: optuna.Study) -> dict[TrialState, int]:
     return counts
 
 
-def _fail_stale_trials(study: optuna.Study) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
-
-
-def _heartbeat_enabled(study: optuna.Study) -> bool:
-    interval = getattr(study._storage, "get_heartbeat_interval", None)
-    return interval is not None and interval() is not None
-
-
 class TrialQuota:
     """Exactly ``target`` finished trials in the study, shared by every worker (see the module docstring).
 
@@ -203,7 +108,8 @@ class TrialQuota:
     """
 
     def __init__(self, target: int, budget: int | None = None, deadline: float | None = None,
-                 poll_s: float = DEFAULT_POLL_S) -> None:
+                 poll_s: float = DEFAULT_POLL_S, gate: StopGate | None = None) -> None:
+        self.gate = gate or StopGate()
         self.target = target
         self.budget = budget
         self.deadline = deadline
@@ -219,7 +125,7 @@ class TrialQuota:
     def wait_for_slot(self, study: optuna.Study) -> bool:
         """True when this worker should ask for another trial; False when it should stop."""
         while True:
-            if getattr(study, "_stop_flag", False) or self._out_of_time():
+            if self.gate.requested or compat.stop_requested(study) or self._out_of_time():
                 return False
             if self.budget is not None and self.started >= self.budget:
                 return False
@@ -228,9 +134,9 @@ class TrialQuota:
                 return False
             if counts[TrialState.WAITING] or sum(counts[s] for s in SLOT_STATES) < self.target:
                 return True
-            if not _heartbeat_enabled(study):
+            if not heartbeat_enabled(study):
                 return False  # a dead worker's trial would hold its slot for ever: leave it to the others
-            _fail_stale_trials(study)  # frees (and re-enqueues) the slot of a killed worker's trial
+            fail_stale_trials(study)  # frees (and re-enqueues) the slot of a killed worker's trial
             time.sleep(self.poll_s)
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -245,7 +151,7 @@ class TrialQuota:
         if self.current is None:
             return False
         try:
-            state = study._storage.get_trial(self.current._trial_id).state
+            state = compat.study_storage(study).get_trial(compat.trial_id(self.current)).state
         except Exception:  # noqa: BLE001 - the database is not answering: not a lost trial
             return False
         if state != TrialState.FAIL:
@@ -261,127 +167,77 @@ class TrialQuota:
         return below < self.target
 
     def guard(self, objective: Objective) -> Objective:
-        """``objective`` behind the slot check at trial start."""
+        """``objective`` behind the slot check at trial start, with the stop gate open while it runs."""
 
         def guarded(trial: optuna.Trial) -> object:
             if not self.may_run(trial):
                 self.turned_away += 1
-                _QuietQuotaFull.numbers.add(trial.number)
+                _QuietExpectedFailures.numbers.add(trial.number)
                 trial.set_user_attr("reason", QUOTA_REASON)
                 raise QuotaFull(f"trial {trial.number} not run: {self.target} trials are finished or running")
             self.started += 1
             self.current = trial
-            return objective(trial)
+            try:
+                self.gate.in_trial = True
+                self.gate.raise_if_requested()  # a signal that came between the last check and here
+                return objective(trial)
+            except KeyboardInterrupt:
+                self.gate.in_trial = False
+                _give_back(trial, INTERRUPTED_REASON)
+                raise
+            except BaselinePending:
+                self.started -= 1  # it gave way before measuring anything: not part of this worker's budget
+                _give_back(trial, BASELINE_PENDING_REASON)
+                raise
+            finally:
+                self.gate.in_trial = False
 
         return guarded
 
 
+def _give_back(trial: optuna.Trial, reason: str) -> None:
+    """Mark the running trial as ended for ``reason`` and queue a copy with the same parameters (and the
+    baseline marker), so the next worker or the next ``qsearch run`` repeats it; Optuna then fails it."""
+    _QuietExpectedFailures.numbers.add(trial.number)
+    trial.set_user_attr("reason", reason)
+    study = trial.study
+    attrs = {BASELINE_ATTR: True} if trial.user_attrs.get(BASELINE_ATTR) else None
+    study.enqueue_trial(dict(trial.params), user_attrs=attrs)
+
+
 def optimize_exactly(study: optuna.Study, objective: Objective, target: int, budget: int | None = None,
                      timeout: float | None = None, callbacks: Sequence[TrialCallback] = (),
-                     poll_s: float = DEFAULT_POLL_S, policy: RetryPolicy = DEFAULT_POLICY) -> TrialQuota:
+                     poll_s: float = DEFAULT_POLL_S, policy: RetryPolicy = DEFAULT_POLICY,
+                     gate: StopGate | None = None) -> TrialQuota:
     """``study.optimize`` until the study holds ``target`` finished trials — never more, whatever other
-    workers do — or this worker has run ``budget`` trials, or ``timeout`` seconds have passed.
+    workers do — or this worker has run ``budget`` trials, or ``timeout`` seconds have passed, or ``gate``
+    was signalled (then :class:`~qsearch.search._interrupt.Interrupted` is raised once the trial in flight
+    has been failed and re-queued).
 
     Transient database errors that end ``optimize`` (see :mod:`qsearch.search._retry`) are retried with
     back-off; ``policy.attempts`` consecutive ones without a trial in between end the worker with the error.
     So is the error of a trial another worker failed as dead while it ran (Optuna cannot record it then).
+    An interrupt is never retried.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    quota = TrialQuota(target, budget, deadline, poll_s)
-    _silence_turned_away_trials()
+    quota = TrialQuota(target, budget, deadline, poll_s, gate)
+    _silence_expected_failures()
     stop = optuna.study.MaxTrialsCallback(target, states=FINISHED)
     guarded = quota.guard(objective)
-    for attempt in retrying(policy, progress=lambda: quota.started,
-                            retry=lambda e: is_transient(e) or quota.lost_current_trial(study)):
+
+    def retry(error: BaseException) -> bool:
+        return isinstance(error, Exception) and (is_transient(error) or quota.lost_current_trial(study))
+
+    for attempt in retrying(policy, progress=lambda: quota.started, retry=retry):
         with attempt:
             if not quota.wait_for_slot(study):
                 break
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             study.optimize(guarded, n_trials=None, timeout=left, callbacks=[stop, *callbacks, quota],
                            catch=(Exception,), gc_after_trial=False)
+    quota.gate.raise_if_requested()
     return quota
 
 
-def worker_command(study_path: Path, storage_url: str, study_name: str, total_trials: int,
-                   timeout: float | None = None, heartbeat_interval: int | None = None,
-                   grace_period: int | None = None, python: str = sys.executable,
-                   threads: int | None = None) -> list[str]:
-    """The command line of one worker: ``qsearch run`` joining the study as one process, no progress bar, no
-    report."""
-    command = [python, "-m", "qsearch.cli", "run", str(study_path), "--storage", storage_url, "--study-name",
-               study_name, "--total-trials", str(total_trials), "--workers", "1", "--quiet", "--no-report"]
-    if threads is not None:
-        command += ["--threads", str(threads)]
-    if timeout is not None:
-        command += ["--timeout", str(timeout)]
-    if heartbeat_interval is not None:
-        command += ["--heartbeat-interval", str(heartbeat_interval)]
-    if grace_period is not None:
-        command += ["--grace-period", str(grace_period)]
-    return command
-
-
-def worker_env(index: int, threads: int, base: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    env.update(dict.fromkeys(THREAD_ENV, str(threads)))
-    env[WORKER_INDEX_ENV] = str(index)
-    return env
-
-
-def _exit_code(returncode: int) -> int:
-    return 128 - returncode if returncode < 0 else returncode  # killed by signal s -> 128 + s, as a shell
-
-
-def run_workers(study_path: Path, storage_url: str, study_name: str, workers: int, total_trials: int | None,
-                timeout: float | None = None, threads_per_worker: int | None = None, *,
-                n_trials: int | None = None, heartbeat_interval: int | None = None,
-                grace_period: int | None = None, python: str = sys.executable) -> int:
-    """Run ``workers`` local worker processes on one study until it holds ``total_trials`` finished trials
-    (default: the finished ones plus ``n_trials``, else plus the study file's ``n_trials``).
-
-    The study is opened (created, baseline enqueued) here before any worker starts. Each worker gets
-    ``threads_per_worker`` torch threads (default: cores // workers, at least 1) through ``--threads`` and
-    ``OMP_NUM_THREADS``/``MKL_NUM_THREADS``. Returns 0 when every worker succeeded, else the first failing
-    worker's exit code (128 + signal for a killed one). Raises :class:`StorageError` for SQLite with more
-    than one worker.
-    """
-    from qsearch.search._study import finished_trials, open_study
-    from qsearch.studyfile import load_study_file
-
-    if workers < 1:
-        raise ValueError(f"--workers: {workers} must be >= 1")
-    check_parallel_storage(storage_url, workers)
-    study_file = load_study_file(study_path)
-    study = open_study(study_file, storage_url, study_name)
-    if total_trials is None:
-        total_trials = finished_trials(study) + (n_trials or study_file.n_trials)
-    threads = threads_per_worker or default_threads(workers)
-    command = worker_command(study_path, storage_url, study_name, total_trials, timeout, heartbeat_interval,
-                             grace_period, python, threads)
-    processes = [subprocess.Popen(command, env=worker_env(i, threads)) for i in range(workers)]
-    try:
-        codes = [p.wait() for p in processes]
-    except KeyboardInterrupt:
-        _stop_all(processes)
-        return 130
-    failed = [_exit_code(c) for c in codes if c != 0]
-    return failed[0] if failed else 0
-
-
-def _stop_all(processes: Sequence[subprocess.Popen], grace_s: float = 10.0) -> None:
-    """Interrupt the workers (their running trials end as failed), then kill what is left."""
-    for p in processes:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + grace_s
-    for p in processes:
-        try:
-            p.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-__all__ = ["AUTO_WORKERS", "QUOTA_REASON", "QuotaFull", "SLOT_STATES", "TrialQuota", "available_cores",
-           "cgroup_cpu_limit", "check_parallel_storage", "default_threads", "default_worker_count",
-           "optimize_exactly", "parse_workers", "resolve_workers", "run_workers", "worker_command", "worker_seed"]
+__all__ = ["BASELINE_PENDING_REASON", "QUOTA_REASON", "QuotaFull", "SLOT_STATES", "TrialQuota",
+           "check_parallel_storage", "optimize_exactly"]

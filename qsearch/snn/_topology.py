@@ -23,6 +23,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from qsearch.errors import InputError
+
 LayerKind = Literal["linear", "conv"]
 Pooling = Literal["sum", "max"]
 
@@ -107,12 +109,12 @@ def conv_layer(in_shape: tuple[int, ...], out_channels: int, kernel_size: int, p
                pooling: Pooling = "sum") -> LayerShape:
     """A 'same'-padded stride-1 convolution; ``kernel_size`` must be odd so the map keeps its size."""
     if len(in_shape) != 3:
-        raise ValueError(f"model.kind: conv needs image-like input (channels, height, width), got shape {in_shape}")
+        raise InputError(f"model.kind: conv needs image-like input (channels, height, width), got shape {in_shape}")
     if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"model.kernel_size: {kernel_size} must be odd and >= 1")
+        raise InputError(f"model.kernel_size: {kernel_size} must be odd and >= 1")
     channels, height, width = in_shape
     if pool > 1 and (height < pool or width < pool):
-        raise ValueError(f"model.pool: {pool} exceeds the {height}x{width} map; use fewer conv blocks or pool 1")
+        raise InputError(f"model.pool: {pool} exceeds the {height}x{width} map; use fewer conv blocks or pool 1")
     return LayerShape("conv", tuple(in_shape), (int(out_channels), height, width), kernel_size, pool, pooling)
 
 
@@ -124,7 +126,7 @@ def chain_shapes(layers: tuple[LayerShape, ...]) -> None:
         if after.kind == "linear":
             expected, got = (math.prod(expected),), (math.prod(got),)
         if tuple(expected) != tuple(got):
-            raise ValueError(f"topology: {after.describe()} expects input {after.in_shape}, "
+            raise InputError(f"topology: {after.describe()} expects input {after.in_shape}, "
                              f"the layer before gives {before.spikes_shape}")
 
 

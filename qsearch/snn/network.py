@@ -17,6 +17,7 @@ from typing import Literal, cast
 import torch
 from torch import nn
 
+from qsearch.errors import InputError
 from qsearch.snn._dynamics import li_sequence, lif_sequence
 from qsearch.snn._neuron import NeuronSpec
 from qsearch.snn._plan import QuantPlan
@@ -78,9 +79,9 @@ class SpikingNetwork(TopologyShapes, nn.Module):
         super().__init__()
         self.topology = tuple(topology)
         if not self.topology:
-            raise ValueError("model: needs at least one weight layer")
+            raise InputError("model: needs at least one weight layer")
         if self.topology[-1].kind != "linear":
-            raise ValueError("model: the readout (last layer) must be linear")
+            raise InputError("model: the readout (last layer) must be linear")
         chain_shapes(self.topology)
         self.neuron = neuron
         self.readout = readout
@@ -142,7 +143,7 @@ class SpikingMLP(SpikingNetwork):
     def __init__(self, sizes: Sequence[int], neuron: NeuronSpec = NeuronSpec(), readout: Readout = "spiking",
                  weight_scale: float = DEFAULT_WEIGHT_SCALE) -> None:
         if len(sizes) < 2:
-            raise ValueError("model.sizes: needs at least an input and an output size")
+            raise InputError("model.sizes: needs at least an input and an output size")
         self.sizes = tuple(int(s) for s in sizes)
         super().__init__(mlp_topology(self.sizes), neuron, readout, weight_scale)
 
@@ -174,6 +175,6 @@ class SpikingConvNet(SpikingNetwork):
                  neuron: NeuronSpec = NeuronSpec(), readout: Readout = "spiking",
                  weight_scale: float = DEFAULT_WEIGHT_SCALE) -> None:
         if not channels:
-            raise ValueError("model.channels: a conv network needs at least one conv block")
+            raise InputError("model.channels: a conv network needs at least one conv block")
         super().__init__(conv_topology(input_shape, channels, kernel_size, pool, hidden, n_classes, pooling),
                          neuron, readout, weight_scale)

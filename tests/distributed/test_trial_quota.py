@@ -8,19 +8,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from qsearch.search._launch import default_threads, default_worker_count, launch_environment, worker_command
 from qsearch.search._retry import RetryPolicy
+from qsearch.search._samplers import sampler_seed
 from qsearch.search._storage import StorageError
-from qsearch.search._workers import (
-    QUOTA_REASON,
-    QuotaFull,
-    TrialQuota,
-    check_parallel_storage,
-    default_threads,
-    default_worker_count,
-    optimize_exactly,
-    worker_command,
-    worker_seed,
-)
+from qsearch.search._workers import QUOTA_REASON, QuotaFull, TrialQuota, check_parallel_storage, optimize_exactly
 
 
 def _study_with_finished(n: int) -> optuna.Study:
@@ -127,15 +119,14 @@ def test_thread_and_worker_defaults():
     assert default_threads(4, cores=8) == 2 and default_threads(16, cores=8) == 1
 
 
-def test_worker_seeds_differ_per_worker_and_keep_worker_zero(monkeypatch):
-    monkeypatch.delenv("QSEARCH_WORKER_INDEX", raising=False)
-    assert worker_seed(7) == 7 and worker_seed(None) is None
-    monkeypatch.setenv("QSEARCH_WORKER_INDEX", "0")
-    assert worker_seed(7) == 7
-    monkeypatch.setenv("QSEARCH_WORKER_INDEX", "3")
-    assert worker_seed(7) == 10
-    monkeypatch.setenv("QSEARCH_WORKER_INDEX", "auto")
-    assert 0 <= worker_seed(7) < 2**32
+def test_worker_seeds_differ_per_worker_and_keep_worker_zero():
+    def seed(env: dict, file_seed: int | None = 7) -> int | None:
+        return sampler_seed(file_seed, launch_environment(env).seed_offset())
+
+    assert seed({}) == 7 and seed({}, None) is None
+    assert seed({"QSEARCH_WORKER_INDEX": "0"}) == 7
+    assert seed({"QSEARCH_WORKER_INDEX": "3"}) == 10
+    assert 0 <= seed({"QSEARCH_WORKER_INDEX": "auto"}) < 2**32
 
 
 def test_worker_command_is_a_valid_qsearch_run(tmp_path):

@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 
 from qsearch.results import engine_for, load_results
 from qsearch.search import BASELINE_ATTR, make_storage, open_study
-from qsearch.search._workers import worker_command, worker_env
+from qsearch.search._launch import worker_command, worker_env
 from qsearch.studyfile import load_study_file
 
 TOTAL = 4

@@ -9,11 +9,12 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from qsearch.cli import app
-from qsearch.search import _workers as workers_module
+from qsearch.search import _launch as workers_module
 from qsearch.search import make_storage
-from qsearch.search._workers import (
+from qsearch.search._launch import (
     WORKER_INDEX_ENV,
     cgroup_cpu_limit,
+    launch_environment,
     parse_workers,
     resolve_workers,
     worker_command,
@@ -24,22 +25,22 @@ from qsearch.search._workers import (
     ("sqlite", 8, 1), ("sqlite", 1, 1),
     ("rdb", 8, 8), ("rdb", 1, 1), ("journal", 2, 2), ("grpc", 4, 4),
 ])
-def test_auto_is_one_worker_per_core_except_on_sqlite(kind, cores, expected, monkeypatch):
-    monkeypatch.delenv(WORKER_INDEX_ENV, raising=False)
+def test_auto_is_one_worker_per_core_except_on_sqlite(kind, cores, expected):
     assert resolve_workers("auto", kind, cores=cores) == expected
 
 
-def test_a_number_of_workers_is_taken_as_given(monkeypatch):
-    monkeypatch.setenv(WORKER_INDEX_ENV, "3")
-    assert resolve_workers(3, "rdb", cores=8) == 3
+def test_a_number_of_workers_is_taken_as_given():
+    assert resolve_workers(3, "rdb", cores=8, inside_worker=True) == 3
     assert resolve_workers(2, "sqlite", cores=8) == 2  # refused later by check_parallel_storage, in one line
 
 
-def test_a_worker_process_never_starts_workers_of_its_own(monkeypatch):
+def test_a_worker_process_never_starts_workers_of_its_own():
     """A replica (QSEARCH_WORKER_INDEX=auto) or a worker of --workers resolves auto to itself alone."""
+    assert not launch_environment({}).is_worker
     for index in ("0", "auto"):
-        monkeypatch.setenv(WORKER_INDEX_ENV, index)
-        assert resolve_workers("auto", "rdb", cores=8) == 1
+        environment = launch_environment({WORKER_INDEX_ENV: index})
+        assert environment.is_worker
+        assert resolve_workers("auto", "rdb", cores=8, inside_worker=environment.is_worker) == 1
 
 
 def test_workers_option_values():
@@ -79,7 +80,7 @@ def _spy_on_run_workers(monkeypatch, cores: int) -> list[int]:
     real = workers_module.run_workers
 
     def spy(*args, **kwargs):
-        started.append(args[3])
+        started.append(args[2])
         return real(*args, **kwargs)
 
     monkeypatch.delenv(WORKER_INDEX_ENV, raising=False)

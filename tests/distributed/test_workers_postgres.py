@@ -17,7 +17,9 @@ from optuna.trial import TrialState
 
 from qsearch.results import engine_for, load_results
 from qsearch.search import BASELINE_ATTR, make_storage
-from qsearch.search._workers import QUOTA_REASON, run_workers, worker_command, worker_env
+from qsearch.search._launch import run_workers, worker_command, worker_env
+from qsearch.search._settings import RunSettings
+from qsearch.search._workers import QUOTA_REASON
 
 WORKERS = 4
 TOTAL = 16
@@ -32,8 +34,9 @@ def test_four_workers_end_with_exactly_the_requested_trials(backend, start, tmp_
 
     started = time.monotonic()
     if start == "run_workers":
-        code = run_workers(study_path, url, name, workers=WORKERS, total_trials=TOTAL, timeout=120)
-        assert code == 0
+        result = run_workers(study_path, RunSettings(url, name, n_trials=0, total_trials=TOTAL, timeout=120),
+                             workers=WORKERS)
+        assert result.code == 0
     else:
         command = worker_command(study_path, url, name, TOTAL, timeout=120)
         replicas = [subprocess.Popen(command, env=worker_env(i, 1)) for i in range(WORKERS)]
