@@ -10,7 +10,8 @@ import qsearch
 
 ROOT = Path(qsearch.__file__).parent
 #: modules allowed to read os.environ: the launch edge, and the documented kernel escape hatch
-ENVIRONMENT_READERS = {"qsearch.search._launch", "qsearch.snn._fused"}
+#: the command-line edge (cli, the launch layer) and the kernel build, which puts the venv tools on PATH
+ENVIRONMENT_READERS = {"qsearch.cli", "qsearch.search._launch", "qsearch.snn._fused"}
 
 
 def _module_name(path: Path) -> str:
