@@ -59,7 +59,8 @@ def test_survivor_reruns_a_killed_workers_baseline(tmp_path, study_name_on):
     except subprocess.TimeoutExpired:
         survivor.kill()
         raise AssertionError([(t.number, t.state.name, t.user_attrs.get("reason"),
-                               bool(t.user_attrs.get(BASELINE_ATTR))) for t in study.get_trials(deepcopy=False)]) from None
+                               bool(t.user_attrs.get(BASELINE_ATTR)))
+                              for t in study.get_trials(deepcopy=False)]) from None
     assert code == 0
     elapsed = time.monotonic() - killed_at
 
