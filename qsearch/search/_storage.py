@@ -31,13 +31,18 @@ def mask_url(url: str) -> str:
     """The URL with any password replaced by ***."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return url.split("@")[-1] if "@" in url else url
 
 
 def storage_kind(url: str) -> str:
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme in RDB_SCHEMES:
+        try:
+            make_url(url).port  # noqa: B018 - parsing checks host, port and database
+        except (ArgumentError, ValueError):
+            raise StorageError(f"--storage: {mask_url(url)!r} is not a valid database URL (a port must be a "
+                               "number); e.g. postgresql://USER@HOST:5432/DB") from None
         return "sqlite" if scheme == "sqlite" else "rdb"
     if scheme == "grpc":
         return "grpc"
@@ -122,13 +127,17 @@ def _grpc_storage(url: str) -> optuna.storages.BaseStorage:
     if port and not port.isdigit():
         raise StorageError(f"--storage: port {port!r} of {mask_url(url)!r} is not a number")
     try:
-        storage = optuna.storages.GrpcStorageProxy(host=host, port=int(port or 13000))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the proxy is Optuna's API
+            storage = optuna.storages.GrpcStorageProxy(host=host, port=int(port or 13000))
         storage.get_all_studies()  # fails in a second when nothing listens there
     except ModuleNotFoundError:
         raise
     except Exception as error:  # noqa: BLE001 - grpc raises its own types; report one line
+        details = getattr(error, "details", None)
+        reason = details() if callable(details) else _first_line(error)
         raise StorageError(f"--storage: cannot reach the gRPC storage proxy at {host}:{port or 13000}: "
-                           f"{_first_line(error)}") from None
+                           f"{reason}") from None
     return storage
 
 
@@ -181,7 +190,7 @@ def fail_stale_trials(study: optuna.Study) -> None:
 def describe_target(url: str) -> str:
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return mask_url(url)
     if parsed.drivername.startswith("sqlite"):
         return f"SQLite file {parsed.database}"

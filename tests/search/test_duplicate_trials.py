@@ -58,7 +58,7 @@ def test_repeated_parameters_are_trained_once_and_reuse_values_attributes_and_co
 def test_a_changed_configuration_behind_the_same_parameters_is_trained(sqlite_url):
     runner = CountingRunner()
     run_study(_study_file(quantization={"weight_calibration": "max"}), sqlite_url, "dup", n_trials=2, runner=runner)
-    study = run_study(_study_file(), sqlite_url, "dup", n_trials=1, runner=runner)
+    study = run_study(_study_file(), sqlite_url, "dup", n_trials=1, runner=runner, allow_changed_study_file=True)
     assert [c.weight_calibration for c in runner.calls[1:]] == ["max", "mse"]
     assert DUPLICATE_ATTR not in study.trials[-1].user_attrs
 
