@@ -163,53 +163,52 @@ def _run(sf, url: str, name: str, n_trials: int, total_trials: int | None, timeo
 
 def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_drop: float | None = None,
                output: OutputFormat = OutputFormat.table, feasible_only: bool = True) -> None:
-    from qsearch.report import render_table, to_csv, to_json
-    from qsearch.results import COLUMNS, knee_point, pareto_front, select_model
+    """The end-of-run report: the float baseline and the front, the selected model, the knee (and the plot)."""
+    from qsearch.metrics import cost_objective
+    from qsearch.report import record, render_table, to_csv, to_json
+    from qsearch.results import COLUMNS, pareto_front
     from qsearch.search._rows import read_results
 
     rows = read_results(url, name)
     if not rows:
         raise ValueError(f"--study-name: no results for study {name!r} in {mask_url(url)}")
-    objectives, budget = _study_settings(url, name)
-    drop_budget = max_accuracy_drop if max_accuracy_drop is not None else budget
-    baseline = [r for r in rows if r["is_baseline"] and r["state"] == "COMPLETE"]
-    candidates = [r for r in rows if not r["is_baseline"] and (r["feasible"] or not feasible_only)]
-    front = pareto_front(candidates, objectives)
-    selected = select_model(rows, drop_budget)
-    knee = knee_point(front) if len(objectives) == 2 else None
-    marks = _marks(selected, knee)
-    shown = baseline + front
+    summary = _summarize(url, name, rows, max_accuracy_drop)
+    selected, marks = summary.selected, summary.marks()
+    front = summary.front if feasible_only else tuple(pareto_front(summary.candidates, summary.objectives))
+    shown = ([summary.baseline] if summary.baseline is not None else []) + list(front)
     if output == OutputFormat.json:
-        typer.echo(to_json(shown, {"study": name, "objectives": objectives,
-                                   "selected": selected["trial_number"] if selected else None,
-                                   "knee": knee["trial_number"] if knee else None}))
+        typer.echo(to_json(shown, _summary_fields(name, summary)))
     elif output == OutputFormat.csv:
-        typer.echo(to_csv([{**r, "note": marks.get(r["trial_number"], "")} for r in shown], [*COLUMNS, "note"]),
+        typer.echo(to_csv([record(r, note=marks.get(r.trial_number, "")) for r in shown], [*COLUMNS, "note"]),
                    nl=False)
     else:
-        render_table(shown, f"Pareto front of {name!r} ({len(front)} of {len(rows)} trials; "
-                            f"selection: smallest memory within {drop_budget} pt of float)", marks)
+        render_table(shown, f"Pareto front of {name!r} ({len(front)} of {len(rows)} trials; selection: smallest "
+                            f"{cost_objective(summary.objectives)} within {summary.budget} pt of float)", marks)
         if selected is not None:
-            typer.echo(f"selected: trial {selected['trial_number']}  {selected['memory_kib']:.2f} KiB "
-                       f"({selected['compression_ratio']:.1f}x smaller than float32), "
-                       f"accuracy {selected['accuracy']:.2f}% ({selected['accuracy_drop']:+.2f} pt)")
+            typer.echo(f"selected: trial {selected.trial_number}  {selected.memory_kib:.2f} KiB "
+                       f"({selected.compression_ratio:.1f}x smaller than float32), "
+                       f"accuracy {selected.accuracy:.2f}% ({selected.accuracy_drop:+.2f} pt)")
     if plot_path is not None:
         from qsearch.plots import write_pareto_html
 
-        write_pareto_html(rows, plot_path, objectives, selected, knee, title=f"qsearch study {name}")
+        write_pareto_html(summary, plot_path, title=f"qsearch study {name}")
         if output == OutputFormat.table:
             typer.echo(f"Pareto front plot: {plot_path}")
 
 
-def _marks(selected: dict | None, knee: dict | None) -> dict[int, str]:
-    """Notes for the table: which trial is the selected model and which is the knee of the front."""
-    marks: dict[int, str] = {}
-    if knee is not None:
-        marks[knee["trial_number"]] = "knee"
-    if selected is not None:
-        number = selected["trial_number"]
-        marks[number] = ", ".join(filter(None, ["selected", marks.get(number)]))
-    return marks
+def _summarize(url: str, name: str, rows, max_accuracy_drop: float | None = None):
+    """The study's :class:`~qsearch.results.FrontSummary` over ``rows``; a given budget replaces the stored one."""
+    from qsearch.results import summarize
+
+    objectives, budget = _study_settings(url, name)
+    return summarize(rows, objectives, max_accuracy_drop if max_accuracy_drop is not None else budget)
+
+
+def _summary_fields(name: str, summary) -> dict:
+    """The keys every JSON report of a front carries (scripts read them)."""
+    return {"study": name, "objectives": list(summary.objectives),
+            "selected": summary.selected.trial_number if summary.selected else None,
+            "knee": summary.knee.trial_number if summary.knee else None}
 
 
 def _study_settings(url: str, name: str) -> tuple[list[str], float | None]:
@@ -245,23 +244,18 @@ def best(
 
 
 def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
-    from qsearch.report import render_table, to_csv, to_json
-    from qsearch.results import COLUMNS, ResultFilter, knee_point, pareto_front, select_model
+    from qsearch.report import record, render_table, to_csv, to_json
+    from qsearch.results import COLUMNS, ResultFilter, pareto_front
     from qsearch.search._rows import read_results
 
-    objectives, budget = _study_settings(url, name)
     flt = ResultFilter(max_accuracy_drop=max_drop, max_memory_kib=max_kib, states=["COMPLETE"],
                        feasible_only=not include_infeasible, include_baseline=False)
-    rows = read_results(url, name, flt)
-    front = pareto_front(rows, objectives)
-    selected = select_model(front, max_drop if max_drop is not None else budget)
-    knee = knee_point(front) if len(objectives) == 2 else None
-    marks = _marks(selected, knee)
-    rows_out = [{**r, "note": marks.get(r["trial_number"], "")} for r in front]
+    summary = _summarize(url, name, read_results(url, name, flt), max_drop)
+    front = (pareto_front(summary.candidates, summary.objectives) if include_infeasible else list(summary.front))
+    marks = summary.marks()
+    rows_out = [record(r, note=marks.get(r.trial_number, "")) for r in front]
     if output == OutputFormat.json:
-        typer.echo(to_json(rows_out, {"study": name, "objectives": objectives,
-                                      "selected": selected["trial_number"] if selected else None,
-                                      "knee": knee["trial_number"] if knee else None}))
+        typer.echo(to_json(rows_out, _summary_fields(name, summary)))
     elif output == OutputFormat.csv:
         typer.echo(to_csv(rows_out, [*COLUMNS, "note"]), nl=False)
     else:
@@ -336,17 +330,13 @@ def plot(
     import optuna
 
     from qsearch.plots import write_plots
-    from qsearch.results import knee_point, pareto_front, select_model
     from qsearch.search import make_storage
     from qsearch.search._rows import read_results
 
     with user_errors(storage):
-        objectives, budget = _study_settings(storage, study_name)
+        summary = _summarize(storage, study_name, read_results(storage, study_name))
         study = optuna.load_study(study_name=study_name, storage=make_storage(storage, heartbeat_interval=None))
-        rows = read_results(storage, study_name)
-        front = pareto_front([r for r in rows if not r["is_baseline"] and r["feasible"]], objectives)
-        paths = write_plots(study, rows, out, objectives, select_model(rows, budget),
-                            knee_point(front) if len(objectives) == 2 else None, png=png)
+        paths = write_plots(study, summary, out, png=png)
     for p in paths:
         typer.echo(str(p))
 

@@ -1,14 +1,23 @@
-"""Rendering result rows for people (rich tables) and scripts (JSON, CSV)."""
+"""Rendering result rows for people (rich tables) and scripts (JSON, CSV).
+
+Rows are :class:`~qsearch.results.ResultRow` (or, for listings that are not trials, plain mappings); the JSON
+and CSV keys are the results table's column names, which scripts depend on.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from qsearch.results import ResultRow
+
+Record = ResultRow | Mapping[str, Any]
 
 #: (header, column, format) of the human table
 TABLE_COLUMNS: list[tuple[str, str, str]] = [
@@ -20,7 +29,13 @@ TABLE_COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-def _cell(row: dict, column: str, fmt: str) -> str:
+def record(row: Record, **extra: Any) -> dict[str, Any]:
+    """A row as column -> value (plus ``extra`` columns such as a note)."""
+    values = row.as_dict() if isinstance(row, ResultRow) else dict(row)
+    return {**values, **extra}
+
+
+def _cell(row: Record, column: str, fmt: str) -> str:
     value = row.get(column)
     if value is None:
         return "-"
@@ -31,7 +46,7 @@ def _cell(row: dict, column: str, fmt: str) -> str:
     return fmt.format(value)
 
 
-def render_table(rows: Sequence[dict], title: str, marks: dict[int, str] | None = None,
+def render_table(rows: Sequence[Record], title: str, marks: dict[int, str] | None = None,
                  console: Console | None = None) -> None:
     """Print rows as a table; ``marks`` maps trial numbers to a note such as 'selected' or 'knee'."""
     marks = marks or {}
@@ -51,21 +66,21 @@ def render_table(rows: Sequence[dict], title: str, marks: dict[int, str] | None 
     console.print(table)
 
 
-def _jsonable(row: dict) -> dict:
+def _jsonable(row: Record) -> dict:
     out = {}
-    for key, value in row.items():
+    for key, value in record(row).items():
         out[key] = value.isoformat() if hasattr(value, "isoformat") else value
     return out
 
 
-def to_json(rows: Sequence[dict], extra: dict | None = None) -> str:
+def to_json(rows: Sequence[Record], extra: dict | None = None) -> str:
     payload: dict | list = [_jsonable(r) for r in rows]
     if extra is not None:
         payload = {**extra, "trials": payload}
     return json.dumps(payload, indent=2, default=str)
 
 
-def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+def to_csv(rows: Sequence[Record], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from qsearch.data import DatasetSpec, DigitsSpec
 from qsearch.errors import InputError
+from qsearch.metrics import OBJECTIVE_NAMES
 from qsearch.quant import FLOAT_BITS, MAX_FIXED_BITS, ROUNDING_MODES
 
-Objective = Literal["accuracy", "memory", "sops", "energy", "timesteps"]
+Objective = Literal[OBJECTIVE_NAMES]  # type: ignore[valid-type]  # the names of qsearch.metrics.METRICS
 SamplerKind = Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"]
 
 

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from qsearch.results._row import ResultRow
+
 TABLE_NAME = "qsearch_results"
 
 
@@ -69,6 +71,17 @@ class TrialResult(Base):
 
     def as_dict(self) -> dict:
         return {c.name: getattr(self, c.name) for c in self.__table__.columns if c.name != "id"}
+
+    def to_row(self) -> ResultRow:
+        """The immutable row the layers above SQL use."""
+        return ResultRow(**self.as_dict())
+
+    @classmethod
+    def from_row(cls, row: ResultRow) -> TrialResult:
+        values = row.as_dict()
+        if values["finished_at"] is None:
+            del values["finished_at"]  # the column's default: now
+        return cls(**values)
 
 
 COLUMNS = [c.name for c in TrialResult.__table__.columns if c.name not in ("id", "config", "memory_breakdown")]

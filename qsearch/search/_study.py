@@ -12,7 +12,7 @@ import optuna
 from sqlalchemy import Engine
 
 from qsearch.results import engine_for, ensure_table
-from qsearch.search._objective import BASELINE_ATTR, DIRECTIONS, METRIC_UNITS, Objective
+from qsearch.search._objective import BASELINE_ATTR, Objective, directions, metric_names
 from qsearch.search._samplers import make_sampler
 from qsearch.search._space import baseline_params
 from qsearch.search._storage import make_storage, storage_kind
@@ -37,12 +37,12 @@ def open_study(study_file: StudyFile, storage_url: str, study_name: str, heartbe
     sampler = make_sampler(study_file)
     try:
         study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
-                                    directions=[DIRECTIONS[o] for o in study_file.objectives])
+                                    directions=directions(study_file.objectives))
         created = True
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler)
         created = False
-    names = [METRIC_UNITS[o] for o in study_file.objectives]
+    names = metric_names(study_file.objectives)
     current = study.metric_names  # read once: another worker may set them between two reads
     if current is not None and current != names:
         raise ValueError(f"objectives: study {study_name!r} was created with {current}; "
