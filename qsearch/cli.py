@@ -74,6 +74,7 @@ def run(
         sf = load_study_file(study_file)
     except StudyFileError as error:
         raise fail(str(error)) from None
+    warn_test_selection(sf)
     url = storage or sf.storage
     name = study_name or sf.name
     trials = n_trials or sf.n_trials
@@ -96,6 +97,14 @@ def run(
             return
         _run(sf, url, name, trials, total_trials, timeout or sf.timeout, plot, quiet, heartbeat_interval,
              grace_period, report)
+
+
+def warn_test_selection(sf) -> None:
+    """One line on stderr when a study selects on the test split (then test accuracy no longer estimates the
+    selected model's accuracy on unseen data)."""
+    if sf.accuracy_split == "test":
+        typer.echo("qsearch: warning: accuracy_split: test makes the search and the selection see the test split; "
+                   "its accuracies are then optimistic (use validation, the default)", err=True)
 
 
 @contextmanager
@@ -173,11 +182,12 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
     if not rows:
         raise ValueError(f"--study-name: no results for study {name!r} in {mask_url(url)}")
     summary = _summarize(url, name, rows, max_accuracy_drop)
+    split = _study_settings(url, name)[2]
     selected, marks = summary.selected, summary.marks()
     front = summary.front if feasible_only else tuple(pareto_front(summary.candidates, summary.objectives))
     shown = ([summary.baseline] if summary.baseline is not None else []) + list(front)
     if output == OutputFormat.json:
-        typer.echo(to_json(shown, _summary_fields(name, summary)))
+        typer.echo(to_json(shown, _summary_fields(name, summary, split)))
     elif output == OutputFormat.csv:
         typer.echo(to_csv([record(r, note=marks.get(r.trial_number, "")) for r in shown], [*COLUMNS, "note"]),
                    nl=False)
@@ -188,10 +198,11 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
             typer.echo(f"selected: trial {selected.trial_number}  {selected.memory_kib:.2f} KiB "
                        f"({selected.compression_ratio:.1f}x smaller than float32), "
                        f"accuracy {selected.accuracy:.2f}% ({selected.accuracy_drop:+.2f} pt)")
+            typer.echo(_test_check(summary))
     if plot_path is not None:
         from qsearch.plots import write_pareto_html
 
-        write_pareto_html(summary, plot_path, title=f"qsearch study {name}")
+        write_pareto_html(summary, plot_path, title=f"qsearch study {name}", accuracy_split=split)
         if output == OutputFormat.table:
             typer.echo(f"Pareto front plot: {plot_path}")
 
@@ -200,19 +211,36 @@ def _summarize(url: str, name: str, rows, max_accuracy_drop: float | None = None
     """The study's :class:`~qsearch.results.FrontSummary` over ``rows``; a given budget replaces the stored one."""
     from qsearch.results import summarize
 
-    objectives, budget = _study_settings(url, name)
+    objectives, budget, _ = _study_settings(url, name)
     return summarize(rows, objectives, max_accuracy_drop if max_accuracy_drop is not None else budget)
 
 
-def _summary_fields(name: str, summary) -> dict:
+def _summary_fields(name: str, summary, split: str) -> dict:
     """The keys every JSON report of a front carries (scripts read them)."""
-    return {"study": name, "objectives": list(summary.objectives),
-            "selected": summary.selected.trial_number if summary.selected else None,
-            "knee": summary.knee.trial_number if summary.knee else None}
+    selected = summary.selected
+    return {"study": name, "objectives": list(summary.objectives), "accuracy_split": split,
+            "max_accuracy_drop": summary.budget,
+            "selected": selected.trial_number if selected else None,
+            "knee": summary.knee.trial_number if summary.knee else None,
+            "selected_on_test": None if selected is None else {
+                "test_accuracy": selected.test_accuracy, "test_n": selected.test_n,
+                "test_accuracy_se": selected.test_accuracy_se, "test_drop": summary.selected_test_drop,
+                "within_budget": summary.selected_within_budget_on_test}}
 
 
-def _study_settings(url: str, name: str) -> tuple[list[str], float | None]:
-    """Objectives and accuracy budget stored with the study (defaults if the study was made elsewhere)."""
+def _test_check(summary) -> str:
+    """One line: the selected model on the test split, which selection never looks at."""
+    selected, drop = summary.selected, summary.selected_test_drop
+    line = (f"on test (reported only): validation {selected.describe_accuracy('validation')}, "
+            f"test {selected.describe_accuracy('test')}")
+    if drop is None:
+        return line
+    verdict = "within" if summary.selected_within_budget_on_test else "NOT within"
+    return f"{line}; test drop {drop:+.2f} pt vs float, {verdict} the {summary.budget} pt budget"
+
+
+def _study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
+    """Objectives, accuracy budget and accuracy split stored with the study (defaults if made elsewhere)."""
     import optuna
 
     from qsearch.search import make_storage
@@ -225,7 +253,7 @@ def _study_settings(url: str, name: str) -> tuple[list[str], float | None]:
     spec = study.user_attrs.get(STUDY_FILE_ATTR, {})
     objectives = spec.get("objectives", ["accuracy", "memory"])
     budget = spec.get("constraints", {}).get("max_accuracy_drop", 1.0)
-    return objectives, budget
+    return objectives, budget, spec.get("accuracy_split", "validation")
 
 
 @app.command()
@@ -245,21 +273,26 @@ def best(
 
 def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
     from qsearch.report import record, render_table, to_csv, to_json
-    from qsearch.results import COLUMNS, ResultFilter, pareto_front
+    from qsearch.results import COLUMNS, ResultFilter, filter_rows, pareto_front
     from qsearch.search._rows import read_results
 
     flt = ResultFilter(max_accuracy_drop=max_drop, max_memory_kib=max_kib, states=["COMPLETE"],
                        feasible_only=not include_infeasible, include_baseline=False)
-    summary = _summarize(url, name, read_results(url, name, flt), max_drop)
+    rows = read_results(url, name)
+    baseline = [r for r in rows if r.is_baseline]  # not a candidate, but the reference of the test-split check
+    summary = _summarize(url, name, filter_rows(rows, flt) + baseline, max_drop)
+    split = _study_settings(url, name)[2]
     front = (pareto_front(summary.candidates, summary.objectives) if include_infeasible else list(summary.front))
     marks = summary.marks()
     rows_out = [record(r, note=marks.get(r.trial_number, "")) for r in front]
     if output == OutputFormat.json:
-        typer.echo(to_json(rows_out, _summary_fields(name, summary)))
+        typer.echo(to_json(rows_out, _summary_fields(name, summary, split)))
     elif output == OutputFormat.csv:
         typer.echo(to_csv(rows_out, [*COLUMNS, "note"]), nl=False)
     else:
-        render_table(front, f"Pareto front of {name!r} ({len(front)} trials)", marks)
+        render_table(front, f"Pareto front of {name!r} ({len(front)} trials; selected on {split})", marks)
+        if summary.selected is not None:
+            typer.echo(f"selected: trial {summary.selected.trial_number}; {_test_check(summary)}")
 
 
 @app.command()
@@ -336,7 +369,7 @@ def plot(
     with user_errors(storage):
         summary = _summarize(storage, study_name, read_results(storage, study_name))
         study = optuna.load_study(study_name=study_name, storage=make_storage(storage, heartbeat_interval=None))
-        paths = write_plots(study, summary, out, png=png)
+        paths = write_plots(study, summary, out, png=png, accuracy_split=_study_settings(storage, study_name)[2])
     for p in paths:
         typer.echo(str(p))
 

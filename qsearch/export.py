@@ -29,7 +29,7 @@ import numpy as np
 import optuna
 import torch
 
-from qsearch.metrics import bits_to_kib, cost_objective, pj_to_nj
+from qsearch.metrics import accuracy_standard_error, bits_to_kib, cost_objective, pj_to_nj
 from qsearch.quant import FLOAT_BITS, FixedPoint, QuantConfig
 from qsearch.results import summarize
 from qsearch.search import BASELINE_ATTR, make_storage, mask_url
@@ -268,8 +268,11 @@ def _selection(storage_url: str, study_name: str, study_file: StudyFile, number:
             f"{budget} accuracy points of the float baseline "
             "(ties: higher accuracy, then lower trial number; qsearch.results.select_model)")
     selected, knee = summary.selected, summary.knee
-    return {"rule": rule, "known": True, "selected_trial": selected.trial_number if selected else None,
+    return {"rule": rule, "known": True, "split": study_file.accuracy_split,
+            "selected_trial": selected.trial_number if selected else None,
             "knee_trial": knee.trial_number if knee else None,
+            "selected_test_drop": summary.selected_test_drop,
+            "selected_within_budget_on_test": summary.selected_within_budget_on_test,
             "is_selected": bool(selected and selected.trial_number == number),
             "on_pareto_front": any(r.trial_number == number for r in summary.front),
             "is_knee": bool(knee and knee.trial_number == number)}
@@ -286,6 +289,10 @@ def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_na
         "config": attrs["config"], "params": dict(trial.params),
         "accuracy": {"value": attrs.get("accuracy"), "split": study_file.accuracy_split,
                      "test": attrs.get("test_accuracy"), "validation": attrs.get("validation_accuracy"),
+                     "test_n": attrs.get("test_n"), "validation_n": attrs.get("validation_n"),
+                     "test_se": accuracy_standard_error(attrs.get("test_accuracy"), attrs.get("test_n")),
+                     "validation_se": accuracy_standard_error(attrs.get("validation_accuracy"),
+                                                              attrs.get("validation_n")),
                      "unit": "percent"},
         "accuracy_drop": attrs.get("accuracy_drop"),
         "memory": {"bits": memory_bits, "kib": bits_to_kib(memory_bits) if memory_bits else None,

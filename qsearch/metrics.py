@@ -62,6 +62,17 @@ OBJECTIVE_NAMES: tuple[str, ...] = tuple(METRICS)
 ACCURACY = "accuracy"
 
 
+def accuracy_standard_error(accuracy_pct: float | None, n: int | None) -> float | None:
+    """Standard error of an accuracy measured on ``n`` samples, in points: sqrt(p (1 - p) / n).
+
+    How far a repeat on another sample of the same size would typically land; None without a sample count.
+    """
+    if accuracy_pct is None or not n:
+        return None
+    p = accuracy_pct / 100
+    return 100 * (p * (1 - p) / n) ** 0.5
+
+
 def metric(name: str) -> Metric:
     """The registry entry of ``name``; ValueError naming the allowed names otherwise."""
     try:
@@ -85,5 +96,6 @@ def cost_objective(objectives: tuple[str, ...] | list[str]) -> str:
     return next(o for o in objectives if o != ACCURACY)
 
 
-__all__ = ["ACCURACY", "BITS_PER_KIB", "METRICS", "Metric", "OBJECTIVE_NAMES", "PJ_PER_NJ", "bits_to_kib",
+__all__ = ["ACCURACY", "BITS_PER_KIB", "METRICS", "Metric", "OBJECTIVE_NAMES", "PJ_PER_NJ", "accuracy_standard_error",
+           "bits_to_kib",
            "check_objectives", "cost_objective", "metric", "pj_to_nj"]

@@ -87,6 +87,7 @@ def hover_text(row: ResultRow) -> str:
         f"bits: {bits}",
         f"T = {row.timesteps}, sparsity {_fmt(row.sparsity, '.2f')}",
         f"accuracy {_fmt(row.accuracy, '.2f')} % (drop {_fmt(row.accuracy_drop, '+.2f')} pt)",
+        f"validation {row.describe_accuracy('validation')} · test {row.describe_accuracy('test')}",
         f"memory {_fmt(row.memory_kib, '.2f')} KiB ({_fmt(row.compression_ratio, '.1f')}x smaller)",
     ]
     if row.sops is not None:

@@ -24,14 +24,19 @@ TABLE_COLUMNS: list[tuple[str, str, str]] = [
     ("trial", "trial_number", "{}"), ("scheme", "scheme", "{}"), ("weights", "weight_bits", "{}"),
     ("mem", "membrane_bits", "{}"), ("cur", "current_bits", "{}"), ("par", "param_bits", "{}"),
     ("rounding", "rounding", "{}"), ("T", "timesteps", "{}"), ("sparsity", "sparsity", "{:.2f}"),
-    ("acc %", "accuracy", "{:.2f}"), ("drop pt", "accuracy_drop", "{:+.2f}"), ("KiB", "memory_kib", "{:.2f}"),
+    ("validation %", "validation_accuracy", "acc"), ("test %", "test_accuracy", "acc"),
+    ("drop pt", "accuracy_drop", "{:+.2f}"), ("KiB", "memory_kib", "{:.2f}"),
     ("x smaller", "compression_ratio", "{:.1f}"), ("SOPs", "sops", "{:.0f}"), ("state", "state", "{}"),
 ]
 
 
 def record(row: Record, **extra: Any) -> dict[str, Any]:
     """A row as column -> value (plus ``extra`` columns such as a note)."""
-    values = row.as_dict() if isinstance(row, ResultRow) else dict(row)
+    if isinstance(row, ResultRow):
+        values = {**row.as_dict(), "test_accuracy_se": row.test_accuracy_se,
+                  "validation_accuracy_se": row.validation_accuracy_se}
+    else:
+        values = dict(row)
     return {**values, **extra}
 
 
@@ -43,6 +48,10 @@ def _cell(row: Record, column: str, fmt: str) -> str:
         return "float32"
     if row.get("is_baseline") and column in ("weight_bits", "membrane_bits", "current_bits", "param_bits"):
         return "32"
+    if fmt == "acc" and not isinstance(row, ResultRow):
+        return f"{value:.2f}"
+    if fmt == "acc":  # accuracy ± standard error (n samples)
+        return row.describe_accuracy(column.removesuffix("_accuracy")).replace(" %", "")
     return fmt.format(value)
 
 

@@ -209,7 +209,9 @@ class StudyFile(_Strict):
     quantization: QuantizationSection = QuantizationSection()
     objectives: list[Objective] = Field(default_factory=lambda: ["accuracy", "memory"], min_length=2,
                                         max_length=3)
-    accuracy_split: Literal["test", "validation"] = "test"
+    accuracy_split: Literal["test", "validation"] = Field(
+        "validation", description="the split the accuracy objective and the selection use; test accuracy is "
+                                  "always measured and reported, and selecting on it warns")
     constraints: ConstraintsSection = ConstraintsSection()
     sampler: SamplerSection = SamplerSection()
     early_stopping: EarlyStoppingSection = EarlyStoppingSection()

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from qsearch.metrics import metric
+from qsearch.metrics import accuracy_standard_error, metric
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class ResultRow:
     accuracy: float | None
     test_accuracy: float | None
     validation_accuracy: float | None
+    test_n: int | None
+    validation_n: int | None
     accuracy_drop: float | None
     memory_bits: int | None
     memory_kib: float | None
@@ -55,6 +57,23 @@ class ResultRow:
         """The value of a registered objective (``"memory"`` -> ``memory_kib``), None if not measured."""
         value = getattr(self, metric(objective).column)
         return None if value is None else float(value)
+
+    @property
+    def test_accuracy_se(self) -> float | None:
+        """Standard error of the test accuracy, points (None for rows recorded without the split size)."""
+        return accuracy_standard_error(self.test_accuracy, self.test_n)
+
+    @property
+    def validation_accuracy_se(self) -> float | None:
+        return accuracy_standard_error(self.validation_accuracy, self.validation_n)
+
+    def describe_accuracy(self, split: str) -> str:
+        """``95.28 ±1.12 % (n=360)``: an accuracy of ``split`` (test or validation) with its error and size."""
+        value, n = getattr(self, f"{split}_accuracy"), getattr(self, f"{split}_n")
+        if value is None:
+            return "-"
+        se = getattr(self, f"{split}_accuracy_se")
+        return f"{value:.2f}" + (f" ±{se:.2f}" if se is not None else "") + " %" + (f" (n={n})" if n else "")
 
     def as_dict(self) -> dict[str, Any]:
         """Column name -> value, the keys of ``qsearch trials --format json`` and of the SQL table."""

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, select
+from sqlalchemy import Engine, create_engine, delete, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from qsearch.results._row import ResultRow
@@ -23,8 +24,25 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, **kwargs)
 
 
+#: columns added after the table's first release: nullable, so older databases gain them in place
+ADDED_COLUMNS = ("test_n", "validation_n")
+
+
 def ensure_table(engine: Engine) -> None:
+    """Create the results table, or add the columns a database from an older qsearch lacks (rows keep NULL)."""
     Base.metadata.create_all(engine, checkfirst=True)
+    present = {c["name"] for c in inspect(engine).get_columns(TrialResult.__tablename__)}
+    for name in ADDED_COLUMNS:
+        if name in present:
+            continue
+        column = TrialResult.__table__.columns[name]
+        ddl = f"ALTER TABLE {TrialResult.__tablename__} ADD COLUMN {name} {column.type.compile(engine.dialect)}"
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(ddl))
+        except SQLAlchemyError:  # another worker added it first
+            if name not in {c["name"] for c in inspect(engine).get_columns(TrialResult.__tablename__)}:
+                raise
 
 
 def save_result(engine: Engine, row: ResultRow | TrialResult) -> None:
@@ -89,6 +107,7 @@ def filter_rows(rows: Sequence[ResultRow], flt: ResultFilter = ResultFilter(), s
 def load_results(engine: Engine, study_name: str, flt: ResultFilter = ResultFilter(),
                  sort: str = "trial_number", descending: bool = False) -> list[ResultRow]:
     _check_sort(sort)
+    ensure_table(engine)  # a database written by an older qsearch lacks the newest columns
     query = select(TrialResult).where(TrialResult.study_name == study_name)
     if flt.max_accuracy_drop is not None:
         query = query.where(TrialResult.accuracy_drop <= flt.max_accuracy_drop)

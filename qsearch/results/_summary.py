@@ -33,6 +33,23 @@ class FrontSummary:
         """COMPLETE, non-baseline rows (feasible or not): what the search produced."""
         return tuple(r for r in self.rows if r.state == "COMPLETE" and not r.is_baseline)
 
+    @property
+    def selected_test_drop(self) -> float | None:
+        """The selected model's drop on the test split against the baseline's test accuracy, points."""
+        if self.selected is None or self.baseline is None:
+            return None
+        if self.selected.test_accuracy is None or self.baseline.test_accuracy is None:
+            return None
+        return self.baseline.test_accuracy - self.selected.test_accuracy
+
+    @property
+    def selected_within_budget_on_test(self) -> bool | None:
+        """Whether the selected model also keeps the budget on test (reported only, never used to select)."""
+        drop = self.selected_test_drop
+        if drop is None:
+            return None
+        return self.budget is None or drop <= self.budget
+
     def marks(self) -> dict[int, str]:
         """Trial number -> note ("selected", "knee" or both) for tables and outputs."""
         marks: dict[int, str] = {}

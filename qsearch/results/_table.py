@@ -53,6 +53,8 @@ class TrialResult(Base):
     accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     test_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     validation_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    test_n: Mapped[int | None] = mapped_column(Integer, nullable=True)  # samples behind test_accuracy
+    validation_n: Mapped[int | None] = mapped_column(Integer, nullable=True)  # ... behind validation_accuracy
     accuracy_drop: Mapped[float | None] = mapped_column(Float, nullable=True)
     memory_bits: Mapped[int | None] = mapped_column(Integer, nullable=True)
     memory_kib: Mapped[float | None] = mapped_column(Float, nullable=True)

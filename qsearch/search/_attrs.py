@@ -6,7 +6,8 @@ here, explicitly, instead of following the fields of whatever dataclass the tria
 added there is not stored (or expected) until it is added here, with a new :data:`ATTRS_VERSION`.
 
 Versions: 0 (no :data:`VERSION_KEY`) is every study written before the namespace existed; version 1 writes the
-same keys plus the version. Readers accept every version up to :data:`ATTRS_VERSION`.
+same keys plus the version; version 2 adds the split sizes ``test_n`` and ``validation_n``. Readers accept every
+version up to :data:`ATTRS_VERSION` (a missing optional key reads as its default).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-ATTRS_VERSION = 1
+ATTRS_VERSION = 2
 VERSION_KEY = "qsearch_attrs_version"
 
 BASELINE = "qsearch_baseline"  # the float baseline trial (set when enqueued)
@@ -33,7 +34,7 @@ MEASURED_REQUIRED: tuple[str, ...] = (
     "accuracy", "test_accuracy", "validation_accuracy", "memory_bits", "memory_breakdown", "float_memory_bits",
     "sops", "energy_pj", "epochs_run", "stop_reason", "silent", "duration_s")
 #: measurements with a default (older studies may lack them)
-MEASURED_OPTIONAL: tuple[str, ...] = ("weight_formats", "membrane_format")
+MEASURED_OPTIONAL: tuple[str, ...] = ("weight_formats", "membrane_format", "test_n", "validation_n")
 
 
 def attrs_version(attrs: Mapping[str, Any]) -> int:

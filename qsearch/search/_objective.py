@@ -182,6 +182,7 @@ def result_row(study_name: str, number: int, config: QuantConfig, state: str, re
         accuracy=outcome.accuracy if outcome else None,
         test_accuracy=outcome.test_accuracy if outcome else None,
         validation_accuracy=outcome.validation_accuracy if outcome else None,
+        test_n=outcome.test_n if outcome else None, validation_n=outcome.validation_n if outcome else None,
         accuracy_drop=drop,
         memory_bits=outcome.memory_bits if outcome else None,
         memory_kib=bits_to_kib(outcome.memory_bits) if outcome else None,
