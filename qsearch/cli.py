@@ -197,7 +197,7 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
         if selected is not None:
             typer.echo(f"selected: trial {selected.trial_number}  {selected.memory_kib:.2f} KiB "
                        f"({selected.compression_ratio:.1f}x smaller than float32), "
-                       f"accuracy {selected.accuracy:.2f}% ({selected.accuracy_drop:+.2f} pt)")
+                       f"{split} accuracy {selected.accuracy:.2f}% ({selected.accuracy_drop:+.2f} pt)")
             typer.echo(_test_check(summary))
     if plot_path is not None:
         from qsearch.plots import write_pareto_html

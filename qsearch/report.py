@@ -71,7 +71,7 @@ def render_table(rows: Sequence[Record], title: str, marks: dict[int, str] | Non
         table.add_row(*(_cell(row, c, f) for _, c, f in TABLE_COLUMNS), note, style=style)
     if console is None:
         console = Console()
-        console.width = max(console.width, 170)  # pipes and CI logs report 80 columns; keep rows on one line
+        console.width = max(console.width, 200)  # pipes and CI logs report 80 columns; keep rows on one line
     console.print(table)
 
 
