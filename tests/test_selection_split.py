@@ -21,8 +21,8 @@ SPACE = {"weight_bits": [3, 4, 6, 8], "membrane_bits": [8, 12], "current_bits": 
          "param_bits": [8], "timesteps": [8, 12, 16], "sparsity": [0.0, 0.3, 0.5]}
 
 
-def _write(tmp_path, name: str, **overrides) -> str:
-    study = tiny_study_dict(name=name, trial_runner="synthetic", n_trials=16, search_space=SPACE,
+def _write(tmp_path, name: str, n_trials: int = 16, **overrides) -> str:
+    study = tiny_study_dict(name=name, trial_runner="synthetic", n_trials=n_trials, search_space=SPACE,
                             constraints={"max_accuracy_drop": 4.0}, **overrides)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(study))
