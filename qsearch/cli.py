@@ -113,6 +113,7 @@ def run(
     environment = _launch.launch_environment()  # the only read of the environment
     with user_errors(None):
         sf = load_study_file(study_file)
+    warn_test_selection(sf)
     url = storage or sf.storage
     with user_errors(url, create=True):
         settings = RunSettings(url, study_name or sf.name, n_trials or sf.n_trials, total_trials,
@@ -157,6 +158,14 @@ def _signal_name(code: int) -> str:
         return f" ({signal.Signals(code - 128).name})" if code > 128 else ""
     except ValueError:
         return ""
+
+
+def warn_test_selection(sf) -> None:
+    """One line on stderr when a study selects on the test split (then test accuracy no longer estimates the
+    selected model's accuracy on unseen data)."""
+    if sf.accuracy_split == "test":
+        typer.echo("qsearch: warning: accuracy_split: test makes the search and the selection see the test split; "
+                   "its accuracies are then optimistic (use validation, the default)", err=True)
 
 
 @contextmanager
@@ -244,57 +253,75 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate) -> None:
 
 def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_drop: float | None = None,
                output: OutputFormat = OutputFormat.table, feasible_only: bool = True) -> None:
-    from qsearch.report import render_table, to_csv, to_json
-    from qsearch.results import COLUMNS, knee_point, pareto_front, select_model
+    """The end-of-run report: the float baseline and the front, the selected model, the knee (and the plot)."""
+    from qsearch.metrics import cost_objective
+    from qsearch.report import record, render_table, to_csv, to_json
+    from qsearch.results import COLUMNS, pareto_front
     from qsearch.search._rows import read_results
 
     rows = read_results(url, name)
     if not rows:
         raise InputError(f"--study-name: no results for study {name!r} in {mask_url(url)}")
-    objectives, budget = _study_settings(url, name)
-    drop_budget = max_accuracy_drop if max_accuracy_drop is not None else budget
-    baseline = [r for r in rows if r["is_baseline"] and r["state"] == "COMPLETE"]
-    candidates = [r for r in rows if not r["is_baseline"] and (r["feasible"] or not feasible_only)]
-    front = pareto_front(candidates, objectives)
-    selected = select_model(rows, drop_budget)
-    knee = knee_point(front) if len(objectives) == 2 else None
-    marks = _marks(selected, knee)
-    shown = baseline + front
+    summary = _summarize(url, name, rows, max_accuracy_drop)
+    split = _study_settings(url, name)[2]
+    selected, marks = summary.selected, summary.marks()
+    front = summary.front if feasible_only else tuple(pareto_front(summary.candidates, summary.objectives))
+    shown = ([summary.baseline] if summary.baseline is not None else []) + list(front)
     if output == OutputFormat.json:
-        typer.echo(to_json(shown, {"study": name, "objectives": objectives,
-                                   "selected": selected["trial_number"] if selected else None,
-                                   "knee": knee["trial_number"] if knee else None}))
+        typer.echo(to_json(shown, _summary_fields(name, summary, split)))
     elif output == OutputFormat.csv:
-        typer.echo(to_csv([{**r, "note": marks.get(r["trial_number"], "")} for r in shown], [*COLUMNS, "note"]),
+        typer.echo(to_csv([record(r, note=marks.get(r.trial_number, "")) for r in shown], [*COLUMNS, "note"]),
                    nl=False)
     else:
-        render_table(shown, f"Pareto front of {name!r} ({len(front)} of {len(rows)} trials; "
-                            f"selection: smallest memory within {drop_budget} pt of float)", marks)
+        render_table(shown, f"Pareto front of {name!r} ({len(front)} of {len(rows)} trials; selection: smallest "
+                            f"{cost_objective(summary.objectives)} within {summary.budget} pt of float)", marks)
         if selected is not None:
-            typer.echo(f"selected: trial {selected['trial_number']}  {selected['memory_kib']:.2f} KiB "
-                       f"({selected['compression_ratio']:.1f}x smaller than float32), "
-                       f"accuracy {selected['accuracy']:.2f}% ({selected['accuracy_drop']:+.2f} pt)")
+            typer.echo(f"selected: trial {selected.trial_number}  {selected.memory_kib:.2f} KiB "
+                       f"({selected.compression_ratio:.1f}x smaller than float32), "
+                       f"{split} accuracy {selected.accuracy:.2f}% ({selected.accuracy_drop:+.2f} pt)")
+            typer.echo(_test_check(summary))
     if plot_path is not None:
         from qsearch.plots import write_pareto_html
 
-        write_pareto_html(rows, plot_path, objectives, selected, knee, title=f"qsearch study {name}")
+        write_pareto_html(summary, plot_path, title=f"qsearch study {name}", accuracy_split=split)
         if output == OutputFormat.table:
             typer.echo(f"Pareto front plot: {plot_path}")
 
 
-def _marks(selected: dict | None, knee: dict | None) -> dict[int, str]:
-    """Notes for the table: which trial is the selected model and which is the knee of the front."""
-    marks: dict[int, str] = {}
-    if knee is not None:
-        marks[knee["trial_number"]] = "knee"
-    if selected is not None:
-        number = selected["trial_number"]
-        marks[number] = ", ".join(filter(None, ["selected", marks.get(number)]))
-    return marks
+def _summarize(url: str, name: str, rows, max_accuracy_drop: float | None = None):
+    """The study's :class:`~qsearch.results.FrontSummary` over ``rows``; a given budget replaces the stored one."""
+    from qsearch.results import summarize
+
+    objectives, budget, _ = _study_settings(url, name)
+    return summarize(rows, objectives, max_accuracy_drop if max_accuracy_drop is not None else budget)
 
 
-def _study_settings(url: str, name: str) -> tuple[list[str], float | None]:
-    """Objectives and accuracy budget stored with the study (defaults if the study was made elsewhere)."""
+def _summary_fields(name: str, summary, split: str) -> dict:
+    """The keys every JSON report of a front carries (scripts read them)."""
+    selected = summary.selected
+    return {"study": name, "objectives": list(summary.objectives), "accuracy_split": split,
+            "max_accuracy_drop": summary.budget,
+            "selected": selected.trial_number if selected else None,
+            "knee": summary.knee.trial_number if summary.knee else None,
+            "selected_on_test": None if selected is None else {
+                "test_accuracy": selected.test_accuracy, "test_n": selected.test_n,
+                "test_accuracy_se": selected.test_accuracy_se, "test_drop": summary.selected_test_drop,
+                "within_budget": summary.selected_within_budget_on_test}}
+
+
+def _test_check(summary) -> str:
+    """One line: the selected model on the test split, which selection never looks at."""
+    selected, drop = summary.selected, summary.selected_test_drop
+    line = (f"on test (reported only): validation {selected.describe_accuracy('validation')}, "
+            f"test {selected.describe_accuracy('test')}")
+    if drop is None:
+        return line
+    verdict = "within" if summary.selected_within_budget_on_test else "NOT within"
+    return f"{line}; test drop {drop:+.2f} pt vs float, {verdict} the {summary.budget} pt budget"
+
+
+def _study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
+    """Objectives, accuracy budget and accuracy split stored with the study (defaults if made elsewhere)."""
     import optuna
 
     from qsearch.search import make_storage
@@ -307,7 +334,7 @@ def _study_settings(url: str, name: str) -> tuple[list[str], float | None]:
     spec = study.user_attrs.get(STUDY_FILE_ATTR, {})
     objectives = spec.get("objectives", ["accuracy", "memory"])
     budget = spec.get("constraints", {}).get("max_accuracy_drop", 1.0)
-    return objectives, budget
+    return objectives, budget, spec.get("accuracy_split", "validation")
 
 
 @app.command()
@@ -326,27 +353,27 @@ def best(
 
 
 def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
-    from qsearch.report import render_table, to_csv, to_json
-    from qsearch.results import COLUMNS, ResultFilter, knee_point, pareto_front, select_model
+    from qsearch.report import record, render_table, to_csv, to_json
+    from qsearch.results import COLUMNS, ResultFilter, filter_rows, pareto_front
     from qsearch.search._rows import read_results
 
-    objectives, budget = _study_settings(url, name)
     flt = ResultFilter(max_accuracy_drop=max_drop, max_memory_kib=max_kib, states=["COMPLETE"],
                        feasible_only=not include_infeasible, include_baseline=False)
-    rows = read_results(url, name, flt)
-    front = pareto_front(rows, objectives)
-    selected = select_model(front, max_drop if max_drop is not None else budget)
-    knee = knee_point(front) if len(objectives) == 2 else None
-    marks = _marks(selected, knee)
-    rows_out = [{**r, "note": marks.get(r["trial_number"], "")} for r in front]
+    rows = read_results(url, name)
+    baseline = [r for r in rows if r.is_baseline]  # not a candidate, but the reference of the test-split check
+    summary = _summarize(url, name, filter_rows(rows, flt) + baseline, max_drop)
+    split = _study_settings(url, name)[2]
+    front = (pareto_front(summary.candidates, summary.objectives) if include_infeasible else list(summary.front))
+    marks = summary.marks()
+    rows_out = [record(r, note=marks.get(r.trial_number, "")) for r in front]
     if output == OutputFormat.json:
-        typer.echo(to_json(rows_out, {"study": name, "objectives": objectives,
-                                      "selected": selected["trial_number"] if selected else None,
-                                      "knee": knee["trial_number"] if knee else None}))
+        typer.echo(to_json(rows_out, _summary_fields(name, summary, split)))
     elif output == OutputFormat.csv:
         typer.echo(to_csv(rows_out, [*COLUMNS, "note"]), nl=False)
     else:
-        render_table(front, f"Pareto front of {name!r} ({len(front)} trials)", marks)
+        render_table(front, f"Pareto front of {name!r} ({len(front)} trials; selected on {split})", marks)
+        if summary.selected is not None:
+            typer.echo(f"selected: trial {summary.selected.trial_number}; {_test_check(summary)}")
 
 
 @app.command()
@@ -430,17 +457,13 @@ def plot(
     import optuna
 
     from qsearch.plots import write_plots
-    from qsearch.results import knee_point, pareto_front, select_model
     from qsearch.search import make_storage
     from qsearch.search._rows import read_results
 
     with user_errors(storage):
-        objectives, budget = _study_settings(storage, study_name)
+        summary = _summarize(storage, study_name, read_results(storage, study_name))
         study = optuna.load_study(study_name=study_name, storage=make_storage(storage, heartbeat_interval=None))
-        rows = read_results(storage, study_name)
-        front = pareto_front([r for r in rows if not r["is_baseline"] and r["feasible"]], objectives)
-        paths = write_plots(study, rows, out, objectives, select_model(rows, budget),
-                            knee_point(front) if len(objectives) == 2 else None, png=png)
+        paths = write_plots(study, summary, out, png=png, accuracy_split=_study_settings(storage, study_name)[2])
     for p in paths:
         typer.echo(str(p))
 

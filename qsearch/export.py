@@ -31,8 +31,9 @@ import optuna
 import torch
 
 from qsearch.errors import DataError, InputError
+from qsearch.metrics import accuracy_standard_error, bits_to_kib, cost_objective, pj_to_nj
 from qsearch.quant import FLOAT_BITS, FixedPoint, QuantConfig
-from qsearch.results import knee_point, pareto_front, select_model
+from qsearch.results import summarize
 from qsearch.search import BASELINE_ATTR, make_storage, mask_url
 from qsearch.search._data import trial_data
 from qsearch.search._rows import read_results
@@ -262,18 +263,21 @@ def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
 
 
 def _selection(storage_url: str, study_name: str, study_file: StudyFile, number: int) -> dict[str, Any]:
+    """Where the exported trial stands in the study's front summary (the one ``qsearch best`` shows)."""
     budget = study_file.constraints.max_accuracy_drop
-    rule = (f"smallest memory among feasible trials within {budget} accuracy points of the float baseline "
+    summary = summarize(read_results(storage_url, study_name), study_file.objectives, budget)
+    rule = (f"smallest {cost_objective(summary.objectives)} among feasible trials on the Pareto front within "
+            f"{budget} accuracy points of the float baseline "
             "(ties: higher accuracy, then lower trial number; qsearch.results.select_model)")
-    rows = read_results(storage_url, study_name)
-    selected = select_model(rows, budget)
-    candidates = [r for r in rows if not r["is_baseline"] and r["feasible"]]
-    front = pareto_front(candidates, study_file.objectives)
-    knee = knee_point(front) if len(study_file.objectives) == 2 else None
-    return {"rule": rule, "known": True, "selected_trial": selected["trial_number"] if selected else None,
-            "is_selected": bool(selected and selected["trial_number"] == number),
-            "on_pareto_front": any(r["trial_number"] == number for r in front),
-            "is_knee": bool(knee and knee["trial_number"] == number)}
+    selected, knee = summary.selected, summary.knee
+    return {"rule": rule, "known": True, "split": study_file.accuracy_split,
+            "selected_trial": selected.trial_number if selected else None,
+            "knee_trial": knee.trial_number if knee else None,
+            "selected_test_drop": summary.selected_test_drop,
+            "selected_within_budget_on_test": summary.selected_within_budget_on_test,
+            "is_selected": bool(selected and selected.trial_number == number),
+            "on_pareto_front": any(r.trial_number == number for r in summary.front),
+            "is_knee": bool(knee and knee.trial_number == number)}
 
 
 def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_name: str,
@@ -288,13 +292,17 @@ def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_na
         "config": attrs["config"], "params": dict(trial.params),
         "accuracy": {"value": attrs.get("accuracy"), "split": study_file.accuracy_split,
                      "test": attrs.get("test_accuracy"), "validation": attrs.get("validation_accuracy"),
+                     "test_n": attrs.get("test_n"), "validation_n": attrs.get("validation_n"),
+                     "test_se": accuracy_standard_error(attrs.get("test_accuracy"), attrs.get("test_n")),
+                     "validation_se": accuracy_standard_error(attrs.get("validation_accuracy"),
+                                                              attrs.get("validation_n")),
                      "unit": "percent"},
         "accuracy_drop": attrs.get("accuracy_drop"),
-        "memory": {"bits": memory_bits, "kib": memory_bits / 8192 if memory_bits else None,
+        "memory": {"bits": memory_bits, "kib": bits_to_kib(memory_bits) if memory_bits else None,
                    "breakdown": attrs.get("memory_breakdown"), "float32_bits": float_bits,
                    "compression_ratio": float_bits / memory_bits if memory_bits and float_bits else None},
         "sops": attrs.get("sops"),
-        "energy": {"pj": energy_pj, "nj": energy_pj / 1000 if energy_pj is not None else None},
+        "energy": {"pj": energy_pj, "nj": pj_to_nj(energy_pj) if energy_pj is not None else None},
         "epochs_run": attrs.get("epochs_run"), "stop_reason": attrs.get("stop_reason"),
         "feasible": attrs.get("feasible"), "weight_formats": attrs.get("weight_formats"),
         "membrane_format": attrs.get("membrane_format"),

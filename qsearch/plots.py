@@ -4,8 +4,9 @@ The ``*_figure`` functions are pure: they build and return a :class:`plotly.grap
 ``None`` when there is too little to plot) and write nothing. ``write_plots`` and ``write_pareto_html`` write
 self-contained HTML files (plotly.js embedded, so they open offline) and, on request, PNG images.
 
-Rows are the dicts of :func:`qsearch.results.load_results`; objectives are the names of
-:data:`qsearch.results._selection.OBJECTIVE_COLUMNS` ("accuracy", "memory", "sops", "energy", "timesteps").
+The Pareto figure draws a :class:`qsearch.results.FrontSummary` (rows, front, baseline, selected model and knee,
+computed once by :func:`qsearch.results.summarize`); axis titles, units and log axes come from
+:mod:`qsearch.metrics`.
 """
 
 from __future__ import annotations
@@ -22,19 +23,15 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from qsearch.errors import InputError
-from qsearch.results import pareto_front
-from qsearch.results._selection import OBJECTIVE_COLUMNS
+from qsearch.metrics import ACCURACY, metric
+from qsearch.results import FrontSummary, ResultRow
+from qsearch.results._selection import front_order
 
 __all__ = [
-    "AXIS_TITLES", "hypervolume_figure", "importance_figure", "pareto_figure", "write_pareto_html",
+    "hypervolume_figure", "importance_figure", "pareto_figure", "write_pareto_html",
     "write_plots",
 ]
 
-#: objective name -> axis title with its unit ("accuracy" gets the split in front, see ``axis_title``)
-AXIS_TITLES = {"accuracy": "accuracy (%)", "memory": "memory (KiB)", "sops": "synaptic operations (SOPs)",
-               "energy": "energy (nJ)", "timesteps": "timesteps T"}
-#: objectives drawn on a logarithmic axis (they span orders of magnitude, and are always positive)
-_LOG_AXES = {"memory", "sops", "energy"}
 #: how much the hypervolume reference point lies beyond the worst observed value
 REFERENCE_PADDING = 0.10
 
@@ -50,87 +47,74 @@ PNG_HELP = ("PNG export needs kaleido and a Chromium browser: run `pip install -
 
 def axis_title(objective: str, accuracy_split: str = "test") -> str:
     """The axis title of an objective, with its unit; accuracy names the split it was measured on."""
-    if objective == "accuracy":
-        return f"{accuracy_split} accuracy (%)"
-    return AXIS_TITLES[objective]
-
-
-def _check_objectives(objectives: Sequence[str]) -> list[str]:
-    objectives = list(objectives)
-    unknown = [o for o in objectives if o not in OBJECTIVE_COLUMNS]
-    if unknown:
-        raise InputError(f"objectives: unknown {unknown}; allowed: {', '.join(OBJECTIVE_COLUMNS)}")
-    if len(objectives) not in (2, 3) or len(set(objectives)) != len(objectives):
-        raise InputError(f"objectives: need 2 or 3 distinct objectives, got {objectives}")
-    return objectives
+    title = metric(objective).axis_title
+    return f"{accuracy_split} {title}" if objective == ACCURACY else title
 
 
 def _axis_order(objectives: Sequence[str]) -> list[str]:
     """Objectives in axis order x, y(, z): accuracy last (the vertical axis), the others in their order."""
-    return [o for o in objectives if o != "accuracy"] + [o for o in objectives if o == "accuracy"]
+    return [o for o in objectives if o != ACCURACY] + [o for o in objectives if o == ACCURACY]
 
 
-def _value(row: dict, objective: str) -> float | None:
-    value = row.get(OBJECTIVE_COLUMNS[objective][0])
-    return None if value is None else float(value)
+def _value(row: ResultRow, objective: str) -> float | None:
+    return row.value(objective)
 
 
-def _plottable(row: dict, objectives: Sequence[str]) -> bool:
-    return row.get("state") == "COMPLETE" and all(_value(row, o) is not None for o in objectives)
+def _plottable(row: ResultRow, objectives: Sequence[str]) -> bool:
+    return row.state == "COMPLETE" and all(_value(row, o) is not None for o in objectives)
 
 
 def _fmt(value, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
-def hover_text(row: dict) -> str:
+def hover_text(row: ResultRow) -> str:
     """Hover text of one result row: its configuration and its metrics (HTML line breaks)."""
-    baseline = bool(row.get("is_baseline"))
-    head = f"<b>trial {row.get('trial_number')}</b>"
-    if baseline:
+    head = f"<b>trial {row.trial_number}</b>"
+    if row.is_baseline:
         head += " (float baseline)"
-    elif row.get("state") == "COMPLETE" and not row.get("feasible"):
+    elif row.state == "COMPLETE" and not row.feasible:
         head += " (infeasible)"
-    if baseline:
+    if row.is_baseline:
         bits = "weights 32 · membrane 32 · current 32 · param 32"
         scheme = "float32"
     else:
-        bits = (f"weights {row.get('weight_bits', '-')} · membrane {row.get('membrane_bits', '-')} · "
-                f"current {row.get('current_bits', '-')} · param {row.get('param_bits', '-')}")
-        scheme = row.get("scheme", "-")
+        bits = (f"weights {row.weight_bits} · membrane {row.membrane_bits} · "
+                f"current {row.current_bits} · param {row.param_bits}")
+        scheme = row.scheme
     lines = [
         head,
-        f"scheme: {scheme}, rounding: {row.get('rounding', '-')}",
+        f"scheme: {scheme}, rounding: {row.rounding}",
         f"bits: {bits}",
-        f"T = {row.get('timesteps', '-')}, sparsity {_fmt(row.get('sparsity'), '.2f')}",
-        f"accuracy {_fmt(row.get('accuracy'), '.2f')} % (drop {_fmt(row.get('accuracy_drop'), '+.2f')} pt)",
-        f"memory {_fmt(row.get('memory_kib'), '.2f')} KiB "
-        f"({_fmt(row.get('compression_ratio'), '.1f')}x smaller)",
+        f"T = {row.timesteps}, sparsity {_fmt(row.sparsity, '.2f')}",
+        f"accuracy {_fmt(row.accuracy, '.2f')} % (drop {_fmt(row.accuracy_drop, '+.2f')} pt)",
+        f"validation {row.describe_accuracy('validation')} · test {row.describe_accuracy('test')}",
+        f"memory {_fmt(row.memory_kib, '.2f')} KiB ({_fmt(row.compression_ratio, '.1f')}x smaller)",
     ]
-    if row.get("sops") is not None:
-        lines.append(f"SOPs {row['sops']:.4g}")
-    if row.get("energy_nj") is not None:
-        lines.append(f"energy {row['energy_nj']:.4g} nJ")
+    if row.sops is not None:
+        lines.append(f"SOPs {row.sops:.4g}")
+    if row.energy_nj is not None:
+        lines.append(f"energy {row.energy_nj:.4g} nJ")
     return "<br>".join(lines)
 
 
-def _coords(rows: Sequence[dict], axes: Sequence[str]) -> dict[str, list[float]]:
+def _coords(rows: Sequence[ResultRow], axes: Sequence[str]) -> dict[str, list[float]]:
     return {name: [_value(r, o) for r in rows] for name, o in zip("xyz", axes, strict=False)}
 
 
-def _points(rows: Sequence[dict], axes: Sequence[str], three_d: bool, **kwargs) -> go.Scatter | go.Scatter3d:
+def _points(rows: Sequence[ResultRow], axes: Sequence[str], three_d: bool, **kwargs) -> go.Scatter | go.Scatter3d:
     trace = go.Scatter3d if three_d else go.Scatter
     return trace(**_coords(rows, axes), hovertext=[hover_text(r) for r in rows],
                  hovertemplate="%{hovertext}<extra></extra>",
-                 customdata=[r["trial_number"] for r in rows], **kwargs)
+                 customdata=[r.trial_number for r in rows], **kwargs)
 
 
-def _mark(row: dict | None, label: str, color: str, axes: Sequence[str], three_d: bool,
+def _mark(row: ResultRow | None, label: str, color: str, axes: Sequence[str], three_d: bool,
           offset: tuple[int, int]) -> tuple[go.Scatter | go.Scatter3d | None, dict | None]:
     """A ring around a marked trial, and its annotation (None, None if the row cannot be placed)."""
     if row is None or not all(_value(row, o) is not None for o in axes):
         return None, None
-    text = f"{label} (trial {row['trial_number']})"
+    text = f"{label} (trial {row.trial_number})"
     ring = _points([row], axes, three_d, mode="markers", name=text, showlegend=True,
                    marker={"symbol": "circle-open", "size": 18 if not three_d else 10, "color": color,
                            "line": {"width": 3, "color": color}})
@@ -141,36 +125,33 @@ def _mark(row: dict | None, label: str, color: str, axes: Sequence[str], three_d
     return ring, annotation
 
 
-def pareto_figure(rows: Sequence[dict], objectives: Sequence[str] = ("accuracy", "memory"),
-                  selected: dict | None = None, knee: dict | None = None, *, title: str | None = None,
-                  accuracy_split: str = "test") -> go.Figure:
-    """All COMPLETE trials, their Pareto front, the float baseline and the selected / knee trials.
+def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_split: str = "test") -> go.Figure:
+    """All COMPLETE trials, the summary's Pareto front, the float baseline and the selected / knee trials.
 
     Two objectives give a 2-D scatter (accuracy on the vertical axis, the front as a connected line); three
-    give a 3-D scatter. Grey circles are feasible trials, grey crosses infeasible ones; the front is
-    :func:`qsearch.results.pareto_front` over the non-baseline rows. Every point's hover text shows its
-    configuration and metrics, and its trial number is in ``customdata``. ``title`` (usually the study name)
-    goes in front of the figure's heading.
+    give a 3-D scatter. Grey circles are feasible trials, grey crosses infeasible ones; the front is the
+    summary's (feasible trials only, see :func:`qsearch.results.summarize`). Every point's hover text shows
+    its configuration and metrics, and its trial number is in ``customdata``. ``title`` (usually the study
+    name) goes in front of the figure's heading.
     """
-    objectives = _check_objectives(objectives)
+    objectives = list(summary.objectives)
     axes = _axis_order(objectives)
     three_d = len(axes) == 3
-    complete = [r for r in rows if _plottable(r, objectives)]
-    trials = [r for r in complete if not r.get("is_baseline")]
-    baseline = [r for r in complete if r.get("is_baseline")]
-    front = pareto_front(trials, objectives)
-    if not three_d:
-        front = sorted(front, key=lambda r: (_value(r, axes[0]), -(_value(r, axes[1]) or 0.0)))
+    complete = [r for r in summary.rows if _plottable(r, objectives)]
+    trials = [r for r in complete if not r.is_baseline]
+    baseline = [r for r in complete if r.is_baseline]
+    front = sorted(summary.front, key=front_order(objectives))
+    selected, knee = summary.selected, summary.knee
 
     size = 5 if three_d else 8
     fig = go.Figure()
     for feasible, symbol, name in ((True, "circle", "trial (feasible)"), (False, "x", "trial (infeasible)")):
-        group = [r for r in trials if bool(r.get("feasible")) == feasible]
+        group = [r for r in trials if bool(r.feasible) == feasible]
         if group:
             fig.add_trace(_points(group, axes, three_d, mode="markers", name=name,
                                   marker={"color": _GREY, "size": size, "symbol": symbol}))
     if front:
-        symbols = ["circle" if r.get("feasible") else "x" for r in front]
+        symbols = ["circle" if r.feasible else "x" for r in front]
         fig.add_trace(_points(front, axes, three_d, mode="markers" if three_d else "lines+markers",
                               name="Pareto front",
                               marker={"color": _FRONT, "size": size + 2, "symbol": symbols},
@@ -195,11 +176,11 @@ def pareto_figure(rows: Sequence[dict], objectives: Sequence[str] = ("accuracy",
                     "template": "plotly_white", "legend": {"itemsizing": "constant"}, "hovermode": "closest"}
     titles = [axis_title(o, accuracy_split) for o in axes]
     if three_d:
-        layout["scene"] = {f"{a}axis": {"title": {"text": t}, **({"type": "log"} if o in _LOG_AXES else {})}
+        layout["scene"] = {f"{a}axis": {"title": {"text": t}, **({"type": "log"} if metric(o).log_axis else {})}
                            for a, t, o in zip("xyz", titles, axes, strict=True)}
         layout["scene"]["annotations"] = annotations
     else:
-        log_x = axes[0] in _LOG_AXES and bool(complete) and all(_value(r, axes[0]) > 0 for r in complete)
+        log_x = metric(axes[0]).log_axis and bool(complete) and all(_value(r, axes[0]) > 0 for r in complete)
         layout["xaxis"] = {"title": {"text": titles[0]}, **({"type": "log"} if log_x else {})}
         layout["yaxis"] = {"title": {"text": titles[1]}}
         if log_x:
@@ -304,34 +285,30 @@ def _write(fig: go.Figure, path: Path, png: bool) -> list[Path]:
     return written
 
 
-def write_pareto_html(rows: Sequence[dict], path: str | Path = "pareto.html",
-                      objectives: Sequence[str] = ("accuracy", "memory"), selected: dict | None = None,
-                      knee: dict | None = None, title: str | None = None, *, accuracy_split: str = "test",
-                      png: bool = False) -> Path:
+def write_pareto_html(summary: FrontSummary, path: str | Path = "pareto.html", title: str | None = None, *,
+                      accuracy_split: str = "test", png: bool = False) -> Path:
     """Write the Pareto figure as a self-contained HTML file (opens offline); returns its path."""
-    fig = pareto_figure(rows, objectives, selected, knee, title=title, accuracy_split=accuracy_split)
+    fig = pareto_figure(summary, title=title, accuracy_split=accuracy_split)
     return _write(fig, Path(path), png)[0]
 
 
-def write_plots(study: optuna.Study, rows: Sequence[dict], out_dir: str | Path,
-                objectives: Sequence[str] = ("accuracy", "memory"), selected: dict | None = None,
-                knee: dict | None = None, png: bool = False, *, accuracy_split: str = "test") -> list[Path]:
+def write_plots(study: optuna.Study, summary: FrontSummary, out_dir: str | Path, png: bool = False, *,
+                accuracy_split: str = "test") -> list[Path]:
     """Write pareto.html, hypervolume.html and importance_<objective>.html into ``out_dir``.
 
     Figures with too little data (see the ``*_figure`` functions) are skipped. All HTML files are
     self-contained. With ``png`` a PNG goes next to each HTML file; a RuntimeError saying what to install is
-    raised when that is not possible. ``objectives`` are in the order of the study's values.
+    raised when that is not possible. The summary's objectives are in the order of the study's values.
     """
-    objectives = _check_objectives(objectives)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = study.study_name
-    pareto = pareto_figure(rows, objectives, selected, knee, title=name, accuracy_split=accuracy_split)
+    pareto = pareto_figure(summary, title=name, accuracy_split=accuracy_split)
     written = _write(pareto, out / "pareto.html", png)
     hypervolume = hypervolume_figure(study, title=name)
     if hypervolume is not None:
         written += _write(hypervolume, out / "hypervolume.html", png)
-    for index, objective in enumerate(objectives):
+    for index, objective in enumerate(summary.objectives):
         fig = importance_figure(study, index, axis_title(objective, accuracy_split), title=name)
         if fig is not None:
             written += _write(fig, out / f"importance_{objective}.html", png)

@@ -1,26 +1,46 @@
-"""Rendering result rows for people (rich tables) and scripts (JSON, CSV)."""
+"""Rendering result rows for people (rich tables) and scripts (JSON, CSV).
+
+Rows are :class:`~qsearch.results.ResultRow` (or, for listings that are not trials, plain mappings); the JSON
+and CSV keys are the results table's column names, which scripts depend on.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from qsearch.results import ResultRow
+
+Record = ResultRow | Mapping[str, Any]
 
 #: (header, column, format) of the human table
 TABLE_COLUMNS: list[tuple[str, str, str]] = [
     ("trial", "trial_number", "{}"), ("scheme", "scheme", "{}"), ("weights", "weight_bits", "{}"),
     ("mem", "membrane_bits", "{}"), ("cur", "current_bits", "{}"), ("par", "param_bits", "{}"),
     ("rounding", "rounding", "{}"), ("T", "timesteps", "{}"), ("sparsity", "sparsity", "{:.2f}"),
-    ("acc %", "accuracy", "{:.2f}"), ("drop pt", "accuracy_drop", "{:+.2f}"), ("KiB", "memory_kib", "{:.2f}"),
+    ("validation %", "validation_accuracy", "acc"), ("test %", "test_accuracy", "acc"),
+    ("drop pt", "accuracy_drop", "{:+.2f}"), ("KiB", "memory_kib", "{:.2f}"),
     ("x smaller", "compression_ratio", "{:.1f}"), ("SOPs", "sops", "{:.0f}"), ("state", "state", "{}"),
 ]
 
 
-def _cell(row: dict, column: str, fmt: str) -> str:
+def record(row: Record, **extra: Any) -> dict[str, Any]:
+    """A row as column -> value (plus ``extra`` columns such as a note)."""
+    if isinstance(row, ResultRow):
+        values = {**row.as_dict(), "test_accuracy_se": row.test_accuracy_se,
+                  "validation_accuracy_se": row.validation_accuracy_se}
+    else:
+        values = dict(row)
+    return {**values, **extra}
+
+
+def _cell(row: Record, column: str, fmt: str) -> str:
     value = row.get(column)
     if value is None:
         return "-"
@@ -28,10 +48,14 @@ def _cell(row: dict, column: str, fmt: str) -> str:
         return "float32"
     if row.get("is_baseline") and column in ("weight_bits", "membrane_bits", "current_bits", "param_bits"):
         return "32"
+    if fmt == "acc" and not isinstance(row, ResultRow):
+        return f"{value:.2f}"
+    if fmt == "acc":  # accuracy ± standard error (n samples)
+        return row.describe_accuracy(column.removesuffix("_accuracy")).replace(" %", "")
     return fmt.format(value)
 
 
-def render_table(rows: Sequence[dict], title: str, marks: dict[int, str] | None = None,
+def render_table(rows: Sequence[Record], title: str, marks: dict[int, str] | None = None,
                  console: Console | None = None) -> None:
     """Print rows as a table; ``marks`` maps trial numbers to a note such as 'selected' or 'knee'."""
     marks = marks or {}
@@ -47,25 +71,25 @@ def render_table(rows: Sequence[dict], title: str, marks: dict[int, str] | None 
         table.add_row(*(_cell(row, c, f) for _, c, f in TABLE_COLUMNS), note, style=style)
     if console is None:
         console = Console()
-        console.width = max(console.width, 170)  # pipes and CI logs report 80 columns; keep rows on one line
+        console.width = max(console.width, 200)  # pipes and CI logs report 80 columns; keep rows on one line
     console.print(table)
 
 
-def _jsonable(row: dict) -> dict:
+def _jsonable(row: Record) -> dict:
     out = {}
-    for key, value in row.items():
+    for key, value in record(row).items():
         out[key] = value.isoformat() if hasattr(value, "isoformat") else value
     return out
 
 
-def to_json(rows: Sequence[dict], extra: dict | None = None) -> str:
+def to_json(rows: Sequence[Record], extra: dict | None = None) -> str:
     payload: dict | list = [_jsonable(r) for r in rows]
     if extra is not None:
         payload = {**extra, "trials": payload}
     return json.dumps(payload, indent=2, default=str)
 
 
-def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
+def to_csv(rows: Sequence[Record], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

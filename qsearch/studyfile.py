@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from qsearch.data import DatasetSpec, DigitsSpec
 from qsearch.devices import DeviceChoice
 from qsearch.errors import InputError
+from qsearch.metrics import OBJECTIVE_NAMES
 from qsearch.quant import (
     DEFAULT_WEIGHT_CALIBRATION,
     PARAM_WIDTHS,
@@ -28,7 +29,7 @@ from qsearch.quant import (
 )
 from qsearch.snn import DEFAULT_WEIGHT_SCALE, NeuronSpec, SilentNetworkMonitor, TrainSettings
 
-Objective = Literal["accuracy", "memory", "sops", "energy", "timesteps"]
+Objective = Literal[OBJECTIVE_NAMES]  # type: ignore[valid-type]  # the names of qsearch.metrics.METRICS
 SamplerKind = Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"]
 
 
@@ -266,7 +267,9 @@ class StudyFile(_Strict):
     quantization: QuantizationSection = QuantizationSection()
     objectives: list[Objective] = Field(default_factory=lambda: ["accuracy", "memory"], min_length=2,
                                         max_length=3)
-    accuracy_split: Literal["test", "validation"] = "test"
+    accuracy_split: Literal["test", "validation"] = Field(
+        "validation", description="the split the accuracy objective and the selection use; test accuracy is "
+                                  "always measured and reported, and selecting on it warns")
     constraints: ConstraintsSection = ConstraintsSection()
     sampler: SamplerSection = SamplerSection()
     early_stopping: EarlyStoppingSection = EarlyStoppingSection()

@@ -87,8 +87,11 @@ def test_model_card_holds_the_measured_metrics(exported) -> None:
     card = json.loads((out / "model_card.json").read_text())
     row, trial = rows[1], _trial(url, 1)
     assert card["study"] == "tiny" and card["trial"] == 1 and card["config"] == trial.user_attrs["config"]
-    assert card["accuracy"]["value"] == row["accuracy"] and card["accuracy"]["split"] == "test"
+    assert card["accuracy"]["value"] == row["accuracy"] and card["accuracy"]["split"] == "validation"
+    assert card["accuracy"]["value"] == row["validation_accuracy"]  # selection never sees the test split
     assert card["accuracy"]["test"] == row["test_accuracy"]
+    assert (card["accuracy"]["test_n"], card["accuracy"]["validation_n"]) == (row["test_n"], row["validation_n"])
+    assert card["accuracy"]["test_n"] > 0 and card["accuracy"]["test_se"] == pytest.approx(row.test_accuracy_se)
     assert card["accuracy"]["validation"] == row["validation_accuracy"]
     assert card["accuracy_drop"] == pytest.approx(row["accuracy_drop"])
     assert card["memory"]["bits"] == row["memory_bits"]

@@ -2,44 +2,50 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import optuna
 import plotly.graph_objects as go
 import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
+from result_rows import result_row
 
 from qsearch import plots
-from qsearch.results import knee_point, pareto_front, select_model
+from qsearch.results import FrontSummary, ResultRow, summarize
 from qsearch.search import BASELINE_ATTR
 
 pytestmark = pytest.mark.filterwarnings("error")
 
 
 def _row(number: int, accuracy: float | None, memory: float | None, *, feasible: bool = True,
-         state: str = "COMPLETE", baseline: bool = False, sops: float | None = None, **extra) -> dict:
-    row = {
-        "trial_number": number, "state": state, "reason": "completed", "is_baseline": baseline,
-        "scheme": "uniform", "weight_bits": "4/4", "max_weight_bits": 4, "membrane_bits": 8,
-        "current_bits": 8, "param_bits": 8, "rounding": "nearest", "timesteps": 25, "sparsity": 0.0,
-        "accuracy": accuracy, "accuracy_drop": None if accuracy is None else 98.0 - accuracy,
-        "memory_kib": memory, "compression_ratio": None if memory is None else 100.0 / memory,
-        "sops": sops, "energy_nj": None, "feasible": feasible, "silent": False, "config": {},
-    }
-    row.update(extra)
-    return row
+         state: str = "COMPLETE", baseline: bool = False, sops: float | None = None, **extra) -> ResultRow:
+    fields = {"scheme": "uniform", "timesteps": 25, "accuracy_drop": None if accuracy is None else 98.0 - accuracy,
+              **extra}
+    return result_row(number, accuracy, memory, feasible=feasible, state=state, is_baseline=baseline, sops=sops,
+                      **fields)
 
 
 @pytest.fixture
-def rows() -> list[dict]:
+def rows() -> list[ResultRow]:
     return [
         _row(0, 98.0, 100.0, feasible=False, baseline=True, scheme="float", sops=900.0),
         _row(1, 97.0, 10.0, sops=500.0),
         _row(2, 95.0, 5.0, scheme="lsq", weight_bits="3/5", rounding="stochastic", timesteps=20,
              sparsity=0.25, membrane_bits=6, current_bits=7, param_bits=5, sops=450.0),
         _row(3, 90.0, 12.0, feasible=False, sops=100.0),  # dominated in 2-D, not in 3-D (fewest SOPs)
-        _row(4, 80.0, 2.0, feasible=False, sops=300.0),  # on the front although infeasible
+        _row(4, 80.0, 2.0, feasible=False, sops=300.0),  # non-dominated but infeasible: not on the front
         _row(5, 96.0, 8.0, sops=600.0),
         _row(6, None, None, feasible=False, state="PRUNED", reason="silent", silent=True),
     ]
+
+
+def _summary(rows, objectives=("accuracy", "memory"), budget: float | None = 2.0, **fields) -> FrontSummary:
+    summary = summarize(rows, objectives, budget)
+    return replace(summary, **fields) if fields else summary
+
+
+def _unmarked(rows, objectives=("accuracy", "memory")) -> FrontSummary:
+    return _summary(rows, objectives, selected=None, knee=None)
 
 
 def _trace(fig: go.Figure, name: str):
@@ -53,17 +59,18 @@ def _annotations(fig: go.Figure) -> list[str]:
     return [a.text for a in found]
 
 
-def test_front_trace_holds_exactly_the_non_dominated_trials(rows):
-    fig = plots.pareto_figure(rows)
+def test_front_trace_holds_exactly_the_summary_front(rows):
+    summary = _summary(rows)
+    fig = plots.pareto_figure(summary)
     front = _trace(fig, "Pareto front")
-    assert sorted(front.customdata) == [1, 2, 4, 5]
+    assert sorted(front.customdata) == [1, 2, 5]
     assert front.mode == "lines+markers"
     assert list(front.x) == sorted(front.x)  # a connected line from small to large memory
-    assert sorted(front.customdata) == sorted(r["trial_number"] for r in pareto_front(rows[1:]))
+    assert list(front.customdata) == [r.trial_number for r in summary.front]
 
 
 def test_trials_are_split_by_feasibility_and_pruned_ones_are_left_out(rows):
-    fig = plots.pareto_figure(rows)
+    fig = plots.pareto_figure(_summary(rows))
     feasible = _trace(fig, "trial (feasible)")
     infeasible = _trace(fig, "trial (infeasible)")
     assert sorted(feasible.customdata) == [1, 2, 5]
@@ -74,7 +81,7 @@ def test_trials_are_split_by_feasibility_and_pruned_ones_are_left_out(rows):
 
 
 def test_baseline_has_its_own_labelled_marker(rows):
-    fig = plots.pareto_figure(rows)
+    fig = plots.pareto_figure(_summary(rows))
     baseline = _trace(fig, "float baseline")
     assert list(baseline.customdata) == [0]
     assert list(baseline.text) == ["float baseline"]
@@ -83,7 +90,7 @@ def test_baseline_has_its_own_labelled_marker(rows):
 
 
 def test_hover_text_describes_the_configuration(rows):
-    front = _trace(plots.pareto_figure(rows), "Pareto front")
+    front = _trace(plots.pareto_figure(_summary(rows)), "Pareto front")
     text = front.hovertext[list(front.customdata).index(2)]
     for part in ("trial 2", "lsq", "3/5", "membrane 6", "current 7", "param 5", "stochastic", "T = 20",
                  "sparsity 0.25", "95.00 %", "+3.00 pt", "5.00 KiB", "20.0x smaller"):
@@ -92,57 +99,64 @@ def test_hover_text_describes_the_configuration(rows):
 
 
 def test_axes_titles_units_and_title(rows):
-    fig = plots.pareto_figure(rows, title="mnist-study")
+    fig = plots.pareto_figure(_summary(rows), title="mnist-study")
     assert fig.layout.xaxis.title.text == "memory (KiB)"
     assert fig.layout.xaxis.type == "log"
     assert fig.layout.yaxis.title.text == "test accuracy (%)"
     assert "mnist-study" in fig.layout.title.text
-    validation = plots.pareto_figure(rows, accuracy_split="validation")
+    validation = plots.pareto_figure(_summary(rows), accuracy_split="validation")
     assert validation.layout.yaxis.title.text == "validation accuracy (%)"
 
 
 def test_selected_and_knee_are_annotated(rows):
-    selected = select_model(rows, 2.0)
-    knee = knee_point(pareto_front(rows[1:]))
+    summary = _summary(rows)
+    selected, knee = summary.selected, summary.knee
     assert selected is not None and knee is not None
-    fig = plots.pareto_figure(rows, selected=selected, knee=knee)
+    fig = plots.pareto_figure(summary)
     texts = _annotations(fig)
-    assert f"selected (trial {selected['trial_number']})" in texts
-    assert f"knee (trial {knee['trial_number']})" in texts
-    _trace(fig, f"selected (trial {selected['trial_number']})")
+    assert f"selected (trial {selected.trial_number})" in texts
+    assert f"knee (trial {knee.trial_number})" in texts
+    _trace(fig, f"selected (trial {selected.trial_number})")
     # log x axis: annotation positions are in log10 units
     mark = next(a for a in fig.layout.annotations if a.text.startswith("selected"))
-    assert mark.x == pytest.approx(__import__("math").log10(selected["memory_kib"]))
-    assert mark.y == pytest.approx(selected["accuracy"])
+    assert mark.x == pytest.approx(__import__("math").log10(selected.memory_kib))
+    assert mark.y == pytest.approx(selected.accuracy)
 
 
 def test_no_marks_without_selection(rows):
-    assert _annotations(plots.pareto_figure(rows)) == []
+    assert _annotations(plots.pareto_figure(_unmarked(rows))) == []
 
 
 def test_three_objectives_give_a_3d_scatter(rows):
-    fig = plots.pareto_figure(rows, ("accuracy", "memory", "sops"), selected=rows[5])
+    fig = plots.pareto_figure(_summary(rows, ("accuracy", "memory", "sops"), selected=rows[5]))
     assert all(isinstance(t, go.Scatter3d) for t in fig.data)
     front = _trace(fig, "Pareto front")
-    assert sorted(front.customdata) == [1, 2, 3, 4, 5]
+    assert sorted(front.customdata) == [1, 2, 5]
     assert fig.layout.scene.zaxis.title.text == "test accuracy (%)"
     assert fig.layout.scene.xaxis.title.text == "memory (KiB)"
     assert fig.layout.scene.yaxis.title.text == "synaptic operations (SOPs)"
     assert "selected (trial 5)" in _annotations(fig)
 
 
+def test_sops_study_draws_sops_not_memory(rows):
+    fig = plots.pareto_figure(_summary(rows, ("accuracy", "sops")))
+    assert fig.layout.xaxis.title.text == "synaptic operations (SOPs)"
+    front = _trace(fig, "Pareto front")
+    assert list(front.x) == [450.0, 500.0] and list(front.customdata) == [2, 1]  # 5 has more SOPs than 1
+
+
 def test_empty_rows_give_an_empty_figure():
-    fig = plots.pareto_figure([])
+    fig = plots.pareto_figure(summarize([], ("accuracy", "memory"), 1.0))
     assert len(fig.data) == 0
 
 
 def test_unknown_objective_is_rejected(rows):
     with pytest.raises(ValueError, match="unknown"):
-        plots.pareto_figure(rows, ("accuracy", "latency"))
+        summarize(rows, ("accuracy", "latency"), 1.0)
 
 
 def test_write_pareto_html_is_self_contained(rows, tmp_path):
-    path = plots.write_pareto_html(rows, tmp_path / "out" / "pareto.html", selected=rows[5], title="s1")
+    path = plots.write_pareto_html(_summary(rows), tmp_path / "out" / "pareto.html", title="s1")
     html = path.read_text(encoding="utf-8")
     assert path.exists() and "plotly" in html
     assert "<script src=" not in html  # nothing loaded from the network
@@ -219,8 +233,7 @@ def test_importance_none_when_it_cannot_be_computed():
 
 def test_write_plots(rows, tmp_path):
     out = tmp_path / "plots"
-    written = plots.write_plots(_study(_TRIALS), rows, out, ("accuracy", "memory"), selected=rows[5],
-                                knee=rows[2])
+    written = plots.write_plots(_study(_TRIALS), _summary(rows), out)
     names = sorted(p.name for p in written)
     assert names == ["hypervolume.html", "importance_accuracy.html", "importance_memory.html", "pareto.html"]
     for path in written:
@@ -229,7 +242,7 @@ def test_write_plots(rows, tmp_path):
 
 
 def test_write_plots_skips_figures_without_data(rows, tmp_path):
-    written = plots.write_plots(_study([]), rows, tmp_path, ("accuracy", "memory"))
+    written = plots.write_plots(_study([]), _summary(rows), tmp_path)
     assert [p.name for p in written] == ["pareto.html"]
 
 
@@ -239,7 +252,7 @@ def test_png_failure_says_what_to_install(rows, tmp_path, monkeypatch):
 
     monkeypatch.setattr(go.Figure, "write_image", broken)
     with pytest.raises(RuntimeError) as error:
-        plots.write_pareto_html(rows, tmp_path / "pareto.html", png=True)
+        plots.write_pareto_html(_summary(rows), tmp_path / "pareto.html", png=True)
     message = str(error.value)
     assert "pip install -c constraints.txt kaleido" in message and "chromium" in message
     assert "\n" not in message
@@ -251,7 +264,7 @@ def test_png_written_next_to_html(rows, tmp_path, monkeypatch):
             handle.write(b"\x89PNG")
 
     monkeypatch.setattr(go.Figure, "write_image", fake)
-    written = plots.write_plots(_study(_TRIALS), rows, tmp_path, ("accuracy", "memory"), png=True)
+    written = plots.write_plots(_study(_TRIALS), _summary(rows), tmp_path, png=True)
     names = {p.name for p in written}
     assert {"pareto.png", "hypervolume.png", "importance_accuracy.png", "importance_memory.png"} <= names
     assert all(p.exists() for p in written)

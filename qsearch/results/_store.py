@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, select
+from sqlalchemy import Engine, create_engine, delete, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from qsearch.errors import InputError
+from qsearch.results._row import ResultRow
 from qsearch.results._table import Base, TrialResult
 
 
@@ -23,12 +25,31 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, **kwargs)
 
 
+#: columns added after the table's first release: nullable, so older databases gain them in place
+ADDED_COLUMNS = ("test_n", "validation_n", "device")
+
+
 def ensure_table(engine: Engine) -> None:
+    """Create the results table, or add the columns a database from an older qsearch lacks (rows keep NULL)."""
     Base.metadata.create_all(engine, checkfirst=True)
+    present = {c["name"] for c in inspect(engine).get_columns(TrialResult.__tablename__)}
+    for name in ADDED_COLUMNS:
+        if name in present:
+            continue
+        column = TrialResult.__table__.columns[name]
+        ddl = f"ALTER TABLE {TrialResult.__tablename__} ADD COLUMN {name} {column.type.compile(engine.dialect)}"
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(ddl))
+        except SQLAlchemyError:  # another worker added it first
+            if name not in {c["name"] for c in inspect(engine).get_columns(TrialResult.__tablename__)}:
+                raise
 
 
-def save_result(engine: Engine, row: TrialResult) -> None:
+def save_result(engine: Engine, row: ResultRow | TrialResult) -> None:
     """Insert or replace the row of (study, trial) — a retried write never duplicates a trial."""
+    if isinstance(row, ResultRow):
+        row = TrialResult.from_row(row)
     with Session(engine) as session, session.begin():
         session.execute(delete(TrialResult).where(TrialResult.study_name == row.study_name,
                                                   TrialResult.trial_number == row.trial_number))
@@ -62,30 +83,32 @@ def _check_sort(sort: str) -> None:
         raise InputError(f"--sort: {sort!r} is not a column; allowed: {', '.join(SORTABLE)}")
 
 
-def filter_rows(rows: Sequence[dict], flt: ResultFilter = ResultFilter(), sort: str = "trial_number",
-                descending: bool = False) -> list[dict]:
+def filter_rows(rows: Sequence[ResultRow], flt: ResultFilter = ResultFilter(), sort: str = "trial_number",
+                descending: bool = False) -> list[ResultRow]:
     """:func:`load_results`'s filters and order applied to rows in memory (storages without the SQL table).
 
     As in SQL, a comparison with a missing value (NULL) excludes the row, and missing values sort last.
     """
     _check_sort(sort)
 
-    def keep(row: dict) -> bool:
-        drop, kib = row.get("accuracy_drop"), row.get("memory_kib")
+    def keep(row: ResultRow) -> bool:
+        drop, kib = row.accuracy_drop, row.memory_kib
         return ((flt.max_accuracy_drop is None or (drop is not None and drop <= flt.max_accuracy_drop))
                 and (flt.max_memory_kib is None or (kib is not None and kib <= flt.max_memory_kib))
-                and (not flt.states or row["state"] in {s.upper() for s in flt.states})
-                and (not flt.feasible_only or bool(row["feasible"]))
-                and (flt.include_baseline or not row["is_baseline"]))
+                and (not flt.states or row.state in {s.upper() for s in flt.states})
+                and (not flt.feasible_only or bool(row.feasible))
+                and (flt.include_baseline or not row.is_baseline))
 
-    kept = sorted((r for r in rows if keep(r)), key=lambda r: r["trial_number"])
-    present = sorted((r for r in kept if r.get(sort) is not None), key=lambda r: r[sort], reverse=descending)
-    return present + [r for r in kept if r.get(sort) is None]
+    kept = sorted((r for r in rows if keep(r)), key=lambda r: r.trial_number)
+    present = sorted((r for r in kept if getattr(r, sort) is not None), key=lambda r: getattr(r, sort),
+                     reverse=descending)
+    return present + [r for r in kept if getattr(r, sort) is None]
 
 
 def load_results(engine: Engine, study_name: str, flt: ResultFilter = ResultFilter(),
-                 sort: str = "trial_number", descending: bool = False) -> list[dict]:
+                 sort: str = "trial_number", descending: bool = False) -> list[ResultRow]:
     _check_sort(sort)
+    ensure_table(engine)  # a database written by an older qsearch lacks the newest columns
     query = select(TrialResult).where(TrialResult.study_name == study_name)
     if flt.max_accuracy_drop is not None:
         query = query.where(TrialResult.accuracy_drop <= flt.max_accuracy_drop)
@@ -100,7 +123,7 @@ def load_results(engine: Engine, study_name: str, flt: ResultFilter = ResultFilt
     column = getattr(TrialResult, sort)
     query = query.order_by(column.desc() if descending else column.asc(), TrialResult.trial_number.asc())
     with Session(engine) as session:
-        return [row.as_dict() for row in session.scalars(query)]
+        return [row.to_row() for row in session.scalars(query)]
 
 
 def study_names(engine: Engine) -> list[str]:

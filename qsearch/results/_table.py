@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from qsearch.results._row import ResultRow
+
 TABLE_NAME = "qsearch_results"
 
 
@@ -51,6 +53,8 @@ class TrialResult(Base):
     accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     test_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     validation_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    test_n: Mapped[int | None] = mapped_column(Integer, nullable=True)  # samples behind test_accuracy
+    validation_n: Mapped[int | None] = mapped_column(Integer, nullable=True)  # ... behind validation_accuracy
     accuracy_drop: Mapped[float | None] = mapped_column(Float, nullable=True)
     memory_bits: Mapped[int | None] = mapped_column(Integer, nullable=True)
     memory_kib: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -62,6 +66,7 @@ class TrialResult(Base):
     feasible: Mapped[bool] = mapped_column(Boolean, default=False)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     worker_host: Mapped[str] = mapped_column(String(255), default="")
+    device: Mapped[str | None] = mapped_column(String(16), nullable=True)  # where the trial trained and ran
     config: Mapped[dict] = mapped_column(JSON)
     memory_breakdown: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     finished_at: Mapped[dt.datetime] = mapped_column(DateTime, default=lambda: dt.datetime.now(dt.UTC).replace(
@@ -69,6 +74,17 @@ class TrialResult(Base):
 
     def as_dict(self) -> dict:
         return {c.name: getattr(self, c.name) for c in self.__table__.columns if c.name != "id"}
+
+    def to_row(self) -> ResultRow:
+        """The immutable row the layers above SQL use."""
+        return ResultRow(**self.as_dict())
+
+    @classmethod
+    def from_row(cls, row: ResultRow) -> TrialResult:
+        values = row.as_dict()
+        if values["finished_at"] is None:
+            del values["finished_at"]  # the column's default: now
+        return cls(**values)
 
 
 COLUMNS = [c.name for c in TrialResult.__table__.columns if c.name not in ("id", "config", "memory_breakdown")]

@@ -2,9 +2,7 @@
 
 from qsearch.search._objective import (
     BASELINE_ATTR,
-    DIRECTIONS,
     DUPLICATE_ATTR,
-    METRIC_UNITS,
     Objective,
     result_row,
 )
@@ -15,7 +13,7 @@ from qsearch.search._study import delete_study, finished_trials, open_study, res
 from qsearch.search._trial import TrialOutcome, build_model, run_trial
 
 __all__ = [
-    "BASELINE_ATTR", "DIRECTIONS", "DUPLICATE_ATTR", "METRIC_UNITS", "Objective", "StorageError", "TrialOutcome",
+    "BASELINE_ATTR", "DUPLICATE_ATTR", "Objective", "StorageError", "TrialOutcome",
     "baseline_config", "baseline_params", "delete_study", "build_model", "describe_target", "finished_trials",
     "grid_search_space", "make_sampler", "make_storage", "mask_url", "open_study", "result_row",
     "results_engine_for", "run_study", "run_trial", "sample_trial", "storage_kind",

@@ -8,7 +8,7 @@ same numbers. It reuses that trial's measurements (user attribute ``duplicate_of
 
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 import socket
 import time
 from collections.abc import Callable
@@ -16,8 +16,10 @@ from collections.abc import Callable
 import optuna
 from sqlalchemy import Engine
 
+from qsearch.metrics import bits_to_kib, metric, pj_to_nj
 from qsearch.quant import QuantConfig
-from qsearch.results import TrialResult, save_result
+from qsearch.results import ResultRow, save_result
+from qsearch.search import _attrs
 from qsearch.search._retry import call_with_retry
 from qsearch.search._space import baseline_config, sample_trial
 from qsearch.search._storage import fail_stale_trials, set_user_attrs
@@ -25,13 +27,9 @@ from qsearch.search._trial import TrialOutcome, run_trial
 from qsearch.snn import DivergedError, SilentNetworkError
 from qsearch.studyfile import StudyFile
 
-BASELINE_ATTR = "qsearch_baseline"
-DUPLICATE_ATTR = "duplicate_of"
+BASELINE_ATTR = _attrs.BASELINE
+DUPLICATE_ATTR = _attrs.DUPLICATE_OF
 DUPLICATE_REASON = "duplicate"
-METRIC_UNITS = {"accuracy": "accuracy_pct", "memory": "memory_kib", "sops": "sops", "energy": "energy_nj",
-                "timesteps": "timesteps"}
-DIRECTIONS = {"accuracy": "maximize", "memory": "minimize", "sops": "minimize", "energy": "minimize",
-              "timesteps": "minimize"}
 #: constraint value given to trials that are not candidates (the baseline) — positive means infeasible
 NOT_A_CANDIDATE = 1e9
 
@@ -39,10 +37,18 @@ TrialRunner = Callable[..., TrialOutcome]
 EpochHook = Callable[[int, int, float, float], None]
 
 
+def directions(objectives: list[str]) -> list[str]:
+    """Optuna's study directions for the study file's objectives (from :mod:`qsearch.metrics`)."""
+    return [metric(o).direction for o in objectives]
+
+
+def metric_names(objectives: list[str]) -> list[str]:
+    """Optuna's metric names (quantity and unit) for the study file's objectives."""
+    return [metric(o).optuna_name for o in objectives]
+
+
 def objective_values(outcome: TrialOutcome, objectives: list[str]) -> list[float]:
-    values = {"accuracy": outcome.accuracy, "memory": outcome.memory_bits / 8192, "sops": outcome.sops,
-              "energy": outcome.energy_pj / 1000, "timesteps": float(outcome.config.timesteps)}
-    return [values[o] for o in objectives]
+    return [metric(o).from_outcome(outcome) for o in objectives]
 
 
 class BaselinePending(Exception):  # noqa: N818 - a signal to the trial loop, not an error
@@ -64,7 +70,7 @@ def baseline_accuracy(study: optuna.Study, wait_s: float = 3600.0, poll_s: float
             if not t.user_attrs.get(BASELINE_ATTR):
                 continue
             if t.state == optuna.trial.TrialState.COMPLETE:
-                return float(t.user_attrs["accuracy"])
+                return float(t.user_attrs["accuracy"])  # the measurement of that name (_attrs)
             running |= t.state == optuna.trial.TrialState.RUNNING
             waiting |= t.state == optuna.trial.TrialState.WAITING
         if not running and waiting:
@@ -83,7 +89,7 @@ def earlier_duplicate(study: optuna.Study, params: dict, config: QuantConfig) ->
     """
     wanted = config.to_dict()
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        if not t.user_attrs.get(BASELINE_ATTR) and t.params == params and t.user_attrs.get("config") == wanted:
+        if not t.user_attrs.get(BASELINE_ATTR) and t.params == params and t.user_attrs.get(_attrs.CONFIG) == wanted:
             return t
     return None
 
@@ -94,16 +100,10 @@ def reused_outcome(original: optuna.trial.FrozenTrial, config: QuantConfig,
 
     ``duration_s`` is this trial's own cost (the look-up), so summed durations stay the real compute time.
     """
-    attrs = original.user_attrs
-    values = {}
-    for f in dataclasses.fields(TrialOutcome):
-        if f.name in ("config", "duration_s"):
-            continue
-        if f.name in attrs:
-            values[f.name] = attrs[f.name]
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            return None
-    return TrialOutcome(config=config, duration_s=duration_s, **values)
+    values = _attrs.measured_from_attrs(original.user_attrs)
+    if values is None:
+        return None
+    return TrialOutcome(config=config, **{**values, "duration_s": duration_s})
 
 
 class Objective:
@@ -122,8 +122,8 @@ class Objective:
         is_baseline = bool(trial.user_attrs.get(BASELINE_ATTR))
         sampled = sample_trial(trial, sf)
         config = baseline_config(sf) if is_baseline else sampled.config
-        set_user_attrs(trial, {"config": config.to_dict(), "summary": config.summary(),
-                               "worker_host": socket.gethostname()})
+        set_user_attrs(trial, {_attrs.CONFIG: config.to_dict(), _attrs.SUMMARY: config.summary(),
+                               _attrs.WORKER_HOST: socket.gethostname()})
         hook = (lambda e, loss, acc: self.on_epoch(trial.number, e, loss, acc)) if self.on_epoch else None
         started = time.perf_counter()
         original = None if is_baseline else earlier_duplicate(trial.study, trial.params, config)
@@ -135,13 +135,13 @@ class Objective:
             outcome = self.runner(sf, config, learning_rate=None if is_baseline else sampled.learning_rate,
                                   epochs=None if is_baseline else sampled.epochs, on_epoch=hook)
         except SilentNetworkError as stop:
-            set_user_attrs(trial, {"reason": "silent", "epochs_run": stop.partial.epochs_run,
-                                   "silent_fraction": stop.fraction})
+            set_user_attrs(trial, {_attrs.REASON: "silent", _attrs.EPOCHS_RUN: stop.partial.epochs_run,
+                                   _attrs.SILENT_FRACTION: stop.fraction})
             self._save(trial, config, "PRUNED", "silent", None, None, silent=True,
                        epochs_run=stop.partial.epochs_run)
             raise optuna.TrialPruned(str(stop)) from None
         except DivergedError as error:
-            trial.set_user_attr("reason", "nan_loss")
+            trial.set_user_attr(_attrs.REASON, "nan_loss")
             self._save(trial, config, "FAIL", "nan_loss", None, None, silent=False, epochs_run=None)
             raise error
         return self._finish(trial, config, outcome, is_baseline, reason=outcome.stop_reason)
@@ -159,13 +159,12 @@ class Objective:
             trial.set_constraint("accuracy_drop", NOT_A_CANDIDATE if is_baseline else value)
             feasible = feasible and value <= 0
         if constraints.max_memory_kib is not None:
-            value = outcome.memory_bits / 8192 - constraints.max_memory_kib
+            value = bits_to_kib(outcome.memory_bits) - constraints.max_memory_kib
             trial.set_constraint("memory_kib", NOT_A_CANDIDATE if is_baseline else value)
             feasible = feasible and value <= 0
         if is_baseline and constraints.max_accuracy_drop is None and constraints.max_memory_kib is None:
             trial.set_constraint("candidate", NOT_A_CANDIDATE)
-        measured = {key: value for key, value in outcome.as_dict().items() if key != "config"}
-        set_user_attrs(trial, {**measured, "accuracy_drop": drop, "feasible": feasible})  # one write for all
+        set_user_attrs(trial, _attrs.measured_attrs(outcome, drop, feasible))  # one write for all
         self._save(trial, config, "COMPLETE", reason, outcome, drop, silent=False,
                    epochs_run=outcome.epochs_run, feasible=feasible)
         return objective_values(outcome, sf.objectives)
@@ -183,10 +182,11 @@ class Objective:
 
 def result_row(study_name: str, number: int, config: QuantConfig, state: str, reason: str,
                outcome: TrialOutcome | None, drop: float | None, *, silent: bool, epochs_run: int | None,
-               feasible: bool, is_baseline: bool) -> TrialResult:
+               feasible: bool, is_baseline: bool, worker_host: str | None = None,
+               finished_at: dt.datetime | None = None) -> ResultRow:
     """The typed results row of one trial (outcome is None for stopped or failed trials)."""
     bits = [config.layer_bits(i) for i in range(max(len(config.weight_bits), 1))]
-    return TrialResult(
+    return ResultRow(
         study_name=study_name, trial_number=number, state=state, reason=reason, is_baseline=is_baseline,
         scheme=config.scheme, weight_bits="/".join(str(b) for b in bits), max_weight_bits=max(bits),
         membrane_bits=config.membrane_bits, current_bits=config.current_bits, param_bits=config.param_bits,
@@ -195,13 +195,17 @@ def result_row(study_name: str, number: int, config: QuantConfig, state: str, re
         accuracy=outcome.accuracy if outcome else None,
         test_accuracy=outcome.test_accuracy if outcome else None,
         validation_accuracy=outcome.validation_accuracy if outcome else None,
+        test_n=outcome.test_n if outcome else None, validation_n=outcome.validation_n if outcome else None,
         accuracy_drop=drop,
         memory_bits=outcome.memory_bits if outcome else None,
-        memory_kib=outcome.memory_bits / 8192 if outcome else None,
+        memory_kib=bits_to_kib(outcome.memory_bits) if outcome else None,
         compression_ratio=outcome.float_memory_bits / outcome.memory_bits if outcome else None,
         sops=outcome.sops if outcome else None,
-        energy_nj=outcome.energy_pj / 1000 if outcome else None,
+        energy_nj=pj_to_nj(outcome.energy_pj) if outcome else None,
         epochs_run=epochs_run, silent=silent, feasible=feasible,
-        duration_s=outcome.duration_s if outcome else None, worker_host=socket.gethostname(),
+        duration_s=outcome.duration_s if outcome else None,
+        worker_host=socket.gethostname() if worker_host is None else worker_host,
+        device=outcome.device if outcome else None,
         config=config.to_dict(), memory_breakdown=outcome.memory_breakdown if outcome else None,
+        finished_at=finished_at,
     )

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from qsearch.errors import InputError
 from qsearch.results import engine_for, ensure_table
 from qsearch.search._interrupt import StopGate
-from qsearch.search._objective import BASELINE_ATTR, DIRECTIONS, METRIC_UNITS, Objective
+from qsearch.search._objective import BASELINE_ATTR, Objective, directions, metric_names
 from qsearch.search._samplers import make_sampler
 from qsearch.search._schema import set_up_schema
 from qsearch.search._settings import RunSettings
@@ -67,12 +67,12 @@ def open_run_study(study_file: StudyFile, settings: RunSettings) -> optuna.Study
     sampler = make_sampler(study_file, settings.worker_index)
     try:
         study = optuna.create_study(study_name=name, storage=storage, sampler=sampler,
-                                    directions=[DIRECTIONS[o] for o in study_file.objectives])
+                                    directions=directions(study_file.objectives))
         created = True
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
         created = False
-    names = [METRIC_UNITS[o] for o in study_file.objectives]
+    names = metric_names(study_file.objectives)
     current = study.metric_names  # read once: another worker may set them between two reads
     if current is not None and current != names:
         raise InputError(f"objectives: study {name!r} was created with {current}; use a new --study-name for "

@@ -42,6 +42,9 @@ from qsearch.studyfile import StudyFile
 INPUT_FEATURES = 64
 N_CLASSES = 10
 FLOAT_ACCURACY = 96.0
+#: samples of the digits test and validation splits a synthetic trial pretends to have measured
+TEST_SAMPLES = 360
+VALIDATION_SAMPLES = 360
 #: input spikes per neuron and timestep assumed for SOPs and energy
 SPIKE_RATE = 0.1
 #: default seconds per trial when neither the call nor the study file says otherwise
@@ -112,8 +115,11 @@ def synthetic_trial(study_file: StudyFile, config: QuantConfig, learning_rate: f
             for i in range(n_layers)]
     sops = [SPIKE_RATE * config.timesteps * k for k in kept]
     neurons = sum(sizes[1:])
+    validation = max(accuracy - 0.3, 0.0)
+    split = getattr(study_file, "accuracy_split", "validation")
     return TrialOutcome(
-        config=config, accuracy=accuracy, test_accuracy=accuracy, validation_accuracy=max(accuracy - 0.3, 0.0),
+        config=config, accuracy=accuracy if split == "test" else validation, test_accuracy=accuracy,
+        validation_accuracy=validation, test_n=TEST_SAMPLES, validation_n=VALIDATION_SAMPLES,
         memory_bits=memory.total, memory_breakdown=memory.as_dict(), float_memory_bits=float_memory_bits(sizes),
         sops=sum(sops), energy_pj=energy_per_inference_pj(sops, neurons, config.timesteps, config),
         epochs_run=epochs_run, stop_reason="completed", silent=False, duration_s=time.perf_counter() - started,

@@ -41,7 +41,7 @@ class TrialOutcome:
     """Everything a finished (or silent-stopped) trial measured."""
 
     config: QuantConfig
-    accuracy: float  # percent, on the study's accuracy split (test by default)
+    accuracy: float  # percent, on the study's accuracy split (validation by default): what selection sees
     test_accuracy: float
     validation_accuracy: float
     memory_bits: int
@@ -56,6 +56,8 @@ class TrialOutcome:
     weight_formats: list[str] = field(default_factory=list)
     membrane_format: str = "float32"
     device: str = "cpu"  # where it trained and ran ("cpu" for trials stored before the field: all ran there)
+    test_n: int | None = None  # samples behind test_accuracy
+    validation_n: int | None = None  # samples behind validation_accuracy
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -218,6 +220,7 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
         membrane_format=plan.state[0].membrane.describe() if plan else "float32", device=model.device.type,
+        test_n=len(data.test), validation_n=len(data.validation),
     )
 
 

@@ -60,3 +60,20 @@ def test_results_table_round_trips(url, sqlite_url):
         delete_results(engine, study)
         assert load_results(engine, study) == []
         engine.dispose()
+
+
+def test_table_of_an_older_qsearch_gains_the_new_columns(sqlite_url):
+    """A database written before test_n/validation_n existed: its rows still read, with the sizes unknown."""
+    from sqlalchemy import inspect, text
+
+    engine = engine_for(sqlite_url)
+    ensure_table(engine)
+    save_result(engine, _row("old", 1, 4.0))
+    with engine.begin() as connection:  # the table as an older qsearch created it
+        for column in ("test_n", "validation_n"):
+            connection.execute(text(f"ALTER TABLE qsearch_results DROP COLUMN {column}"))
+    assert "test_n" not in {c["name"] for c in inspect(engine).get_columns("qsearch_results")}
+    (row,) = load_results(engine, "old")
+    assert (row.trial_number, row.accuracy, row.test_n, row.test_accuracy_se) == (1, 95.25, None, None)
+    save_result(engine, _row("old", 2, 2.0))
+    assert [r.trial_number for r in load_results(engine, "old")] == [1, 2]

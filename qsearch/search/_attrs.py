@@ -1,0 +1,60 @@
+"""The user attributes a trial stores in Optuna: the one place that names their keys and versions them.
+
+Every trial carries its configuration and measurements as Optuna user attributes (what optuna-dashboard shows
+and what rebuilds the results rows on storages without the SQL table, see ``_rows``). The keys are listed
+here, explicitly, instead of following the fields of whatever dataclass the trial runner returns: a field
+added there is not stored (or expected) until it is added here, with a new :data:`ATTRS_VERSION`.
+
+Versions: 0 (no :data:`VERSION_KEY`) is every study written before the namespace existed; version 1 writes the
+same keys plus the version; version 2 adds the split sizes ``test_n`` and ``validation_n`` and the ``device`` a trial ran on. Readers accept every
+version up to :data:`ATTRS_VERSION` (a missing optional key reads as its default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ATTRS_VERSION = 2
+VERSION_KEY = "qsearch_attrs_version"
+
+BASELINE = "qsearch_baseline"  # the float baseline trial (set when enqueued)
+CONFIG = "config"  # QuantConfig.to_dict()
+SUMMARY = "summary"  # one-line configuration
+WORKER_HOST = "worker_host"
+REASON = "reason"  # why a trial stopped early or failed (silent, nan_loss, a worker's quota, ...)
+DUPLICATE_OF = "duplicate_of"  # trial number whose measurements a repeated configuration reuses
+ACCURACY_DROP = "accuracy_drop"  # points below the float baseline
+FEASIBLE = "feasible"
+EPOCHS_RUN = "epochs_run"
+SILENT_FRACTION = "silent_fraction"
+
+#: the measurements of a finished trial (fields of qsearch.search.TrialOutcome), required ones first
+MEASURED_REQUIRED: tuple[str, ...] = (
+    "accuracy", "test_accuracy", "validation_accuracy", "memory_bits", "memory_breakdown", "float_memory_bits",
+    "sops", "energy_pj", "epochs_run", "stop_reason", "silent", "duration_s")
+#: measurements with a default (older studies may lack them)
+MEASURED_OPTIONAL: tuple[str, ...] = ("weight_formats", "membrane_format", "test_n", "validation_n", "device")
+
+
+def attrs_version(attrs: Mapping[str, Any]) -> int:
+    """The namespace version of a trial's attributes; ValueError for a study written by a newer qsearch."""
+    version = int(attrs.get(VERSION_KEY, 0))
+    if version > ATTRS_VERSION:
+        raise ValueError(f"--study-name: trial attributes of version {version} were written by a newer qsearch "
+                         f"(this one reads up to {ATTRS_VERSION}); upgrade qsearch")
+    return version
+
+
+def measured_attrs(outcome: Any, accuracy_drop: float | None, feasible: bool) -> dict[str, Any]:
+    """The attributes of a finished trial: its measurements, drop, feasibility and the namespace version."""
+    values = {key: getattr(outcome, key) for key in (*MEASURED_REQUIRED, *MEASURED_OPTIONAL)}
+    return {**values, ACCURACY_DROP: accuracy_drop, FEASIBLE: feasible, VERSION_KEY: ATTRS_VERSION}
+
+
+def measured_from_attrs(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The measurements stored by :func:`measured_attrs` (any version), None if a required one is missing."""
+    attrs_version(attrs)
+    if any(key not in attrs for key in MEASURED_REQUIRED):
+        return None
+    return {key: attrs[key] for key in (*MEASURED_REQUIRED, *MEASURED_OPTIONAL) if key in attrs}
