@@ -7,7 +7,8 @@ added there is not stored (or expected) until it is added here, with a new :data
 
 Versions: 0 (no :data:`VERSION_KEY`) is every study written before the namespace existed; version 1 writes the
 same keys plus the version; version 2 adds the split sizes ``test_n`` and ``validation_n`` and the
-``device`` a trial ran on. Readers accept every version up to :data:`ATTRS_VERSION` (a missing optional key reads as its default).
+``device`` a trial ran on. Readers accept every version up to :data:`ATTRS_VERSION` (a missing optional key
+reads as its default).
 """
 
 from __future__ import annotations
