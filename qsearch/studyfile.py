@@ -176,6 +176,8 @@ class SamplerSection(_Strict):
     mutation_prob: float | None = Field(None, ge=0, le=1)
     crossover_prob: float = Field(0.9, ge=0, le=1)
     n_startup_trials: int = Field(10, ge=0, description="tpe/gp")
+    distinct: bool = Field(True, description="re-draw a proposal that repeats an earlier trial's parameters, so "
+                                             "every trial is a new point (qsearch.search._distinct)")
 
 
 class SilentSection(_Strict):

@@ -6,12 +6,20 @@ import warnings
 
 import optuna
 
+from qsearch.search._distinct import distinct
 from qsearch.search._space import grid_search_space
 from qsearch.search._workers import worker_seed
 from qsearch.studyfile import StudyFile
 
 
 def make_sampler(study: StudyFile) -> optuna.samplers.BaseSampler:
+    """The study file's sampler; with ``sampler.distinct`` it never proposes an evaluated point again."""
+    sampler = optuna_sampler(study)
+    return distinct(sampler, seed=worker_seed(study.sampler.seed)) if study.sampler.distinct else sampler
+
+
+def optuna_sampler(study: StudyFile) -> optuna.samplers.BaseSampler:
+    """Optuna's sampler of ``sampler.kind``, as configured (without the distinct wrapper)."""
     cfg = study.sampler
     seed = worker_seed(cfg.seed)  # per-worker offset: parallel workers do not repeat each other
     with warnings.catch_warnings():
