@@ -188,8 +188,16 @@ class SilentSection(_Strict):
     grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check")
 
 
+class HopelessSection(_Strict):
+    enabled: bool = Field(True, description="stop a QAT trial whose validation accuracy can no longer reach "
+                                            "the accuracy budget (qsearch.search._hopeless)")
+    margin: float = Field(2.0, ge=0, description="percentage points added to the largest gain seen")
+    min_curves: int = Field(5, ge=1, description="finished QAT learning curves needed before any stop")
+
+
 class EarlyStoppingSection(_Strict):
     silent: SilentSection = SilentSection()
+    hopeless: HopelessSection = HopelessSection()
     patience: int | None = Field(None, ge=1, description="epochs without validation improvement")
 
 

@@ -12,6 +12,7 @@ import torch
 from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
+from qsearch.search._hopeless import unjudged
 from qsearch.snn import (
     NeuronSpec,
     QuantPlan,
@@ -53,6 +54,7 @@ class TrialOutcome:
     duration_s: float
     weight_formats: list[str] = field(default_factory=list)
     membrane_format: str = "float32"
+    validation_curve: list[float] = field(default_factory=list)  # percent after each epoch of the last phase
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -167,7 +169,7 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
             model.load_state_dict(state)
         else:
             reference = replace(float_config(model), timesteps=config.timesteps)
-            result = train(model, reference, data.train, data.validation, settings, monitor(), on_epoch)
+            result = train(model, reference, data.train, data.validation, settings, monitor(), unjudged(on_epoch))
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
         qat_settings = settings
@@ -211,6 +213,7 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
         membrane_format=plan.state[0].membrane.describe() if plan else "float32",
+        validation_curve=[100 * a for a in result.validation_history],
     )
 
 
