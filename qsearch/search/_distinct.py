@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
 
 #: trial user attribute naming what the wrapper changed (absent when the inner proposal was new)
@@ -47,11 +46,35 @@ class DistinctSampler(optuna.samplers.BaseSampler):
         self.inner = inner
         self.max_attempts = max_attempts
         self._rng = np.random.default_rng(seed)
-        self._space = IntersectionSearchSpace()
         self._random = optuna.samplers.RandomSampler(seed=None if seed is None else seed + 1)
+        # one read of the study per trial (it is the expensive part on an RDB storage), shared by the search
+        # space and the repeat check; finished trials never change, so their parameters are kept
+        self._finished: dict[int, dict[str, Any] | None] = {}  # number -> params (None: not an evaluated point)
+        self._space: dict[str, BaseDistribution] | None = None  # intersection over COMPLETE trials
+        self._others: list[dict[str, Any]] = []  # params of the current trial's running contemporaries
+        self._read_for: int | None = None
+
+    def _read(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if self._read_for == trial.number:
+            return
+        self._others = []
+        for t in study.get_trials(deepcopy=False):
+            if t.number in self._finished or t.number == trial.number or t.state == TrialState.WAITING:
+                continue
+            point = None if t.user_attrs.get(_BASELINE_ATTR) else t.params
+            if not t.state.is_finished():
+                if point is not None:
+                    self._others.append(point)
+                continue
+            self._finished[t.number] = point
+            if t.state == TrialState.COMPLETE:
+                self._space = (dict(t.distributions) if self._space is None else
+                               {n: d for n, d in self._space.items() if t.distributions.get(n) == d})
+        self._read_for = trial.number
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return {name: d for name, d in self._space.calculate(study).items() if not d.single()}
+        self._read(study, trial)
+        return {name: d for name, d in (self._space or {}).items() if not d.single()}
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
@@ -63,7 +86,8 @@ class DistinctSampler(optuna.samplers.BaseSampler):
         for name, distribution in search_space.items():
             if name not in proposal:
                 proposal[name] = self.inner.sample_independent(study, trial, name, distribution)
-        seen = self._seen(study, trial, set(search_space))
+        self._read(study, trial)
+        seen = self._seen(set(search_space))
         if params_key(proposal) not in seen:
             return proposal
         redrawn = self._redraw(study, trial, proposal, search_space, seen)
@@ -73,15 +97,10 @@ class DistinctSampler(optuna.samplers.BaseSampler):
             return redrawn
         return proposal  # the space is exhausted: the objective reuses the earlier measurement
 
-    def _seen(self, study: optuna.Study, trial: FrozenTrial, names: set[str]) -> set[tuple]:
-        """Parameter sets of the study's other evaluated (or running) trials, over ``names``."""
-        seen = set()
-        for t in study.get_trials(deepcopy=False):
-            if t.number == trial.number or t.state == TrialState.WAITING or t.user_attrs.get(_BASELINE_ATTR):
-                continue
-            if names <= t.params.keys():
-                seen.add(params_key({n: t.params[n] for n in names}))
-        return seen
+    def _seen(self, names: set[str]) -> set[tuple]:
+        """Parameter sets, over ``names``, of the study's other evaluated (or running) trials."""
+        points = [p for p in self._finished.values() if p is not None] + self._others
+        return {params_key({n: p[n] for n in names}) for p in points if names <= p.keys()}
 
     def _redraw(self, study: optuna.Study, trial: FrozenTrial, proposal: dict[str, Any],
                 space: dict[str, BaseDistribution], seen: set[tuple]) -> dict[str, Any] | None:
