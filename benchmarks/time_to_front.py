@@ -188,7 +188,7 @@ def main() -> None:
     def ratio(other: str) -> str:
         pairs = [(a, b) for a, b in zip(to95["shipped"], to95[other], strict=True) if a is not None and b is not None]
         if not pairs:
-            return f"n/a (95 % not reached by {'both' if to95['shipped'] else 'shipped'} in any seed)"
+            return "n/a (in no seed did both reach 95 %)"
         return f"{statistics.median(a / b for a, b in pairs):.3f}"
 
     print(f"time_to_95_vs_before: {ratio('before')}")
