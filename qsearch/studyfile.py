@@ -227,6 +227,8 @@ class SamplerSection(_Strict):
     mutation_prob: float | None = Field(None, ge=0, le=1)
     crossover_prob: float = Field(0.9, ge=0, le=1)
     n_startup_trials: int = Field(10, ge=0, description="tpe/gp")
+    distinct: bool = Field(True, description="re-draw a proposal that repeats an earlier trial's parameters, so "
+                                             "every trial is a new point (qsearch.search._distinct)")
 
 
 class SilentSection(_Strict):
@@ -245,8 +247,16 @@ class SilentSection(_Strict):
                                     check_every=self.check_every, grace_samples=int(self.grace_epochs * train_samples))
 
 
+class HopelessSection(_Strict):
+    enabled: bool = Field(True, description="stop a QAT trial whose validation accuracy can no longer reach "
+                                            "the accuracy budget (qsearch.search._hopeless)")
+    margin: float = Field(2.0, ge=0, description="percentage points added to the largest gain seen")
+    min_curves: int = Field(5, ge=1, description="finished QAT learning curves needed before any stop")
+
+
 class EarlyStoppingSection(_Strict):
     silent: SilentSection = SilentSection()
+    hopeless: HopelessSection = HopelessSection()
     patience: int | None = Field(None, ge=1, description="epochs without validation improvement")
 
 

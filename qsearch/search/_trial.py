@@ -14,6 +14,7 @@ from qsearch.devices import torch_device
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
+from qsearch.search._hopeless import unjudged
 from qsearch.snn import (
     QuantPlan,
     SilentNetworkError,
@@ -58,6 +59,7 @@ class TrialOutcome:
     device: str = "cpu"  # where it trained and ran ("cpu" for trials stored before the field: all ran there)
     test_n: int | None = None  # samples behind test_accuracy
     validation_n: int | None = None  # samples behind validation_accuracy
+    validation_curve: list[float] = field(default_factory=list)  # percent after each epoch of the last phase
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -178,7 +180,7 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
             model.load_state_dict(state)
         else:
             reference = replace(float_config(model), timesteps=config.timesteps)
-            result = train(model, reference, data.train, data.validation, settings, monitor(), on_epoch)
+            result = train(model, reference, data.train, data.validation, settings, monitor(), unjudged(on_epoch))
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
         qat_settings = study.training.qat_settings(settings) if from_float else settings
@@ -221,6 +223,7 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
         membrane_format=plan.state[0].membrane.describe() if plan else "float32", device=model.device.type,
         test_n=len(data.test), validation_n=len(data.validation),
+        validation_curve=[100 * a for a in result.validation_history],
     )
 
 
