@@ -11,7 +11,9 @@ import torch
 
 from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
 from qsearch.quant import FLOAT_BITS, QuantConfig
+from qsearch.errors import InputError
 from qsearch.search._data import TrialData, trial_data
+from qsearch.search._imported import build_imported_model, check_expected_accuracy, is_imported
 from qsearch.snn import (
     NeuronSpec,
     QuantPlan,
@@ -32,6 +34,9 @@ from qsearch.snn import (
 from qsearch.studyfile import StudyFile
 
 EpochCallback = Callable[[int, float, float], None]
+
+#: stop reason of a float network taken as imported (model.kind nir/python), not trained here
+IMPORTED_REASON = "imported"
 
 
 @dataclass
@@ -63,6 +68,8 @@ class TrialOutcome:
 def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
     """The study's network for samples of ``input_shape``: an MLP (input flattened) or a conv SNN."""
     spec = study.model
+    if is_imported(spec):
+        return build_imported_model(spec, tuple(input_shape))
     neuron = NeuronSpec(**spec.neuron.model_dump())
     if spec.kind == "mlp":
         sizes = [math.prod(input_shape), *spec.hidden, n_classes]
@@ -94,7 +101,12 @@ def check_study_inputs(study: StudyFile) -> None:
     if study.trial_runner != "snn":
         return
     data = trial_data(study.dataset, study.baseline_timesteps())
-    build_model(study, data.input_shape, data.n_classes)
+    model = build_model(study, data.input_shape, data.n_classes)
+    if is_imported(study.model):  # the user's network as given: its accuracy must match before any trial
+        if model.n_classes != data.n_classes:
+            raise InputError(f"{'model.path' if study.model.kind == 'nir' else 'model.factory'}: the imported "
+                             f"network has {model.n_classes} outputs, the dataset {data.n_classes} classes")
+        check_expected_accuracy(study, model, data)
 
 
 def network_memory(model: SpikingNetwork, config: QuantConfig, kept: list[int] | None = None) -> MemoryBreakdown:
@@ -162,7 +174,9 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:
         key = _float_key(study, config.timesteps, settings)
-        if key in _FLOAT_CACHE:
+        if is_imported(study.model):  # the imported weights are the float network: no float training
+            result = TrainResult(epochs_run=0, stop_reason=IMPORTED_REASON)
+        elif key in _FLOAT_CACHE:
             state, result = _FLOAT_CACHE[key]
             model.load_state_dict(state)
         else:
