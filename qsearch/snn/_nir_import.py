@@ -109,14 +109,29 @@ def chain(graph: Any, refuse: _Refuse) -> list[str]:
             raise refuse(target, nodes[target], f"has a recurrent edge from '{name}'; qsearch's layers are "
                                                 "feed-forward only")
         if len(predecessors[target]) != 1:
-            raise refuse(target, nodes[target], f"has inputs from {sorted(predecessors[target])}; only a "
-                                                "feed-forward chain can be imported")
+            loops = [p for p in predecessors[target] if _reaches(successors, target, p)]
+            why = (f"has a recurrent edge from '{loops[0]}'; qsearch's layers are feed-forward only" if loops
+                   else f"has inputs from {sorted(predecessors[target])}; only a feed-forward chain can be imported")
+            raise refuse(target, nodes[target], why)
         order.append(target)
         seen.add(target)
     stray = [name for name in nodes if name not in seen]
     if stray:
         raise refuse(stray[0], nodes[stray[0]], "is not on the chain from the input to the output")
     return order
+
+
+def _reaches(successors: Mapping[str, list[str]], start: str, goal: str) -> bool:
+    """Whether ``goal`` can be reached from ``start`` along edges (an edge into ``start`` from it is a loop)."""
+    stack, seen = [start], set()
+    while stack:
+        name = stack.pop()
+        if name == goal:
+            return True
+        if name not in seen:
+            seen.add(name)
+            stack.extend(successors[name])
+    return False
 
 
 def _uniform(values: np.ndarray, what: str, name: str, node: Any, refuse: _Refuse) -> float:
@@ -196,7 +211,7 @@ def _synapse(name: str, node: Any, shape: tuple[int, ...], refuse: _Refuse) -> _
     if kind in ("Affine", "Linear"):
         if weight.ndim != 2 or weight.shape[1] != math.prod(shape):
             raise refuse(name, node, f"has weight shape {weight.shape}; its input has {math.prod(shape)} values")
-        return _Layer("linear", (math.prod(shape),), weight, name)
+        return _Layer("linear", shape, weight, name)  # qsearch flattens a linear layer's input itself
     if len(shape) != 3 or weight.ndim != 4 or weight.shape[1] != shape[0]:
         raise refuse(name, node, f"has weight shape {weight.shape} for an input of shape {shape}; set "
                                  "model.input_shape to (channels, height, width)")
@@ -243,6 +258,7 @@ def map_graph(graph: Any, input_shape: tuple[int, ...], dt: float | None = None,
     readout = "spiking"
     pending: _Layer | None = None
     scale = 1.0  # an AvgPool2d's 1/p**2, owed to the next layer's weights
+    flattened = False
     for name in order[1:-1]:
         node = nodes[name]
         kind = _type(node)
@@ -253,6 +269,9 @@ def map_graph(graph: Any, input_shape: tuple[int, ...], dt: float | None = None,
             if pending is not None:
                 raise refuse(name, node, f"follows '{pending.name}' with no neuron between; qsearch layers are "
                                          "weights -> neurons")
+            if kind != "Conv2d" and len(shape) > 1 and not flattened:
+                raise refuse(name, node, f"receives a {shape} map without a Flatten before it")
+            flattened = False
             pending = _synapse(name, node, shape, refuse)
             pending.weight = pending.weight * scale
             scale = 1.0
@@ -289,7 +308,7 @@ def map_graph(graph: Any, input_shape: tuple[int, ...], dt: float | None = None,
         elif kind == "Flatten":
             if pending is not None:
                 raise refuse(name, node, f"follows '{pending.name}' with no neuron between")
-            shape = (math.prod(shape),)
+            flattened = True  # the shape stays (C, H, W): qsearch's linear layers flatten their input
         elif kind == "IF":
             raise refuse(name, node, "is an integrate-and-fire neuron without leak; qsearch's LIF step scales "
                                      "leak and input by the same dt/tau_mem, so it cannot express IF")
