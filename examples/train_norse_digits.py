@@ -19,14 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import qsearch._norse  # noqa: F401  (imports Norse under its warning filter)
-from norse.torch import LIFCell, LIFParameters, SequentialState, to_nir
+import qsearch._norse  # noqa: F401  (imports Norse once, under qsearch's filter for its torch.jit warning)
 from qsearch.data import DigitsSpec
 from qsearch.search._data import trial_data
 
+norse = sys.modules["norse.torch"]
+LIFCell, LIFParameters, SequentialState, to_nir = norse.LIFCell, norse.LIFParameters, norse.SequentialState, norse.to_nir
+
 TIMESTEPS = 16
 HIDDEN = 64
-EPOCHS = 30
+EPOCHS = 20
 OUT = Path(__file__).with_name("digits_norse.nir")
 PARAMETERS = LIFParameters(tau_mem_inv=torch.tensor(200.0), tau_syn_inv=torch.tensor(500.0))
 
@@ -79,11 +81,11 @@ def main() -> int:
         graph = to_nir(model, torch.zeros(1, 64))
     import nir
 
-    for node in graph.nodes.values():  # nir.write refuses scalar datasets: one value per neuron
-        if isinstance(node, nir.CubaLIF):
-            size = HIDDEN if node is graph.nodes[sorted(k for k, n in graph.nodes.items()
-                                                        if isinstance(n, nir.CubaLIF))[0]] else 10
-            for name in ("tau_mem", "tau_syn", "v_threshold", "v_leak", "r", "w_in"):
+    for source, target in graph.edges:  # nir.write refuses scalar datasets: one value per neuron
+        node = graph.nodes[target]
+        if isinstance(node, nir.CubaLIF):  # its neurons are the rows of the Affine before it
+            size = graph.nodes[source].weight.shape[0]
+            for name in ("tau_mem", "tau_syn", "v_threshold", "v_leak", "v_reset", "r", "w_in"):
                 setattr(node, name, np.full(size, float(np.asarray(getattr(node, name)))))
     nir.write(OUT, graph)
     print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.1f} KiB)")

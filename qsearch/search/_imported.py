@@ -43,8 +43,8 @@ def _field(spec: ModelSection) -> str:
 def _read_nir(path: str, mtime: float) -> Any:  # keyed by mtime: a rewritten file is read again
     import nir
 
-    try:
-        return nir.read(path)
+    try:  # NIR's type check would refuse Norse's own files (their Input keeps the batch axis: [1, 64]);
+        return nir.read(path, type_check=False)  # map_graph checks every shape against the weights instead
     except Exception as error:  # h5py/NIR raise many types for a file that is not a NIR graph
         raise InputError(f"model.path: {path} is not a readable NIR graph ({type(error).__name__}: "
                          f"{str(error).splitlines()[0] if str(error) else ''})") from None
@@ -97,10 +97,10 @@ def load_python_model(spec: ModelSection) -> torch.nn.Module:
 def _extractor(dt: float) -> Any:
     """Norse's ``to_nir`` module map, plus bias-free ``Conv2d`` and ``LICell`` (see the module docstring)."""
     import nir
-
-    import qsearch._norse  # noqa: F401  (imports Norse under its warning filter)
     from norse.torch import LICell, LIFBoxCell, LIFCell
     from norse.torch.utils.export_nir import _extract_norse_module as extract_norse
+
+    import qsearch._norse  # noqa: F401  (imports Norse under its warning filter)
 
     def extract(module: torch.nn.Module) -> Any:
         if isinstance(module, torch.nn.Conv2d) and module.bias is None:

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 
 from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
-from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.errors import InputError
+from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
 from qsearch.search._imported import build_imported_model, check_expected_accuracy, is_imported
 from qsearch.snn import (

@@ -14,9 +14,8 @@ import nir
 import numpy as np
 import pytest
 import torch
-
-import qsearch._norse  # noqa: F401  (Norse under its warning filter)
 from norse.torch import LICell, LIFBoxCell, LIFCell, LIFParameters, LIParameters, SequentialState
+
 from qsearch.errors import InputError
 from qsearch.search._imported import norse_graph
 from qsearch.snn import SpikingNetwork
