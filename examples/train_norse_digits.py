@@ -24,7 +24,8 @@ from qsearch.data import DigitsSpec
 from qsearch.search._data import trial_data
 
 norse = sys.modules["norse.torch"]
-LIFCell, LIFParameters, SequentialState, to_nir = norse.LIFCell, norse.LIFParameters, norse.SequentialState, norse.to_nir
+LIFCell, LIFParameters, SequentialState = norse.LIFCell, norse.LIFParameters, norse.SequentialState
+to_nir = norse.to_nir
 
 TIMESTEPS = 16
 HIDDEN = 64
