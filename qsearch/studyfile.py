@@ -7,6 +7,7 @@ is allowed. The README's "Study file reference" documents every field.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -53,8 +54,7 @@ class ModelSection(_Strict):
                            "nir: import a trained network from model.path; python: a Norse model from "
                            "model.factory (see README 'Import your own network')")
     path: str | None = Field(None, description="nir: the NIR graph file (relative to the working directory)")
-    factory: str | None = Field(None, pattern=r"^[\w.]+:\w+$",
-                                description="python: package.module:function returning a Norse network")
+    factory: str | None = Field(None, description="python: package.module:function returning a Norse network")
     state_dict: str | None = Field(None, description="python: a torch state_dict file loaded into the factory's "
                                                      "model")
     dt: float | None = Field(None, gt=0, description="nir/python: the time step the network ran with, s "
@@ -84,6 +84,13 @@ class ModelSection(_Strict):
     def _positive(cls, v: list[int]) -> list[int]:
         if any(h < 1 for h in v):
             raise ValueError("every layer size must be >= 1")
+        return v
+
+    @field_validator("factory")
+    @classmethod
+    def _factory_reference(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[\w.]+:\w+", v):
+            raise ValueError(f"{v!r} must be package.module:function (a function returning a Norse network)")
         return v
 
     @field_validator("kernel_size")
