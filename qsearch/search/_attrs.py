@@ -5,10 +5,10 @@ and what rebuilds the results rows on storages without the SQL table, see ``_row
 here, explicitly, instead of following the fields of whatever dataclass the trial runner returns: a field
 added there is not stored (or expected) until it is added here, with a new :data:`ATTRS_VERSION`.
 
-Versions: 0 (no :data:`VERSION_KEY`) is every study written before the namespace existed; version 1 writes the
-same keys plus the version; version 2 adds the split sizes ``test_n`` and ``validation_n`` and the
-``device`` a trial ran on and its ``validation_curve``. Readers accept every version up to :data:`ATTRS_VERSION` (a missing optional key
-reads as its default).
+Versions: 0 (no :data:`VERSION_KEY`) is every study written before the namespace existed; version 1 writes the same
+keys plus the version; version 2 adds the split sizes ``test_n`` and ``validation_n`` and the ``device`` a trial
+ran on and its ``validation_curve``. Readers accept every version up to :data:`ATTRS_VERSION` (a missing optional
+key reads as its default).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
 from qsearch.search._hopeless import unjudged
+from qsearch.search._imported import build_imported_model, check_expected_accuracy, is_imported
 from qsearch.snn import (
     QuantPlan,
     SilentNetworkError,
@@ -35,6 +36,9 @@ from qsearch.snn import (
 from qsearch.studyfile import StudyFile
 
 EpochCallback = Callable[[int, float, float], None]
+
+#: stop reason of a float network taken as imported (model.kind nir/python), not trained here
+IMPORTED_REASON = "imported"
 
 
 @dataclass
@@ -78,6 +82,8 @@ def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int,
 
 def _build_on_cpu(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
     spec = study.model
+    if is_imported(spec):
+        return build_imported_model(spec, tuple(input_shape))
     neuron = spec.to_neuron_spec()
     if spec.kind == "mlp":
         sizes = [math.prod(input_shape), *spec.hidden, n_classes]
@@ -111,7 +117,12 @@ def check_study_inputs(study: StudyFile) -> None:
     if study.trial_runner != "snn":
         return
     data = trial_data(study.dataset, study.baseline_timesteps())
-    build_model(study, data.input_shape, data.n_classes)
+    model = build_model(study, data.input_shape, data.n_classes)
+    if is_imported(study.model):  # the user's network as given: its accuracy must match before any trial
+        if model.n_classes != data.n_classes:
+            raise InputError(f"{'model.path' if study.model.kind == 'nir' else 'model.factory'}: the imported "
+                             f"network has {model.n_classes} outputs, the dataset {data.n_classes} classes")
+        check_expected_accuracy(study, model, data)
 
 
 def network_memory(model: SpikingNetwork, config: QuantConfig, kept: list[int] | None = None) -> MemoryBreakdown:
@@ -175,7 +186,9 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:
         key = _float_key(study, config.timesteps, settings)
-        if key in _FLOAT_CACHE:
+        if is_imported(study.model):  # the imported weights are the float network: no float training
+            result = TrainResult(epochs_run=0, stop_reason=IMPORTED_REASON)
+        elif key in _FLOAT_CACHE:
             state, result = _FLOAT_CACHE[key]
             model.load_state_dict(state)
         else:
