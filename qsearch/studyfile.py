@@ -59,7 +59,11 @@ class ModelSection(_Strict):
     input_shape: list[int] | None = Field(None, min_length=1, max_length=3, description=(
         "conv: reshape flat samples to (channels, height, width), e.g. [1, 8, 8] for digits"))
     readout: Literal["spiking", "li"] = Field("spiking", description="LIF output (spike counts) or leaky integrator")
-    weight_scale: float = Field(2.0, gt=0, description="multiplies the default initialisation")
+    weight_scale: float | Literal["auto"] = Field(
+        "auto", description="auto: scale each layer until its neurons fire at init_rate on training samples "
+                            "(qsearch.snn._init); a number multiplies the default initialisation")
+    init_rate: float = Field(0.1, gt=0, lt=1, description="auto: target spikes per neuron per step, hidden layers")
+    init_output_rate: float = Field(0.1, gt=0, lt=1, description="auto: target rate of a spiking readout")
     neuron: NeuronSection = NeuronSection()
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
@@ -90,6 +94,8 @@ class ModelSection(_Strict):
 
 class TrainingSection(_Strict):
     epochs: int = Field(20, ge=1)
+    min_steps: int = Field(0, ge=0, description="optimizer steps at least: small data sets train more epochs "
+                                                "(epochs = max(epochs, ceil(min_steps / batches per epoch)))")
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(5e-3, gt=0)
     cosine_schedule: bool = True

@@ -29,6 +29,7 @@ from qsearch.snn import (
     kept_fanout,
     train,
 )
+from qsearch.snn._init import fit_firing_rates
 from qsearch.studyfile import StudyFile
 
 EpochCallback = Callable[[int, float, float], None]
@@ -64,9 +65,10 @@ def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) 
     """The study's network for samples of ``input_shape``: an MLP (input flattened) or a conv SNN."""
     spec = study.model
     neuron = NeuronSpec(**spec.neuron.model_dump())
+    scale = 1.0 if spec.weight_scale == "auto" else spec.weight_scale  # auto: fitted to data before training
     if spec.kind == "mlp":
         sizes = [math.prod(input_shape), *spec.hidden, n_classes]
-        return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=spec.weight_scale)
+        return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=scale)
     shape = tuple(input_shape)
     if spec.input_shape is not None:
         if math.prod(spec.input_shape) != math.prod(shape):
@@ -81,7 +83,26 @@ def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) 
         raise ValueError(f"model.kind: conv needs samples of shape (channels, height, width), got {shape}")
     return SpikingConvNet(shape, spec.channels, n_classes, kernel_size=spec.kernel_size, pool=spec.pool,
                           pooling=spec.pooling, hidden=spec.hidden, neuron=neuron, readout=spec.readout,
-                          weight_scale=spec.weight_scale)
+                          weight_scale=scale)
+
+
+#: training samples the data-driven initialisation (``model.weight_scale: auto``) measures firing rates on
+INIT_SAMPLES = 256
+
+
+def initialise(model: SpikingNetwork, study: StudyFile, data: TrialData) -> None:
+    """Fit the weights to the data when ``model.weight_scale`` is ``auto`` (see :mod:`qsearch.snn._init`)."""
+    spec = study.model
+    if spec.weight_scale != "auto":
+        return
+    x, _ = next(data.train.batches(INIT_SAMPLES))
+    fit_firing_rates(model, x, spec.init_rate, spec.init_output_rate)
+
+
+def training_epochs(epochs: int, min_steps: int, n_train: int, batch_size: int) -> int:
+    """``epochs``, raised so that training takes at least ``min_steps`` optimizer steps on ``n_train`` samples."""
+    per_epoch = max(math.ceil(n_train / batch_size), 1)
+    return max(epochs, math.ceil(min_steps / per_epoch))
 
 
 def check_study_inputs(study: StudyFile) -> None:
@@ -148,7 +169,10 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     data = trial_data(study.dataset, config.timesteps)
     torch.manual_seed(study.training.seed)
     model = build_model(study, data.input_shape, data.n_classes)
-    settings = TrainSettings(epochs=epochs or study.training.epochs, batch_size=study.training.batch_size,
+    initialise(model, study, data)
+    settings = TrainSettings(epochs=training_epochs(epochs or study.training.epochs, study.training.min_steps,
+                                                    len(data.train), study.training.batch_size),
+                             batch_size=study.training.batch_size,
                              learning_rate=learning_rate or study.training.learning_rate,
                              cosine_schedule=study.training.cosine_schedule,
                              patience=study.early_stopping.patience, seed=study.training.seed)
