@@ -16,8 +16,9 @@ from qsearch.search._study import delete_study, finished_trials, open_study, res
 from qsearch.search._trial import TrialOutcome, build_model, run_trial
 
 __all__ = [
-    "BASELINE_ATTR", "DIRECTIONS", "DUPLICATE_ATTR", "METRIC_UNITS", "Objective", "ReferenceResult", "StorageError", "TrialOutcome",
-    "baseline_config", "baseline_params", "chance_accuracy", "delete_study", "build_model", "describe_target", "finished_trials",
-    "grid_search_space", "make_sampler", "make_storage", "mask_url", "open_study", "reference_accuracy",
-    "result_row", "results_engine_for", "run_study", "run_trial", "sample_trial", "storage_kind",
+    "BASELINE_ATTR", "DIRECTIONS", "DUPLICATE_ATTR", "METRIC_UNITS", "Objective", "ReferenceResult",
+    "StorageError", "TrialOutcome", "baseline_config", "baseline_params", "build_model", "chance_accuracy",
+    "delete_study", "describe_target", "finished_trials", "grid_search_space", "make_sampler", "make_storage",
+    "mask_url", "open_study", "reference_accuracy", "result_row", "results_engine_for", "run_study", "run_trial",
+    "sample_trial", "storage_kind",
 ]
