@@ -186,7 +186,10 @@ class SamplerSection(_Strict):
 
 class SilentSection(_Strict):
     enabled: bool = True
-    min_spikes: float = Field(1.0, ge=0, description="fewer output spikes than this makes a sample silent")
+    min_spikes: float | None = Field(None, ge=0, description=(
+        "fewer watched-layer spikes than this makes a sample silent; none: 1 for float training, and for QAT "
+        "relative_min_spikes times the float network's own mean (the same rule on every data set)"))
+    relative_min_spikes: float = Field(0.1, gt=0, le=1, description="QAT: share of the float network's spikes")
     max_silent_fraction: float = Field(0.9, ge=0, le=1)
     check_every: int = Field(256, ge=1, description="training samples per check window")
     grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check")

@@ -12,7 +12,7 @@ import optuna
 from sqlalchemy import Engine
 
 from qsearch.results import engine_for, ensure_table
-from qsearch.search._objective import BASELINE_ATTR, DIRECTIONS, METRIC_UNITS, Objective
+from qsearch.search._objective import BASELINE_ATTR, DIRECTIONS, METRIC_UNITS, Objective, raise_if_baseline_failed
 from qsearch.search._samplers import make_sampler
 from qsearch.search._space import baseline_params
 from qsearch.search._storage import make_storage, storage_kind
@@ -101,10 +101,12 @@ def run_study(study_file: StudyFile, storage_url: str, study_name: str, n_trials
     engine = results_engine_for(storage_url)
     objective = Objective(study_file, study_name, engine, runner=runner or runner_for(study_file),
                           on_epoch=on_epoch)
+    raise_if_baseline_failed(study)  # a study whose baseline failed runs no further trial
     target = total_trials if total_trials is not None else finished_trials(study) + n_trials
     remaining = max(target - finished_trials(study), 0)
     if remaining:
         optimize_exactly(study, objective, target, budget=remaining, timeout=timeout, callbacks=callbacks or [])
+    raise_if_baseline_failed(study)
     return study
 
 

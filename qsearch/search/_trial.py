@@ -29,7 +29,7 @@ from qsearch.snn import (
     kept_fanout,
     train,
 )
-from qsearch.snn._init import fit_firing_rates
+from qsearch.snn._init import fit_firing_rates, layer_spike_rates
 from qsearch.studyfile import StudyFile
 
 EpochCallback = Callable[[int, float, float], None]
@@ -54,6 +54,7 @@ class TrialOutcome:
     duration_s: float
     weight_formats: list[str] = field(default_factory=list)
     membrane_format: str = "float32"
+    layer_rates: list[float] = field(default_factory=list)  # float trials: spikes/neuron/step per LIF layer (val)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -158,6 +159,21 @@ def _float_key(study: StudyFile, timesteps: int, settings: TrainSettings) -> str
     return "|".join(parts)
 
 
+def absolute_min_spikes(study: StudyFile) -> float:
+    """The silent rule's threshold for float training (and QAT from scratch): the study's, else 1 spike."""
+    value = study.early_stopping.silent.min_spikes
+    return 1.0 if value is None else value
+
+
+def relative_min_spikes(study: StudyFile, model: SpikingNetwork, data: TrialData) -> float:
+    """QAT fine-tuning's silent threshold: a share of the float network's own mean watched spikes per sample,
+    so "far quieter than the float network" means the same on every data set."""
+    with torch.no_grad():
+        x, _ = next(data.train.batches(INIT_SAMPLES))
+        mean = float(model(x).watched_spikes.mean())
+    return study.early_stopping.silent.relative_min_spikes * mean
+
+
 def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
                       epochs: int | None = None, on_epoch: EpochCallback | None = None) -> TrainedTrial:
     """Train the network of ``config`` (raises SilentNetworkError/DivergedError on early stops).
@@ -178,9 +194,9 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
                              patience=study.early_stopping.patience, seed=study.training.seed)
     silent = study.early_stopping.silent
 
-    def monitor() -> SilentNetworkMonitor | None:
+    def monitor(min_spikes: float) -> SilentNetworkMonitor | None:
         grace = int(silent.grace_epochs * len(data.train))
-        return (SilentNetworkMonitor(silent.min_spikes, silent.max_silent_fraction, silent.check_every, grace)
+        return (SilentNetworkMonitor(min_spikes, silent.max_silent_fraction, silent.check_every, grace)
                 if silent.enabled else None)
 
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
@@ -191,14 +207,17 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
             model.load_state_dict(state)
         else:
             reference = replace(float_config(model), timesteps=config.timesteps)
-            result = train(model, reference, data.train, data.validation, settings, monitor(), on_epoch)
+            result = train(model, reference, data.train, data.validation, settings,
+                           monitor(absolute_min_spikes(study)), on_epoch)
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
         qat_settings = settings
         if from_float:
             qat_settings = replace(settings, epochs=study.training.qat_epochs,
                                    learning_rate=settings.learning_rate * study.training.qat_lr_scale)
-        result = train(model, config, data.train, data.validation, qat_settings, monitor(), on_epoch)
+        threshold = (relative_min_spikes(study, model, data) if from_float and silent.min_spikes is None
+                     else absolute_min_spikes(study))
+        result = train(model, config, data.train, data.validation, qat_settings, monitor(threshold), on_epoch)
 
     plan = None
     if not config.is_float:
@@ -214,10 +233,9 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     started = time.perf_counter()
     trained = train_trial_model(study, config, learning_rate=learning_rate, epochs=epochs, on_epoch=on_epoch)
     model, plan, result, data = trained.model, trained.plan, trained.result, trained.data
-    silent = study.early_stopping.silent
     dtype = torch.float32 if config.is_float else torch.float64  # exact fixed-point sums
-    test = evaluate(model, plan, data.test, dtype=dtype, min_spikes=silent.min_spikes)
-    validation = evaluate(model, plan, data.validation, dtype=dtype, min_spikes=silent.min_spikes)
+    test = evaluate(model, plan, data.test, dtype=dtype, min_spikes=absolute_min_spikes(study))
+    validation = evaluate(model, plan, data.validation, dtype=dtype, min_spikes=absolute_min_spikes(study))
 
     masks = plan.masks if plan else (None,) * len(model.layers)
     kept = [int(m.sum()) if m is not None else w.numel() for m, w in zip(masks, model.weights, strict=True)]
@@ -226,6 +244,7 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     sops = synaptic_operations(test.input_spikes_per_sample, fanout)
     energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config)
     accuracy = test.accuracy if study.accuracy_split == "test" else validation.accuracy
+    rates = layer_spike_rates(model, next(data.validation.batches(INIT_SAMPLES))[0]) if config.is_float else []
     return TrialOutcome(
         config=config, accuracy=100 * accuracy, test_accuracy=100 * test.accuracy,
         validation_accuracy=100 * validation.accuracy, memory_bits=memory.total,
@@ -234,7 +253,7 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         energy_pj=energy, epochs_run=result.epochs_run,
         stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
-        membrane_format=plan.state[0].membrane.describe() if plan else "float32",
+        membrane_format=plan.state[0].membrane.describe() if plan else "float32", layer_rates=rates,
     )
 
 
