@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qsearch.data._encoding import LatencyEncoder, RateEncoder
+from qsearch.data._encoding import LatencyEncoder, RateEncoder, RegularEncoder
 from qsearch.data._splits import Splits
 
 
@@ -27,6 +27,14 @@ class RateEncoding(_Strict):
         return RateEncoder(self.max_rate)
 
 
+class RegularEncoding(_Strict):
+    kind: Literal["regular"] = "regular"
+    max_rate: float = Field(1.0, gt=0, le=1, description="spikes per step of a full-intensity input")
+
+    def encoder(self) -> RegularEncoder:
+        return RegularEncoder(self.max_rate)
+
+
 class LatencyEncoding(_Strict):
     kind: Literal["latency"] = "latency"
     threshold: float = Field(0.01, ge=0, le=1, description="pixels dimmer than this never spike")
@@ -35,7 +43,7 @@ class LatencyEncoding(_Strict):
         return LatencyEncoder(self.threshold)
 
 
-Encoding = Annotated[RateEncoding | LatencyEncoding, Field(discriminator="kind")]
+Encoding = Annotated[RateEncoding | RegularEncoding | LatencyEncoding, Field(discriminator="kind")]
 
 
 class DigitsSpec(_Strict):
