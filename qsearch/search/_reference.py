@@ -59,7 +59,7 @@ def reference_accuracy(data: Splits, seed: int = 0) -> ReferenceResult:
     x_test, y_test = rows(data.test)
     candidates = {
         "logistic_regression": LogisticRegression(max_iter=2000),
-        "mlp_128": MLPClassifier(hidden_layer_sizes=(128,), max_iter=300, random_state=seed),
+        "mlp_128": MLPClassifier(hidden_layer_sizes=(128,), max_iter=300, early_stopping=True, random_state=seed),
     }
     best: ReferenceResult | None = None
     for name, model in candidates.items():
