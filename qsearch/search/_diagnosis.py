@@ -18,7 +18,7 @@ SILENT_RATE = 1e-3
 MIN_SHARE_OF_REFERENCE_GAIN = 0.25
 
 
-class BaselineError(QsearchError):
+class BaselineError(QsearchError, RuntimeError):
     """The float baseline is silent or does not learn; the study stops before any quantized trial."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import optuna
 import pytest
+import yaml
 from study_fixtures import tiny_study_dict
 
 from qsearch.errors import QsearchError
@@ -40,12 +41,21 @@ def test_silent_baseline_stops_the_study_with_one_line_and_no_further_trial(sqli
     assert [(r["state"], r["reason"], r["silent"]) for r in rows] == [("PRUNED", "silent_baseline", True)]
 
 
-def test_rerunning_a_study_whose_baseline_failed_runs_nothing(sqlite_url):
-    with pytest.raises(BaselineError):
-        run_study(_silent_study(), sqlite_url, "silent", n_trials=2)
-    with pytest.raises(BaselineError):
-        run_study(_silent_study(), sqlite_url, "silent", n_trials=2)
-    assert len(optuna.load_study(study_name="silent", storage=sqlite_url).trials) == 1
+def test_qsearch_run_exits_2_with_the_diagnosis_and_a_rerun_runs_nothing(tmp_path, sqlite_url):
+    from typer.testing import CliRunner
+
+    from qsearch.cli import app
+
+    path = tmp_path / "silent.yaml"
+    path.write_text(yaml.safe_dump(_silent_study().model_dump(mode="json")))
+    command = ["run", str(path), "--storage", sqlite_url, "--study-name", "cli-silent", "--n-trials", "4", "--quiet",
+               "--no-report"]
+    for _ in range(2):  # the second run finds the failed baseline and starts no trial
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and "baseline: silent network, layer 1 of 2" in lines[0]
+        assert len(optuna.load_study(study_name="cli-silent", storage=sqlite_url).trials) == 1
 
 
 def test_not_learning_is_judged_against_the_reference_gain_over_chance():
