@@ -48,8 +48,11 @@ def silent_baseline_message(rates: Sequence[float], validation: float | None, ch
 def not_learning_message(validation: float, chance: float, reference: ReferenceResult | None,
                          rates: Sequence[float]) -> str | None:
     """The one-line diagnosis when the baseline gains less than a quarter of the reference's gain over
-    chance; None when it learns (or when the reference itself finds nothing to learn)."""
-    gain = reference.validation - chance if reference is not None else 100.0 - chance
+    chance; None when it learns, when there is no reference (the synthetic runner) or when the reference itself
+    finds nothing to learn."""
+    if reference is None:
+        return None
+    gain = reference.validation - chance
     if gain <= 0 or validation - chance >= MIN_SHARE_OF_REFERENCE_GAIN * gain:
         return None
     return (f"baseline: not learning, {_accuracy_phrase(validation, chance, reference)}; {_layer_phrase(rates)}; "
