@@ -142,9 +142,10 @@ class Evaluation:
 
 
 def evaluate(model: SpikingNetwork, plan: QuantPlan | None, data: EncodedSplit, batch_size: int = 512,
-             dtype: torch.dtype = torch.float32, min_spikes: float = 1.0) -> Evaluation:
+             dtype: torch.dtype = torch.float32, min_spikes: float | None = 1.0) -> Evaluation:
     """Accuracy and spike statistics; ``dtype=float64`` makes fake-quantized sums exact (integer-equal)."""
     model.eval()
+    min_spikes = 1.0 if min_spikes is None else min_spikes  # a study's silent.min_spikes null: one spike
     predictions, totals, silent = [], None, 0
     with torch.no_grad():
         source = model if dtype == torch.float32 else _as_dtype(model, dtype)
