@@ -33,6 +33,8 @@ BASELINE_ATTR = "qsearch_baseline"
 REFERENCE_ATTR = "reference"
 #: user attribute of a baseline that stopped the study: the one-line diagnosis
 BASELINE_FAILURE_ATTR = "baseline_failure"
+#: the not-learning check needs at least this many validation samples
+MIN_JUDGED_VALIDATION = 30
 DUPLICATE_ATTR = "duplicate_of"
 DUPLICATE_REASON = "duplicate"
 METRIC_UNITS = {"accuracy": "accuracy_pct", "memory": "memory_kib", "sops": "sops", "energy": "energy_nj",
@@ -180,6 +182,8 @@ class Objective:
         attrs = {**reference.as_dict(), "chance": chance, "preprocessing": splits.preprocessing}
         trial.set_user_attr(REFERENCE_ATTR, attrs)
         trial.study.set_user_attr(REFERENCE_ATTR, attrs)
+        if len(splits.validation) < MIN_JUDGED_VALIDATION:  # a few samples cannot tell learning from chance
+            return chance, None
         return chance, reference
 
     def _stop_study(self, trial: optuna.Trial, config: QuantConfig, reason: str, message: str, *,
