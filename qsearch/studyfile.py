@@ -142,11 +142,10 @@ class ModelSection(_Strict):
         return self.neuron.to_neuron_spec()
 
     def weight_layer_count(self) -> int:
-        """Weight layers of the network: conv blocks (conv only), hidden linear layers, the readout."""
-        if self.kind in ("nir", "python"):  # read from the imported network itself
-            from qsearch.search._imported import weight_layer_count
-
-            return weight_layer_count(self)
+        """Weight layers of a network built from this section: conv blocks (conv only), hidden linear layers,
+        the readout. An imported network (nir/python) has its own: see ``qsearch.search._space.layer_count``."""
+        if self.kind in ("nir", "python"):
+            raise ValueError(f"model.kind {self.kind}: the layer count is read from the imported network")
         return (len(self.channels) if self.kind == "conv" else 0) + len(self.hidden) + 1
 
 

@@ -11,6 +11,7 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 from result_rows import result_row
 
 from qsearch import plots
+from qsearch.errors import QsearchError
 from qsearch.results import FrontSummary, ResultRow, summarize
 from qsearch.search import BASELINE_ATTR
 
@@ -251,7 +252,7 @@ def test_png_failure_says_what_to_install(rows, tmp_path, monkeypatch):
         raise ValueError("Image export using the \"kaleido\" engine requires the kaleido package\nmore")
 
     monkeypatch.setattr(go.Figure, "write_image", broken)
-    with pytest.raises(RuntimeError) as error:
+    with pytest.raises(QsearchError) as error:
         plots.write_pareto_html(_summary(rows), tmp_path / "pareto.html", png=True)
     message = str(error.value)
     assert "pip install -c constraints.txt kaleido" in message and "chromium" in message
