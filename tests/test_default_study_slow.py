@@ -1,4 +1,4 @@
-"""The default study end to end through the console script (slow: real 20-epoch float training, 80 trials)."""
+"""The default study end to end through the console script (slow: real float training, 150 trials)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TRIALS = 80  # seed 0 first selects a model past 8x at trial 49 (README "Search quality"); margin for other CPUs
+TRIALS = 150  # seed 0 selects (on validation) a model past 8x at trial 121 (README "Search quality")
 
 
 @pytest.mark.slow
@@ -24,14 +24,17 @@ def test_default_study_prints_front_writes_plot_and_compresses_8x_within_1_point
     assert out.returncode == 0, out.stderr
     assert "float baseline" in out.stdout and "Pareto front" in out.stdout
     assert plot.stat().st_size > 100_000 and "plotly" in plot.read_text()[:200_000].lower()
-    baseline = next(line for line in out.stdout.splitlines() if "float baseline" in line)
-    accuracy = float(baseline.split("│")[10])
-    assert accuracy >= 95.0  # the float SNN the compression figures are measured against
+    rows = subprocess.run([str(qsearch), "trials", "--storage", url, "--study-name", "digits", "--format", "json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    baseline = next(r for r in json.loads(rows.stdout) if r["is_baseline"])
+    assert baseline["test_accuracy"] >= 95.0  # the float SNN the compression figures are measured against
 
     best = subprocess.run([str(qsearch), "best", "--storage", url, "--study-name", "digits", "--format", "json"],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert best.returncode == 0, best.stderr
     front = json.loads(best.stdout)
     selected = next(t for t in front["trials"] if t["trial_number"] == front["selected"])
-    # issue 3's headline: at least 8x less memory than float32 within 1 point of the float accuracy
+    # the headline: at least 8x less memory than float32 within 1 point of the float accuracy, selected on
+    # validation (the drop the selection sees); its test drop is reported, not asserted (README: 3 seeds)
     assert selected["accuracy_drop"] <= 1.0 and selected["compression_ratio"] >= 8.0, selected
+    assert front["accuracy_split"] == "validation" and front["selected_on_test"]["test_n"] == 360
