@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # every install goes through constraints.txt: torch==2.13.0 (local CPU wheel), torchvision==0.28.0
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install run test test-fast test-slow test-browser lint benchmark clean
+.PHONY: install run test test-fast test-slow test-browser lint typecheck benchmark clean
 
 install: $(STAMP)
 
@@ -24,7 +24,12 @@ run: install
 lint: install
 	$(BIN)/ruff check qsearch tests benchmarks
 
-test: install lint
+# mypy with the pydantic plugin ([tool.mypy] in pyproject.toml); zero errors on the package
+typecheck: install
+	$(BIN)/mypy qsearch
+
+# ordered so that a lint or type error stops the run before pytest (also under make -j)
+test: install lint typecheck
 	$(BIN)/pytest -q
 
 test-slow: install

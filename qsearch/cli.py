@@ -9,11 +9,11 @@ dies (137 for SIGKILL); 1 with a traceback for anything else, which is a bug in 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -25,9 +25,11 @@ from qsearch.search._storage import StorageError, mask_url
 class _OneLineUsageErrors(TyperGroup):
     """Option and argument errors (``--format xml``, ``--n-trials 0``) as one line and exit 2, not a box."""
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                windows_expand_args=windows_expand_args, **extra)
         except typer.TyperException as error:  # typer's click: UsageError, BadParameter, NoArgsIsHelpError
             if type(error).__name__ == "NoArgsIsHelpError":
                 typer.echo(error.format_message(), err=True)
@@ -433,9 +435,9 @@ def studies(storage: StorageOpt = DEFAULT_STORAGE, output: FormatOpt = OutputFor
 
     with user_errors(storage):
         summaries = optuna.get_all_study_summaries(make_storage(storage, heartbeat_interval=None))
-    rows = [{"study_name": s.study_name, "trials": s.n_trials,
-             "directions": [d.name.lower() for d in s.directions],
-             "started": s.datetime_start} for s in summaries]
+    rows: list[dict[str, Any]] = [{"study_name": s.study_name, "trials": s.n_trials,
+                                   "directions": [d.name.lower() for d in s.directions],
+                                   "started": s.datetime_start} for s in summaries]
     if output == OutputFormat.json:
         typer.echo(to_json(rows))
     elif output == OutputFormat.csv:

@@ -8,7 +8,7 @@ parts (torch, SQLAlchemy, Optuna) so that validation and rendering can read it c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -91,7 +91,7 @@ def check_objectives(objectives: tuple[str, ...] | list[str]) -> tuple[str, ...]
     return names
 
 
-def cost_objective(objectives: tuple[str, ...] | list[str]) -> str:
+def cost_objective(objectives: Sequence[str]) -> str:
     """The first objective other than accuracy: what selection minimises and the front is ordered by."""
     return next(o for o in objectives if o != ACCURACY)
 

@@ -99,7 +99,7 @@ def hover_text(row: ResultRow) -> str:
 
 
 def _coords(rows: Sequence[ResultRow], axes: Sequence[str]) -> dict[str, list[float]]:
-    return {name: [_value(r, o) for r in rows] for name, o in zip("xyz", axes, strict=False)}
+    return {name: [r.measured_value(o) for r in rows] for name, o in zip("xyz", axes, strict=False)}
 
 
 def _points(rows: Sequence[ResultRow], axes: Sequence[str], three_d: bool, **kwargs) -> go.Scatter | go.Scatter3d:
@@ -163,11 +163,11 @@ def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_s
                               marker={"color": _BASELINE, "size": size + 6, "symbol": "diamond",
                                       "line": {"width": 1, "color": "black"}}))
 
-    annotations = []
+    annotations: list[dict] = []
     for row, label, color, offset in ((selected, "selected", _SELECTED, (40, 40)),
                                       (knee, "knee", _KNEE, (-40, -40))):
         ring, annotation = _mark(row, label, color, axes, three_d, offset)
-        if ring is not None:
+        if ring is not None and annotation is not None:
             fig.add_trace(ring)
             annotations.append(annotation)
 
@@ -180,7 +180,7 @@ def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_s
                            for a, t, o in zip("xyz", titles, axes, strict=True)}
         layout["scene"]["annotations"] = annotations
     else:
-        log_x = metric(axes[0]).log_axis and bool(complete) and all(_value(r, axes[0]) > 0 for r in complete)
+        log_x = metric(axes[0]).log_axis and bool(complete) and all(r.measured_value(axes[0]) > 0 for r in complete)
         layout["xaxis"] = {"title": {"text": titles[0]}, **({"type": "log"} if log_x else {})}
         layout["yaxis"] = {"title": {"text": titles[1]}}
         if log_x:

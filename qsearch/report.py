@@ -48,9 +48,9 @@ def _cell(row: Record, column: str, fmt: str) -> str:
         return "float32"
     if row.get("is_baseline") and column in ("weight_bits", "membrane_bits", "current_bits", "param_bits"):
         return "32"
-    if fmt == "acc" and not isinstance(row, ResultRow):
-        return f"{value:.2f}"
-    if fmt == "acc":  # accuracy ± standard error (n samples)
+    if fmt == "acc":  # accuracy ± standard error (n samples); a plain mapping has only the value
+        if not isinstance(row, ResultRow):
+            return f"{value:.2f}"
         return row.describe_accuracy(column.removesuffix("_accuracy")).replace(" %", "")
     return fmt.format(value)
 

@@ -32,6 +32,12 @@ from qsearch.snn import NeuronSpec, SilentNetworkMonitor, TrainSettings
 
 Objective = Literal[OBJECTIVE_NAMES]  # type: ignore[valid-type]  # the names of qsearch.metrics.METRICS
 SamplerKind = Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"]
+QuantizedScheme = Literal["ptq", "qat"]
+
+
+def _quantized_schemes() -> list[QuantizedScheme]:
+    """A search space's default schemes: both quantized ones (the float baseline is its own trial)."""
+    return ["ptq", "qat"]
 
 
 class StudyFileError(InputError):
@@ -185,7 +191,7 @@ class FloatRange(_Strict):
 
 
 class SearchSpaceSection(_Strict):
-    scheme: list[Literal["ptq", "qat"]] = Field(default_factory=lambda: ["ptq", "qat"], min_length=1)
+    scheme: list[QuantizedScheme] = Field(default_factory=_quantized_schemes, min_length=1)
     weight_bits: list[int] = Field(default_factory=lambda: [2, 3, 4, 6, 8], min_length=1)
     per_layer_weight_bits: bool = False
     membrane_bits: list[int] = Field(default_factory=lambda: [6, 8, 10, 12, 16], min_length=1)

@@ -69,9 +69,9 @@ def fit_scaling(kind: Scaling, x_train: np.ndarray) -> FittedScaling:
     if resolved == "none" or not x.size:
         return FittedScaling("none", np.zeros(()), np.ones(()))
     if resolved == "feature":
-        low, high = x.min(0), x.max(0)
-        span = np.where(high > low, high - low, 1.0)
-        return FittedScaling("feature", low, span)
+        lows, highs = x.min(0), x.max(0)
+        spans = np.where(highs > lows, highs - lows, 1.0)
+        return FittedScaling("feature", lows, spans)
     low = min(float(x.min()), 0.0)
     high = float(x.max())
     span = high - low if high - low > 1.0 or low < 0 else 1.0

@@ -10,7 +10,7 @@ from qsearch.quant._formats import FLOAT_BITS, PARAM_WIDTHS, STATE_WIDTHS, WEIGH
 from qsearch.quant._rounding import ROUNDING_MODES, Rounding
 
 Scheme = Literal["float", "ptq", "qat"]
-SCHEMES: tuple[str, ...] = get_args(Scheme)
+SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
 WeightCalibration = Literal["max", "mse"]
 WEIGHT_CALIBRATIONS: tuple[str, ...] = get_args(WeightCalibration)
 #: how weight formats are calibrated unless a study says otherwise (the study file's default too)

@@ -18,7 +18,7 @@ import torch
 from qsearch.errors import InputError
 
 Rounding = Literal["truncate", "nearest", "stochastic"]
-ROUNDING_MODES: tuple[str, ...] = get_args(Rounding)
+ROUNDING_MODES: tuple[Rounding, ...] = get_args(Rounding)
 
 
 def round_units(units: torch.Tensor, mode: Rounding, generator: torch.Generator | None = None) -> torch.Tensor:

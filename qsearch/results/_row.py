@@ -59,6 +59,13 @@ class ResultRow:
         value = getattr(self, metric(objective).column)
         return None if value is None else float(value)
 
+    def measured_value(self, objective: str) -> float:
+        """:meth:`value` for a row known to have it (a front, a plotted point); ValueError if it is missing."""
+        value = self.value(objective)
+        if value is None:
+            raise ValueError(f"trial {self.trial_number} has no {objective} value")
+        return value
+
     @property
     def test_accuracy_se(self) -> float | None:
         """Standard error of the test accuracy, points (None for rows recorded without the split size)."""

@@ -17,7 +17,7 @@ the straight line joining the front's two extremes (the "kneedle" idea, Satopaa 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from qsearch.metrics import ACCURACY, cost_objective, metric
 from qsearch.results._row import ResultRow
@@ -27,7 +27,7 @@ DEFAULT_OBJECTIVES = ("accuracy", "memory")
 
 def _key(row: ResultRow, objectives: Sequence[str]) -> tuple[float, ...]:
     """The row's objective values, each signed so that larger is better."""
-    return tuple(metric(o).sign * row.value(o) for o in objectives)
+    return tuple(metric(o).sign * row.measured_value(o) for o in objectives)
 
 
 def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -38,10 +38,10 @@ def _measured(row: ResultRow, objectives: Sequence[str]) -> bool:
     return row.state == "COMPLETE" and all(row.value(o) is not None for o in objectives)
 
 
-def front_order(objectives: Sequence[str]):
+def front_order(objectives: Sequence[str]) -> Callable[[ResultRow], tuple[float, float, int]]:
     """Sort key of a front: the cost objective from best to worst, then accuracy from high to low."""
     cost = metric(cost_objective(objectives))
-    return lambda r: (-cost.sign * r.value(cost.name), -r.value(ACCURACY), r.trial_number)
+    return lambda r: (-cost.sign * r.measured_value(cost.name), -r.measured_value(ACCURACY), r.trial_number)
 
 
 def pareto_front(rows: Sequence[ResultRow], objectives: Sequence[str] = DEFAULT_OBJECTIVES) -> list[ResultRow]:
@@ -69,7 +69,8 @@ def select_model(rows: Sequence[ResultRow], max_accuracy_drop: float | None,
             and (max_accuracy_drop is None or r.accuracy_drop <= max_accuracy_drop)]
     if not pool:
         return None
-    return min(pool, key=lambda r: (-cost.sign * r.value(cost.name), -r.accuracy, r.trial_number))
+    return min(pool, key=lambda r: (-cost.sign * r.measured_value(cost.name), -r.measured_value(ACCURACY),
+                                    r.trial_number))
 
 
 def knee_point(front: Sequence[ResultRow], objectives: Sequence[str] = DEFAULT_OBJECTIVES) -> ResultRow | None:
@@ -80,8 +81,8 @@ def knee_point(front: Sequence[ResultRow], objectives: Sequence[str] = DEFAULT_O
     points = [r for r in front if not r.is_baseline]
     if len(points) < 3:
         return None
-    xs = [r.value(cost) for r in points]
-    ys = [r.value(ACCURACY) for r in points]
+    xs = [r.measured_value(cost) for r in points]
+    ys = [r.measured_value(ACCURACY) for r in points]
     x_lo, x_hi, y_lo, y_hi = min(xs), max(xs), min(ys), max(ys)
     if x_hi == x_lo or y_hi == y_lo:
         return None

@@ -171,7 +171,7 @@ def imported_network(spec: ModelSection, data_shape: tuple[int, ...]) -> Importe
 def build_imported_model(spec: ModelSection, data_shape: tuple[int, ...]) -> SpikingNetwork:
     """A :class:`SpikingNetwork` holding the imported weights: the study's float network, untrained."""
     imported = imported_network(spec, data_shape)
-    model = SpikingNetwork(imported.topology, imported.neuron, readout=imported.readout)  # type: ignore[arg-type]
+    model = SpikingNetwork(imported.topology, imported.neuron, readout=imported.readout)
     with torch.no_grad():
         for weight, value in zip(model.weights, imported.weights, strict=True):
             weight.copy_(value)

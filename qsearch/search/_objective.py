@@ -12,6 +12,7 @@ import datetime as dt
 import socket
 import time
 from collections.abc import Callable
+from typing import Literal
 
 import optuna
 from sqlalchemy import Engine
@@ -55,7 +56,7 @@ TrialRunner = Callable[..., TrialOutcome]
 EpochHook = Callable[[int, int, float, float], None]
 
 
-def directions(objectives: list[str]) -> list[str]:
+def directions(objectives: list[str]) -> list[Literal["maximize", "minimize"]]:
     """Optuna's study directions for the study file's objectives (from :mod:`qsearch.metrics`)."""
     return [metric(o).direction for o in objectives]
 
@@ -160,12 +161,13 @@ class Objective:
         config = baseline_config(sf) if is_baseline else sampled.config
         set_user_attrs(trial, {_attrs.CONFIG: config.to_dict(), _attrs.SUMMARY: config.summary(),
                                _attrs.WORKER_HOST: socket.gethostname()})
-        hook = (lambda e, loss, acc: self.on_epoch(trial.number, e, loss, acc)) if self.on_epoch else None
+        on_epoch = self.on_epoch
+        hook = (lambda e, loss, acc: on_epoch(trial.number, e, loss, acc)) if on_epoch else None
         hook = hook if is_baseline else self._judged(trial, sampled, hook)
         started = time.perf_counter()
         original = None if is_baseline else earlier_duplicate(trial.study, trial.params, config)
         outcome = None if original is None else reused_outcome(original, config, time.perf_counter() - started)
-        if outcome is not None:
+        if original is not None and outcome is not None:
             trial.set_user_attr(DUPLICATE_ATTR, original.number)
             return self._finish(trial, config, outcome, is_baseline, reason=DUPLICATE_REASON)
         try:

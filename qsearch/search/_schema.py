@@ -66,10 +66,11 @@ def schema_lock(url: str) -> Iterator[None]:
 
 def is_creation_race(error: BaseException) -> bool:
     """Whether ``error`` (or its cause) is two processes creating the same table or version row."""
-    while error is not None:
-        if any(m in str(error).lower() for m in RACE_MESSAGES):
+    current: BaseException | None = error
+    while current is not None:
+        if any(m in str(current).lower() for m in RACE_MESSAGES):
             return True
-        error = error.__cause__ or getattr(error, "orig", None)
+        current = current.__cause__ or getattr(current, "orig", None)
     return False
 
 

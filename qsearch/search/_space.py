@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import optuna
 
@@ -12,6 +13,8 @@ from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._imported import is_imported
 from qsearch.search._imported import weight_layer_count as imported_layer_count
 from qsearch.studyfile import StudyFile
+
+Choice = TypeVar("Choice", bound=str)
 
 
 @dataclass(frozen=True)
@@ -28,11 +31,21 @@ def layer_count(study: StudyFile) -> int:
     return study.model.weight_layer_count()
 
 
+def _suggest_choice(trial: optuna.Trial, name: str, choices: Sequence[Choice]) -> Choice:
+    """``suggest_categorical`` over named choices, returning the choice itself so that its Literal type survives
+    (Optuna's signature widens a list of Literal strings to ``str``)."""
+    value = trial.suggest_categorical(name, choices)
+    for choice in choices:
+        if choice == value:
+            return choice
+    raise ValueError(f"{name}: Optuna suggested {value!r}, which is not one of {list(choices)}")
+
+
 def sample_trial(trial: optuna.Trial, study: StudyFile) -> SampledTrial:
     """Suggest every searched parameter; per-layer parameters are named ``weight_bits_l0``, ``sparsity_l1``..."""
     space = study.search_space
     layers = layer_count(study)
-    scheme = trial.suggest_categorical("scheme", space.scheme)
+    scheme = _suggest_choice(trial, "scheme", space.scheme)
     if space.per_layer_weight_bits:
         weight_bits = tuple(trial.suggest_categorical(f"weight_bits_l{i}", space.weight_bits) for i in range(layers))
     else:
@@ -49,7 +62,7 @@ def sample_trial(trial: optuna.Trial, study: StudyFile) -> SampledTrial:
         membrane_bits=trial.suggest_categorical("membrane_bits", space.membrane_bits),
         current_bits=trial.suggest_categorical("current_bits", space.current_bits),
         param_bits=trial.suggest_categorical("param_bits", space.param_bits),
-        rounding=trial.suggest_categorical("rounding", space.rounding),
+        rounding=_suggest_choice(trial, "rounding", space.rounding),
         timesteps=trial.suggest_categorical("timesteps", space.timesteps),
         sparsity=sparsity,
         weight_calibration=study.quantization.weight_calibration,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.storages.journal import JournalFileBackend
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -151,7 +152,7 @@ def _journal_storage(url: str, read_only: bool) -> optuna.storages.BaseStorage:
             path.touch(exist_ok=True)
             with path.open("a"):
                 pass  # writable? (Optuna only finds out at the first write, with a traceback)
-        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
     except OSError as error:
         raise StorageError(f"--storage: cannot write journal file {path}: {error.strerror or error}") from None
 
@@ -194,7 +195,7 @@ def describe_target(url: str) -> str:
         return mask_url(url)
     if parsed.drivername.startswith("sqlite"):
         return f"SQLite file {parsed.database}"
-    port = parsed.port or {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(parsed.get_backend_name(), "")
+    port = parsed.port or {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(parsed.get_backend_name()) or ""
     return f"database {parsed.database!r} on host {parsed.host}:{port} ({mask_url(url)})"
 
 

@@ -55,7 +55,8 @@ BASELINE_PENDING_REASON = "baseline_pending"
 #: seconds between checks while every slot is held by another worker's running trial
 DEFAULT_POLL_S = 0.5
 
-Objective = Callable[[optuna.Trial], object]
+#: what ``study.optimize`` takes: one value per objective (or one value)
+Objective = Callable[[optuna.Trial], float | Sequence[float]]
 TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
@@ -169,7 +170,7 @@ class TrialQuota:
     def guard(self, objective: Objective) -> Objective:
         """``objective`` behind the slot check at trial start, with the stop gate open while it runs."""
 
-        def guarded(trial: optuna.Trial) -> object:
+        def guarded(trial: optuna.Trial) -> float | Sequence[float]:
             if not self.may_run(trial):
                 self.turned_away += 1
                 _QuietExpectedFailures.numbers.add(trial.number)

@@ -39,6 +39,7 @@ import torch
 from qsearch.errors import InputError
 from qsearch.snn._neuron import NeuronSpec
 from qsearch.snn._topology import LayerShape, conv_layer, linear_layer
+from qsearch.snn.network import Readout
 
 #: Norse's default time step; the graph's metadata ``dt`` (qsearch's export writes it) or ``model.dt`` win
 DEFAULT_DT = 1e-3
@@ -57,7 +58,7 @@ class ImportedNetwork:
     topology: tuple[LayerShape, ...]
     weights: tuple[torch.Tensor, ...]
     neuron: NeuronSpec
-    readout: str  # "spiking" or "li"
+    readout: Readout
     node_names: tuple[str, ...] = field(default=())  # the synapse node of each layer, for messages
 
 
@@ -255,7 +256,7 @@ def map_graph(graph: Any, input_shape: tuple[int, ...], dt: float | None = None,
     layers: list[_Layer] = []
     neuron: dict[str, float] | None = None
     neuron_node = ""
-    readout = "spiking"
+    readout: Readout = "spiking"
     pending: _Layer | None = None
     scale = 1.0  # an AvgPool2d's 1/p**2, owed to the next layer's weights
     flattened = False

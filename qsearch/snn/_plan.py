@@ -17,6 +17,7 @@ import torch
 from qsearch.quant import (
     FixedPoint,
     QuantConfig,
+    Rounding,
     WeightCalibration,
     calibrate,
     calibrate_mse,
@@ -29,7 +30,7 @@ from qsearch.snn._neuron import NeuronConstants
 
 #: Constants are deterministic settings, not data: stochastic rounding would make the neuron itself random,
 #: so they are rounded to nearest whatever the trial's mode.
-_CONSTANT_ROUNDING = "nearest"
+_CONSTANT_ROUNDING: Rounding = "nearest"
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ class SpikingNetwork(TopologyShapes, nn.Module):
     @property
     def device(self) -> torch.device:
         """Where the parameters live; a trial moves its data, plans and generators here."""
-        return self.layers[0].weight.device
+        return self.weights[0].device
 
     @property
     def weights(self) -> list[torch.Tensor]:
