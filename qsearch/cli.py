@@ -258,7 +258,7 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
                output: OutputFormat = OutputFormat.table, feasible_only: bool = True) -> None:
     """The end-of-run report: the float baseline and the front, the selected model, the knee (and the plot)."""
     from qsearch.metrics import cost_objective
-    from qsearch.report import record, render_table, to_csv, to_json
+    from qsearch.report import record, reference_line, render_table, to_csv, to_json
     from qsearch.results import COLUMNS, pareto_front
     from qsearch.search._rows import read_results
 
@@ -271,7 +271,8 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
     front = summary.front if feasible_only else tuple(pareto_front(summary.candidates, summary.objectives))
     shown = ([summary.baseline] if summary.baseline is not None else []) + list(front)
     if output == OutputFormat.json:
-        typer.echo(to_json(shown, _summary_fields(name, summary, split)))
+        typer.echo(to_json(shown, {**_summary_fields(name, summary, split),
+                                   "reference": _study_reference(url, name)}))
     elif output == OutputFormat.csv:
         typer.echo(to_csv([record(r, note=marks.get(r.trial_number, "")) for r in shown], [*COLUMNS, "note"]),
                    nl=False)
@@ -283,6 +284,9 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
                        f"({selected.compression_ratio:.1f}x smaller than float32), "
                        f"{split} accuracy {selected.accuracy:.2f}% ({selected.accuracy_drop:+.2f} pt)")
             typer.echo(_test_check(summary))
+        reference = reference_line(_study_reference(url, name), summary.baseline)
+        if reference is not None:
+            typer.echo(reference)
     if plot_path is not None:
         from qsearch.plots import write_pareto_html
 
@@ -323,6 +327,17 @@ def _test_check(summary) -> str:
     return f"{line}; test drop {drop:+.2f} pt vs float, {verdict} the {summary.budget} pt budget"
 
 
+def _study_reference(url: str, name: str) -> dict | None:
+    """The non-spiking reference the float baseline recorded with the study (None if it has none)."""
+    import optuna
+
+    from qsearch.search import make_storage
+    from qsearch.search._objective import REFERENCE_ATTR
+
+    study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
+    return study.user_attrs.get(REFERENCE_ATTR)
+
+
 def _study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
     """Objectives, accuracy budget and accuracy split stored with the study (defaults if made elsewhere)."""
     import optuna
@@ -356,7 +371,7 @@ def best(
 
 
 def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
-    from qsearch.report import record, render_table, to_csv, to_json
+    from qsearch.report import record, reference_line, render_table, to_csv, to_json
     from qsearch.results import COLUMNS, ResultFilter, filter_rows, pareto_front
     from qsearch.search._rows import read_results
 
@@ -370,13 +385,17 @@ def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
     marks = summary.marks()
     rows_out = [record(r, note=marks.get(r.trial_number, "")) for r in front]
     if output == OutputFormat.json:
-        typer.echo(to_json(rows_out, _summary_fields(name, summary, split)))
+        typer.echo(to_json(rows_out, {**_summary_fields(name, summary, split),
+                                      "reference": _study_reference(url, name)}))
     elif output == OutputFormat.csv:
         typer.echo(to_csv(rows_out, [*COLUMNS, "note"]), nl=False)
     else:
         render_table(front, f"Pareto front of {name!r} ({len(front)} trials; selected on {split})", marks)
         if summary.selected is not None:
             typer.echo(f"selected: trial {summary.selected.trial_number}; {_test_check(summary)}")
+        reference = reference_line(_study_reference(url, name), summary.baseline)
+        if reference is not None:
+            typer.echo(reference)
 
 
 @app.command()

@@ -36,6 +36,7 @@ from qsearch.quant import FLOAT_BITS, FixedPoint, QuantConfig
 from qsearch.results import summarize
 from qsearch.search import BASELINE_ATTR, make_storage, mask_url
 from qsearch.search._data import trial_data
+from qsearch.search._objective import REFERENCE_ATTR
 from qsearch.search._rows import read_results
 from qsearch.search._study import STUDY_FILE_ATTR
 from qsearch.search._trial import TrainedTrial, train_trial_model
@@ -367,8 +368,11 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
             np.save(out_dir / layer["mask"]["file"], np.packbits(mask.detach().cpu().numpy().astype(bool)))
     _write_json(out_dir / NETWORK_FILE, description)
     selection = _selection(storage_url, study_name, study_file, trial_number)
-    _write_json(out_dir / CARD_FILE, _model_card(trial, study_file, study_name, selection, reproduced,
-                                                   nir_representable(net), net.device.type))
+    card = _model_card(trial, study_file, study_name, selection, reproduced, nir_representable(net),
+                       net.device.type)
+    # beside the float SNN: the non-spiking model fitted on the same split (recorded by the baseline trial)
+    card["reference"] = study.user_attrs.get(REFERENCE_ATTR)
+    _write_json(out_dir / CARD_FILE, card)
     if nir_representable(net):
         import nir
 

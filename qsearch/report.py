@@ -96,3 +96,22 @@ def to_csv(rows: Sequence[Record], columns: Sequence[str]) -> str:
     for row in rows:
         writer.writerow({k: _jsonable(row).get(k) for k in columns})
     return buffer.getvalue()
+
+
+def reference_line(reference: dict | None, baseline: ResultRow | None) -> str | None:
+    """One line: the float SNN beside the non-spiking model fitted on the same split (does the SNN under-train?).
+
+    ``reference`` is what the baseline trial recorded (user attribute ``reference``: name, validation, test, n,
+    chance); None when the study has none (the synthetic runner, a study made by an older qsearch).
+    """
+    if not reference or baseline is None:
+        return None
+    snn = (f"float SNN: validation {baseline.describe_accuracy('validation')}, "
+           f"test {baseline.describe_accuracy('test')}")
+    gap = (None if baseline.test_accuracy is None or reference.get("test") is None
+           else reference["test"] - baseline.test_accuracy)
+    line = (f"{snn}; non-spiking reference ({reference.get('name', '?')}, same split): validation "
+            f"{reference.get('validation', float('nan')):.2f}, test {reference.get('test', float('nan')):.2f}")
+    if gap is not None:
+        line += f" ({gap:+.2f} pt vs the SNN on test)"
+    return line
