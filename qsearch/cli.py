@@ -94,6 +94,9 @@ def run(
                                            "started with")] = False,
     reported_by_parent: Annotated[bool, typer.Option("--reported-by-parent", hidden=True,
                                                      help="a worker of --workers: its parent reports")] = False,
+    artifacts: Annotated[Path | None, typer.Option(
+        "--artifacts", help="folder for the selected model shown in `qsearch dashboard` (default: "
+                            "FILE.artifacts beside a SQLite or journal file)")] = None,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
     import optuna
@@ -133,11 +136,12 @@ def run(
                            code=result.code)
             if report:
                 show_front(url, settings.study_name, plot_path=plot)
+                _publish_dashboard_view(url, settings.study_name, artifacts)
             return
         gate = StopGate()
         try:
             with _launch.stop_signals(gate):
-                _run(sf, settings, plot, quiet, report, gate)
+                _run(sf, settings, plot, quiet, report, gate, artifacts)
         except Interrupted as stop:
             if reported_by_parent:
                 raise typer.Exit(stop.exit_code) from None
@@ -218,7 +222,18 @@ def _one_line(error: BaseException, url: str | None = None) -> str:
     return text
 
 
-def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate) -> None:
+#: completed trials between two refreshes of the dashboard note and figure during a run
+DASHBOARD_REFRESH_TRIALS = 10
+
+
+def _publish_dashboard_view(url: str, name: str, artifacts: Path | None, store_model: bool = True) -> None:
+    """The end-of-run (and periodic) view for optuna-dashboard: study note, Pareto figure, selected model."""
+    from qsearch.dashboard import publish
+
+    publish(url, name, artifact_dir=artifacts, store_model=store_model)
+
+
+def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: Path | None = None) -> None:
     import optuna
     from tqdm import tqdm
 
@@ -240,6 +255,8 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate) -> None:
     def on_trial(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
             bar.update(1)
+            if report and bar.n % DASHBOARD_REFRESH_TRIALS == 0:
+                _publish_dashboard_view(settings.storage_url, settings.study_name, artifacts, store_model=False)
         if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") not in quiet_reasons:
             bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', 'error')}")
 
@@ -249,6 +266,7 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate) -> None:
         bar.close()
     if report:
         show_front(settings.storage_url, settings.study_name, plot_path=plot)
+        _publish_dashboard_view(settings.storage_url, settings.study_name, artifacts)
 
 
 def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_drop: float | None = None,
@@ -473,16 +491,21 @@ def dashboard(
     storage: StorageOpt = DEFAULT_STORAGE,
     host: Annotated[str, typer.Option("--host", help="bind address (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8080,
+    artifacts: Annotated[Path | None, typer.Option(
+        "--artifacts", help="artifact folder (default: FILE.artifacts beside a SQLite or journal file)")] = None,
 ) -> None:
-    """Serve optuna-dashboard for a storage (configuration and cost breakdown appear as user attributes)."""
-    from optuna_dashboard import run_server
-
-    from qsearch.search import make_storage
+    """Serve optuna-dashboard for a storage: feasibility, qsearch's front as best trials, note, figure, model."""
+    from qsearch.dashboard import serve
 
     with user_errors(storage):
-        backend = make_storage(storage, heartbeat_interval=None)
+        from qsearch.search import make_storage
+
+        make_storage(storage, heartbeat_interval=None)
     typer.echo(f"optuna-dashboard for {mask_url(storage)} at http://{host}:{port}/")
-    run_server(backend, host=host, port=port)
+    try:
+        serve(storage, host, port, artifacts)
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()
