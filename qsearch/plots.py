@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
@@ -28,7 +29,7 @@ from qsearch.results import FrontSummary, ResultRow
 from qsearch.results._selection import front_order
 
 __all__ = [
-    "hypervolume_figure", "importance_figure", "pareto_figure", "write_pareto_html",
+    "ParetoInfo", "hypervolume_figure", "importance_figure", "infeasible_reason", "pareto_figure", "pareto_info", "write_pareto_html",
     "write_plots",
 ]
 
@@ -68,27 +69,59 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
-def hover_text(row: ResultRow) -> str:
+def _correct(row: ResultRow, split: str) -> str:
+    """``344/360 correct (95.56 ±1.09 %)`` for a split, or its percentage alone without the split size."""
+    value, n = getattr(row, f"{split}_accuracy"), getattr(row, f"{split}_n")
+    if value is None:
+        return "-"
+    if not n:
+        return f"{value:.2f} %"
+    se = getattr(row, f"{split}_accuracy_se")
+    return f"{round(value * n / 100)}/{n} correct ({value:.2f}" + (f" ±{se:.2f}" if se is not None else "") + " %)"
+
+
+def _layers(row: ResultRow) -> str:
+    """Each layer's weight bits by name: ``layer0 4 bit · layer1 3 bit``."""
+    bits = str(row.weight_bits).split("/")
+    return " · ".join(f"layer{i} {b} bit" for i, b in enumerate(bits))
+
+
+def infeasible_reason(row: ResultRow, budget: float | None) -> str | None:
+    """Why a COMPLETE trial is not a candidate, in words (None when it is feasible)."""
+    if row.feasible or row.state != "COMPLETE":
+        return None
+    if row.is_baseline:
+        return "the float reference, not a candidate"
+    if budget is not None and row.accuracy_drop is not None and row.accuracy_drop > budget:
+        return f"{row.accuracy_drop:.2f} pt below float, over the {budget:g} pt budget"
+    return "outside a constraint of the study (e.g. max_memory_kib)"
+
+
+def hover_text(row: ResultRow, budget: float | None = None) -> str:
     """Hover text of one result row: its configuration and its metrics (HTML line breaks)."""
     head = f"<b>trial {row.trial_number}</b>"
     if row.is_baseline:
         head += " (float baseline)"
     elif row.state == "COMPLETE" and not row.feasible:
-        head += " (infeasible)"
+        head += f" (infeasible: {infeasible_reason(row, budget)})"
     if row.is_baseline:
         bits = "weights 32 · membrane 32 · current 32 · param 32"
+        layers = "float32"
         scheme = "float32"
     else:
         bits = (f"weights {row.weight_bits} · membrane {row.membrane_bits} · "
                 f"current {row.current_bits} · param {row.param_bits}")
+        layers = _layers(row)
         scheme = row.scheme
+    calibration = (row.config or {}).get("weight_calibration")
     lines = [
         head,
-        f"scheme: {scheme}, rounding: {row.rounding}",
+        f"scheme: {scheme}, rounding: {row.rounding}" + (f", calibration: {calibration}" if calibration else ""),
         f"bits: {bits}",
+        f"weights: {layers}",
         f"T = {row.timesteps}, sparsity {_fmt(row.sparsity, '.2f')}",
         f"accuracy {_fmt(row.accuracy, '.2f')} % (drop {_fmt(row.accuracy_drop, '+.2f')} pt)",
-        f"validation {row.describe_accuracy('validation')} · test {row.describe_accuracy('test')}",
+        f"validation {_correct(row, 'validation')} · test {_correct(row, 'test')}",
         f"memory {_fmt(row.memory_kib, '.2f')} KiB ({_fmt(row.compression_ratio, '.1f')}x smaller)",
     ]
     if row.sops is not None:
@@ -102,9 +135,10 @@ def _coords(rows: Sequence[ResultRow], axes: Sequence[str]) -> dict[str, list[fl
     return {name: [_value(r, o) for r in rows] for name, o in zip("xyz", axes, strict=False)}
 
 
-def _points(rows: Sequence[ResultRow], axes: Sequence[str], three_d: bool, **kwargs) -> go.Scatter | go.Scatter3d:
+def _points(rows: Sequence[ResultRow], axes: Sequence[str], three_d: bool, budget: float | None = None,
+            **kwargs) -> go.Scatter | go.Scatter3d:
     trace = go.Scatter3d if three_d else go.Scatter
-    return trace(**_coords(rows, axes), hovertext=[hover_text(r) for r in rows],
+    return trace(**_coords(rows, axes), hovertext=[hover_text(r, budget) for r in rows],
                  hovertemplate="%{hovertext}<extra></extra>",
                  customdata=[r.trial_number for r in rows], **kwargs)
 
@@ -125,53 +159,129 @@ def _mark(row: ResultRow | None, label: str, color: str, axes: Sequence[str], th
     return ring, annotation
 
 
-def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_split: str = "test") -> go.Figure:
-    """All COMPLETE trials, the summary's Pareto front, the float baseline and the selected / knee trials.
+@dataclass(frozen=True)
+class ParetoInfo:
+    """What the Pareto figure draws, computed from a front summary before any plotting (as Optuna's
+    ``_pareto_front`` computes its ``_ParetoFrontInfo``): the groups of points and the candidate view."""
 
-    Two objectives give a 2-D scatter (accuracy on the vertical axis, the front as a connected line); three
-    give a 3-D scatter. Grey circles are feasible trials, grey crosses infeasible ones; the front is the
-    summary's (feasible trials only, see :func:`qsearch.results.summarize`). Every point's hover text shows
-    its configuration and metrics, and its trial number is in ``customdata``. ``title`` (usually the study
-    name) goes in front of the figure's heading.
+    axes: tuple[str, ...]  # objectives in axis order x, y(, z)
+    trials: tuple[ResultRow, ...]  # plottable COMPLETE non-baseline rows
+    baseline: tuple[ResultRow, ...]
+    front: tuple[ResultRow, ...]  # the summary's feasible front, by increasing x
+    selected: ResultRow | None
+    knee: ResultRow | None
+    budget: float | None
+    float_accuracy: float | None  # the baseline's accuracy (a line), 2-D accuracy plots only
+    floor: float | None  # float accuracy - budget: the least accuracy a candidate may have
+    x_range: tuple[float, float] | None  # the candidate view (data units, before any log)
+    y_range: tuple[float, float] | None
+    x_ticks: tuple[float, ...]  # explicit ticks of a log x axis
+
+    @property
+    def three_d(self) -> bool:
+        return len(self.axes) == 3
+
+    @property
+    def log_x(self) -> bool:
+        values = [_value(r, self.axes[0]) for r in (*self.trials, *self.baseline)]
+        return metric(self.axes[0]).log_axis and bool(values) and all(v > 0 for v in values)
+
+
+def _nice_ticks(low: float, high: float) -> tuple[float, ...]:
+    """1-2-5 ticks covering ``[low, high]`` (positive), so a log axis never reads "10, 2, 3, 4"."""
+    if not 0 < low <= high:
+        return ()
+    ticks = []
+    for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            tick = mantissa * 10.0 ** exponent
+            if low <= tick <= high:
+                ticks.append(tick)
+    return tuple(ticks) if len(ticks) >= 2 else (low, high)
+
+
+def pareto_info(summary: FrontSummary) -> ParetoInfo:
+    """The :class:`ParetoInfo` of a summary: groups of points, float and budget lines, the candidate view.
+
+    The candidate view runs on the accuracy axis from a little below the budget's floor (or the lowest front
+    point) to the best accuracy, and on the cost axis over the trials inside that band (the float baseline
+    left out), so failed trials at 10 % and the float model's memory do not squeeze the candidates.
     """
     objectives = list(summary.objectives)
-    axes = _axis_order(objectives)
-    three_d = len(axes) == 3
+    axes = tuple(_axis_order(objectives))
     complete = [r for r in summary.rows if _plottable(r, objectives)]
-    trials = [r for r in complete if not r.is_baseline]
-    baseline = [r for r in complete if r.is_baseline]
-    front = sorted(summary.front, key=front_order(objectives))
-    selected, knee = summary.selected, summary.knee
+    trials = tuple(r for r in complete if not r.is_baseline)
+    baseline = tuple(r for r in complete if r.is_baseline)
+    front = tuple(sorted(summary.front, key=front_order(objectives)))
+    float_accuracy = summary.baseline.accuracy if summary.baseline is not None else None
+    floor = (float_accuracy - summary.budget
+             if float_accuracy is not None and summary.budget is not None else None)
+    x_range = y_range = None
+    ticks: tuple[float, ...] = ()
+    if len(axes) == 2 and axes[1] == ACCURACY and trials:
+        accuracies = [_value(r, ACCURACY) for r in trials]
+        lows = [v for v in (floor, *(_value(r, ACCURACY) for r in front)) if v is not None]
+        top = max([*accuracies, *([float_accuracy] if float_accuracy is not None else [])])
+        bottom = min(lows) if lows else min(accuracies)
+        margin = max(0.5, 0.1 * (top - bottom))
+        y_range = (bottom - margin, top + margin / 2)
+        inside = [_value(r, axes[0]) for r in trials if _value(r, ACCURACY) >= y_range[0]]
+        if inside:
+            x_range = (min(inside), max(inside))
+            if metric(axes[0]).log_axis and x_range[0] > 0:
+                ticks = _nice_ticks(x_range[0] / 1.2, x_range[1] * 1.2)
+    return ParetoInfo(axes=axes, trials=trials, baseline=baseline, front=front, selected=summary.selected,
+                      knee=summary.knee, budget=summary.budget, float_accuracy=float_accuracy, floor=floor,
+                      x_range=x_range, y_range=y_range, x_ticks=ticks)
 
+
+def _line(y: float, text: str, color: str, dash: str) -> dict:
+    """A horizontal line across the candidate panel, labelled at its right end."""
+    return {"type": "line", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1, "y0": y, "y1": y,
+            "line": {"color": color, "width": 1.5, "dash": dash},
+            "label": {"text": text, "textposition": "end", "yanchor": "bottom", "font": {"color": color}},
+            "name": text}
+
+
+def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_split: str = "test") -> go.Figure:
+    """The figure for choosing a model: candidates, the feasible front, the float baseline and the budget.
+
+    Two objectives: the left panel is the candidate view (see :func:`pareto_info`) with the feasible front as
+    a step line, the float accuracy and the budget's floor as lines and the selected and knee trials marked;
+    the right panel shows every trial (full view). Three objectives give one 3-D scatter. Grey circles are
+    feasible trials, grey crosses infeasible ones (the hover says why); every point's hover text shows its
+    configuration and metrics, and its trial number is in ``customdata``. ``title`` (usually the study
+    name) goes in front of the figure's heading.
+    """
+    info = pareto_info(summary)
+    axes, three_d, budget = info.axes, info.three_d, info.budget
     size = 5 if three_d else 8
     fig = go.Figure()
     for feasible, symbol, name in ((True, "circle", "trial (feasible)"), (False, "x", "trial (infeasible)")):
-        group = [r for r in trials if bool(r.feasible) == feasible]
+        group = [r for r in info.trials if bool(r.feasible) == feasible]
         if group:
-            fig.add_trace(_points(group, axes, three_d, mode="markers", name=name,
+            fig.add_trace(_points(group, axes, three_d, budget, mode="markers", name=name,
                                   marker={"color": _GREY, "size": size, "symbol": symbol}))
-    if front:
-        symbols = ["circle" if r.feasible else "x" for r in front]
-        fig.add_trace(_points(front, axes, three_d, mode="markers" if three_d else "lines+markers",
-                              name="Pareto front",
-                              marker={"color": _FRONT, "size": size + 2, "symbol": symbols},
-                              **({} if three_d else {"line": {"color": _FRONT, "width": 2}})))
-    if baseline:
-        fig.add_trace(_points(baseline, axes, three_d, mode="markers+text", name="float baseline",
-                              text=["float baseline"] * len(baseline),
+    if info.front:
+        fig.add_trace(_points(info.front, axes, three_d, budget, mode="markers" if three_d else "lines+markers",
+                              name="Pareto front", marker={"color": _FRONT, "size": size + 2},
+                              **({} if three_d else {"line": {"color": _FRONT, "width": 2, "shape": "hv"}})))
+    if info.baseline:
+        fig.add_trace(_points(info.baseline, axes, three_d, budget, mode="markers+text", name="float baseline",
+                              text=["float baseline"] * len(info.baseline),
                               textposition="top center" if three_d else "middle left",
                               marker={"color": _BASELINE, "size": size + 6, "symbol": "diamond",
                                       "line": {"width": 1, "color": "black"}}))
 
     annotations = []
-    for row, label, color, offset in ((selected, "selected", _SELECTED, (40, 40)),
-                                      (knee, "knee", _KNEE, (-40, -40))):
+    for row, label, color, offset in ((info.selected, "selected", _SELECTED, (40, 40)),
+                                      (info.knee, "knee", _KNEE, (-40, -40))):
         ring, annotation = _mark(row, label, color, axes, three_d, offset)
         if ring is not None:
             fig.add_trace(ring)
             annotations.append(annotation)
 
-    heading = "Pareto front: " + " vs ".join(objectives)
+    heading = "Pareto front: " + " vs ".join(summary.objectives)
     layout: dict = {"title": {"text": f"{title} — {heading}" if title else heading},
                     "template": "plotly_white", "legend": {"itemsizing": "constant"}, "hovermode": "closest"}
     titles = [axis_title(o, accuracy_split) for o in axes]
@@ -180,15 +290,49 @@ def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_s
                            for a, t, o in zip("xyz", titles, axes, strict=True)}
         layout["scene"]["annotations"] = annotations
     else:
-        log_x = metric(axes[0]).log_axis and bool(complete) and all(_value(r, axes[0]) > 0 for r in complete)
-        layout["xaxis"] = {"title": {"text": titles[0]}, **({"type": "log"} if log_x else {})}
-        layout["yaxis"] = {"title": {"text": titles[1]}}
-        if log_x:
-            for annotation in annotations:  # annotations on a log axis take log10 coordinates
-                annotation["x"] = math.log10(annotation["x"])
-        layout["annotations"] = annotations
+        _two_panels(fig, info, titles, layout, annotations)
     fig.update_layout(**layout)
     return fig
+
+
+def _two_panels(fig: go.Figure, info: ParetoInfo, titles: list[str], layout: dict, annotations: list[dict]) -> None:
+    """Lay out the 2-D figure: the zoomed candidate panel (x/y) and the full view (x2/y2)."""
+    log_x = info.log_x
+    x_axis: dict = {"title": {"text": titles[0]}, "domain": [0.0, 0.62], **({"type": "log"} if log_x else {})}
+    if info.x_range is not None:
+        low, high = info.x_range
+        x_axis["range"] = ([math.log10(low / 1.2), math.log10(high * 1.2)] if log_x
+                           else [low - 0.05 * (high - low or 1), high + 0.05 * (high - low or 1)])
+    if log_x and info.x_ticks:
+        x_axis.update(tickvals=list(info.x_ticks), ticktext=[f"{t:g}" for t in info.x_ticks])
+    y_axis: dict = {"title": {"text": titles[1]}}
+    if info.y_range is not None:
+        y_axis["range"] = list(info.y_range)
+    layout["xaxis"], layout["yaxis"] = x_axis, y_axis
+    layout["xaxis2"] = {"title": {"text": f"{titles[0]}, all trials"}, "domain": [0.72, 1.0], "anchor": "y2",
+                        **({"type": "log"} if log_x else {})}
+    layout["yaxis2"] = {"title": {"text": f"{titles[1]}, all trials"}, "anchor": "x2"}
+    full = [*info.trials, *info.baseline]
+    if full:
+        fig.add_trace(_points(full, info.axes, False, info.budget, mode="markers", name="all trials (full view)",
+                              xaxis="x2", yaxis="y2", showlegend=False,
+                              marker={"color": [_BASELINE if r.is_baseline else _GREY for r in full], "size": 6,
+                                      "symbol": ["diamond" if r.is_baseline else
+                                                 "circle" if r.feasible else "x" for r in full]}))
+    if info.front:
+        fig.add_trace(_points(info.front, info.axes, False, info.budget, mode="lines", name="Pareto front (full "
+                              "view)", xaxis="x2", yaxis="y2", showlegend=False,
+                              line={"color": _FRONT, "width": 2, "shape": "hv"}))
+    shapes = []
+    if info.float_accuracy is not None:
+        shapes.append(_line(info.float_accuracy, f"float {info.float_accuracy:.2f} %", _BASELINE, "dot"))
+    if info.floor is not None:
+        shapes.append(_line(info.floor, f"budget: float − {info.budget:g} pt = {info.floor:.2f} %", _FRONT, "dash"))
+    layout["shapes"] = shapes
+    if log_x:
+        for annotation in annotations:  # annotations on a log axis take log10 coordinates
+            annotation["x"] = math.log10(annotation["x"])
+    layout["annotations"] = annotations
 
 
 def _is_baseline_trial(trial: FrozenTrial) -> bool:

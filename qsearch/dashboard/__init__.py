@@ -6,7 +6,11 @@ every run); ``dashboard_app`` / ``serve`` serve optuna-dashboard with feasibilit
 
 from qsearch.dashboard._note import NOTE_HEADING, note_markdown
 from qsearch.dashboard._publish import (
-    PARETO_GRAPH_ID, artifact_dir_for, publish, publish_view, store_selected_model,
+    PARETO_GRAPH_ID,
+    artifact_dir_for,
+    publish,
+    publish_view,
+    store_selected_model,
     study_summary,
 )
 from qsearch.dashboard._server import FeasibilityStorage, FeasibleBestTrials, dashboard_app, serve
