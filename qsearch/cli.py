@@ -106,7 +106,7 @@ def run(
     from qsearch.search._interrupt import Interrupted, StopGate
     from qsearch.search._settings import RunSettings
     from qsearch.search._storage import check_persistent
-    from qsearch.search._trial import check_study_inputs
+    from qsearch.search._trial import check_study_inputs, study_device
     from qsearch.studyfile import load_study_file
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -124,11 +124,12 @@ def run(
                                worker_index=environment.seed_offset(),
                                allow_changed_study_file=allow_changed_study_file)
         check_persistent(url)
-        count = _launch.resolve_workers(_launch.parse_workers(workers), storage_kind(url),
-                                        inside_worker=environment.is_worker)
         check_study_inputs(sf)  # missing data or a model that does not fit it: one line, nothing recorded
+        gpus = torch.cuda.device_count() if study_device(sf) == "cuda" else 0
+        count = _launch.resolve_workers(_launch.parse_workers(workers), storage_kind(url),
+                                        inside_worker=environment.is_worker, gpus=gpus)
         if count > 1:
-            result = _launch.run_workers(study_file, settings, count, threads_per_worker=threads)
+            result = _launch.run_workers(study_file, settings, count, threads_per_worker=threads, gpus=gpus)
             if result.signum is not None:
                 raise fail(_interrupted_line(result.signum), code=result.code)
             if result.code:

@@ -49,8 +49,13 @@ def gpu_worker_layout(n_gpus: int, cores: int, trials_per_gpu: int = DEFAULT_TRI
                          f"{n_gpus}, {cores}, {trials_per_gpu}")
     if n_gpus == 0:
         return []
-    workers = max(n_gpus, min(cores, n_gpus * trials_per_gpu))
-    return [{"CUDA_VISIBLE_DEVICES": str(k % n_gpus)} for k in range(workers)]
+    return gpu_environments(max(n_gpus, min(cores, n_gpus * trials_per_gpu)), n_gpus)
 
 
-__all__ = ["DEFAULT_TRIALS_PER_GPU", "DeviceChoice", "gpu_worker_layout", "resolve_device", "torch_device"]
+def gpu_environments(workers: int, gpus: int) -> list[dict[str, str]]:
+    """``CUDA_VISIBLE_DEVICES`` of each of ``workers`` processes, round-robin over ``gpus`` (0: no GPU, empty)."""
+    return [{"CUDA_VISIBLE_DEVICES": str(k % gpus)} if gpus > 0 else {} for k in range(workers)]
+
+
+__all__ = ["DEFAULT_TRIALS_PER_GPU", "DeviceChoice", "gpu_environments", "gpu_worker_layout", "resolve_device",
+           "torch_device"]

@@ -7,6 +7,7 @@ is allowed. The README's "Study file reference" documents every field.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -71,8 +72,23 @@ class NeuronSection(_Strict):
 
 
 class ModelSection(_Strict):
-    kind: Literal["mlp", "conv"] = Field("mlp", description="mlp: linear LIF layers; conv: conv LIF blocks "
-                                                            "with pooling, then linear LIF layers")
+    kind: Literal["mlp", "conv", "nir", "python"] = Field(
+        "mlp", description="mlp: linear LIF layers; conv: conv LIF blocks with pooling, then linear LIF layers; "
+                           "nir: import a trained network from model.path; python: a Norse model from "
+                           "model.factory (see README 'Import your own network')")
+    path: str | None = Field(None, description="nir: the NIR graph file (relative to the working directory)")
+    factory: str | None = Field(None, description="python: package.module:function returning a Norse network")
+    state_dict: str | None = Field(None, description="python: a torch state_dict file loaded into the factory's "
+                                                     "model")
+    dt: float | None = Field(None, gt=0, description="nir/python: the time step the network ran with, s "
+                                                     "(default: the graph's metadata dt, else 1e-3; snnTorch: 1e-4)")
+    tau_convention: Literal["nir", "norse"] = Field(
+        "nir", description="nir: time constants in seconds (the NIR specification); norse: as norse.torch.to_nir "
+                           "(Norse 1.1) writes them, dt/tau_inv (norse#411)")
+    expected_accuracy: float | None = Field(None, ge=0, le=100, description=(
+        "nir/python: the imported network's float accuracy in percent; the study stops before any trial if the "
+        "import misses it by more than accuracy_tolerance"))
+    accuracy_tolerance: float = Field(1.0, ge=0, description="percentage points allowed off expected_accuracy")
     hidden: list[int] = Field(default_factory=lambda: [128], description="hidden linear layer sizes")
     channels: list[int] = Field(default_factory=lambda: [16, 32], min_length=1,
                                 description="conv: output channels of each conv LIF block")
@@ -94,6 +110,13 @@ class ModelSection(_Strict):
             raise ValueError("every layer size must be >= 1")
         return v
 
+    @field_validator("factory")
+    @classmethod
+    def _factory_reference(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[\w.]+:\w+", v):
+            raise ValueError(f"{v!r} must be package.module:function (a function returning a Norse network)")
+        return v
+
     @field_validator("kernel_size")
     @classmethod
     def _odd_kernel(cls, v: int) -> int:
@@ -105,6 +128,10 @@ class ModelSection(_Strict):
     def _mlp_needs_hidden(self) -> ModelSection:
         if self.kind == "mlp" and not self.hidden:
             raise ValueError("hidden: an mlp needs at least one hidden layer size")
+        if self.kind == "nir" and not self.path:
+            raise ValueError("path: kind nir needs the NIR file to import")
+        if self.kind == "python" and not self.factory:
+            raise ValueError("factory: kind python needs package.module:function returning a Norse network")
         return self
 
     def to_neuron_spec(self) -> NeuronSpec:
@@ -112,6 +139,10 @@ class ModelSection(_Strict):
 
     def weight_layer_count(self) -> int:
         """Weight layers of the network: conv blocks (conv only), hidden linear layers, the readout."""
+        if self.kind in ("nir", "python"):  # read from the imported network itself
+            from qsearch.search._imported import weight_layer_count
+
+            return weight_layer_count(self)
         return (len(self.channels) if self.kind == "conv" else 0) + len(self.hidden) + 1
 
 
@@ -227,6 +258,8 @@ class SamplerSection(_Strict):
     mutation_prob: float | None = Field(None, ge=0, le=1)
     crossover_prob: float = Field(0.9, ge=0, le=1)
     n_startup_trials: int = Field(10, ge=0, description="tpe/gp")
+    distinct: bool = Field(True, description="re-draw a proposal that repeats an earlier trial's parameters, so "
+                                             "every trial is a new point (qsearch.search._distinct)")
 
 
 class SilentSection(_Strict):
@@ -245,8 +278,16 @@ class SilentSection(_Strict):
                                     check_every=self.check_every, grace_samples=int(self.grace_epochs * train_samples))
 
 
+class HopelessSection(_Strict):
+    enabled: bool = Field(True, description="stop a QAT trial whose validation accuracy can no longer reach "
+                                            "the accuracy budget (qsearch.search._hopeless)")
+    margin: float = Field(2.0, ge=0, description="percentage points added to the largest gain seen")
+    min_curves: int = Field(5, ge=1, description="finished QAT learning curves needed before any stop")
+
+
 class EarlyStoppingSection(_Strict):
     silent: SilentSection = SilentSection()
+    hopeless: HopelessSection = HopelessSection()
     patience: int | None = Field(None, ge=1, description="epochs without validation improvement")
 
 

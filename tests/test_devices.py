@@ -46,3 +46,16 @@ def test_no_gpu_gives_no_gpu_layout_and_bad_counts_raise() -> None:
         gpu_worker_layout(1, 0)
     with pytest.raises(ValueError, match="trials_per_gpu >= 1"):
         gpu_worker_layout(1, 4, trials_per_gpu=0)
+
+
+def test_auto_workers_on_a_gpu_study_follow_the_gpu_layout_and_each_sees_one_gpu():
+    from qsearch.devices import gpu_environments
+    from qsearch.search._launch import resolve_workers
+
+    assert resolve_workers("auto", "rdb", cores=16, gpus=2) == len(gpu_worker_layout(2, 16)) == 8
+    assert resolve_workers("auto", "sqlite", cores=16, gpus=2) == 1  # SQLite stays single-writer
+    assert resolve_workers("auto", "rdb", cores=16, gpus=0) == 16
+    assert resolve_workers(3, "rdb", cores=16, gpus=2) == 3
+    assert gpu_environments(3, 2) == [{"CUDA_VISIBLE_DEVICES": "0"}, {"CUDA_VISIBLE_DEVICES": "1"},
+                                      {"CUDA_VISIBLE_DEVICES": "0"}]
+    assert gpu_environments(2, 0) == [{}, {}]

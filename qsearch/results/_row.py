@@ -49,10 +49,10 @@ class ResultRow:
     feasible: bool
     duration_s: float | None
     worker_host: str
-    device: str | None  # torch device the trial trained and ran on ("cpu", "cuda")
     config: dict
     memory_breakdown: dict | None
     finished_at: dt.datetime | None = None
+    device: str | None = None  # torch device the trial trained and ran on ("cpu", "cuda")
 
     def value(self, objective: str) -> float | None:
         """The value of a registered objective (``"memory"`` -> ``memory_kib``), None if not measured."""

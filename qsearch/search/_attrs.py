@@ -5,10 +5,10 @@ and what rebuilds the results rows on storages without the SQL table, see ``_row
 here, explicitly, instead of following the fields of whatever dataclass the trial runner returns: a field
 added there is not stored (or expected) until it is added here, with a new :data:`ATTRS_VERSION`.
 
-Versions: 0 (no :data:`VERSION_KEY`) is every study written before the namespace existed; version 1 writes the
-same keys plus the version; version 2 adds the split sizes ``test_n`` and ``validation_n`` and the
-``device`` a trial ran on. Readers accept every version up to :data:`ATTRS_VERSION` (a missing optional key
-reads as its default).
+Versions: 0 (no :data:`VERSION_KEY`) is every study written before the namespace existed; version 1 writes the same
+keys plus the version; version 2 adds the split sizes ``test_n`` and ``validation_n`` and the ``device`` a trial
+ran on and its ``validation_curve``. Readers accept every version up to :data:`ATTRS_VERSION` (a missing optional
+key reads as its default).
 """
 
 from __future__ import annotations
@@ -29,13 +29,17 @@ ACCURACY_DROP = "accuracy_drop"  # points below the float baseline
 FEASIBLE = "feasible"
 EPOCHS_RUN = "epochs_run"
 SILENT_FRACTION = "silent_fraction"
+ACCURACY = "accuracy"  # percent on the study's accuracy split (a measurement, below)
+VALIDATION_CURVE = "validation_curve"  # validation accuracy (percent) after each epoch of the last phase
+HOPELESS_EVIDENCE = "hopeless"  # why a QAT trial was stopped as unable to reach the budget (search._hopeless)
 
 #: the measurements of a finished trial (fields of qsearch.search.TrialOutcome), required ones first
 MEASURED_REQUIRED: tuple[str, ...] = (
     "accuracy", "test_accuracy", "validation_accuracy", "memory_bits", "memory_breakdown", "float_memory_bits",
     "sops", "energy_pj", "epochs_run", "stop_reason", "silent", "duration_s")
 #: measurements with a default (older studies may lack them)
-MEASURED_OPTIONAL: tuple[str, ...] = ("weight_formats", "membrane_format", "test_n", "validation_n", "device")
+MEASURED_OPTIONAL: tuple[str, ...] = ("weight_formats", "membrane_format", "test_n", "validation_n", "device",
+                                       "validation_curve")
 
 
 def attrs_version(attrs: Mapping[str, Any]) -> int:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from qsearch.devices import gpu_environments, gpu_worker_layout
 from qsearch.errors import InputError
 from qsearch.search._interrupt import StopGate
 from qsearch.search._settings import RunSettings
@@ -105,15 +106,19 @@ def parse_workers(value: str) -> int | str:
     raise InputError(f"--workers: {value!r} is not a positive number or auto")
 
 
-def resolve_workers(requested: int | str, kind: str, cores: int | None = None, inside_worker: bool = False) -> int:
+def resolve_workers(requested: int | str, kind: str, cores: int | None = None, inside_worker: bool = False,
+                    gpus: int = 0) -> int:
     """Local worker processes for ``--workers``: a number as given; ``auto`` one per usable core where the
     storage (``storage_kind``) takes parallel writers, else 1 — on SQLite (a whole-file lock per write,
     optuna#820) and in a process that is itself a worker (``inside_worker``: a container replica or a worker of
-    ``--workers``, which must not start workers of its own)."""
+    ``--workers``, which must not start workers of its own). A study on CUDA with ``gpus`` GPUs gets the
+    processes of :func:`qsearch.devices.gpu_worker_layout` instead (several small-SNN trials per GPU)."""
     if requested != AUTO_WORKERS:
         return int(requested)
     if kind == "sqlite" or inside_worker:
         return 1
+    if gpus > 0:
+        return len(gpu_worker_layout(gpus, cores if cores is not None else available_cores()))
     return default_worker_count(cores)
 
 
@@ -178,13 +183,14 @@ class WorkersResult:
 
 
 def run_workers(study_path: Path, settings: RunSettings, workers: int, threads_per_worker: int | None = None,
-                python: str = sys.executable) -> WorkersResult:
+                python: str = sys.executable, gpus: int = 0) -> WorkersResult:
     """Run ``workers`` local worker processes on one study until it holds its total of finished trials.
 
     ``settings`` is the :class:`~qsearch.search._settings.RunSettings` of the run (its ``total_trials`` —
     default: the finished ones plus ``n_trials`` — is resolved here, after the study is opened, created and
     its baseline enqueued before any worker starts). Each worker gets ``threads_per_worker`` torch threads
-    (default: cores // workers, at least 1). A SIGINT/SIGTERM here is forwarded to every worker.
+    (default: cores // workers, at least 1) and, on a study that runs on ``gpus`` GPUs, one of them
+    (:func:`gpu_environments`). A SIGINT/SIGTERM here is forwarded to every worker.
     """
     if workers < 1:
         raise InputError(f"--workers: {workers} must be >= 1")
@@ -209,8 +215,9 @@ def run_workers(study_path: Path, settings: RunSettings, workers: int, threads_p
 
     previous = {s: signal.signal(s, forward) for s in STOP_SIGNALS}
     try:
-        processes.extend(subprocess.Popen(command, env=worker_env(i, threads), start_new_session=True)
-                         for i in range(workers))
+        devices = gpu_environments(workers, gpus)
+        processes.extend(subprocess.Popen(command, env={**worker_env(i, threads), **devices[i]},
+                                          start_new_session=True) for i in range(workers))
         if received:
             forward(received[0])
         codes = [_wait(p) for p in processes]

@@ -20,8 +20,17 @@ from qsearch.metrics import bits_to_kib, metric, pj_to_nj
 from qsearch.quant import QuantConfig
 from qsearch.results import ResultRow, save_result
 from qsearch.search import _attrs
+from qsearch.search._hopeless import (
+    EVIDENCE_ATTR,
+    HOPELESS_REASON,
+    EpochCallback,
+    HopelessRule,
+    HopelessTrialError,
+    judging_hook,
+    study_curves,
+)
 from qsearch.search._retry import call_with_retry
-from qsearch.search._space import baseline_config, sample_trial
+from qsearch.search._space import SampledTrial, baseline_config, sample_trial
 from qsearch.search._storage import fail_stale_trials, set_user_attrs
 from qsearch.search._trial import TrialOutcome, run_trial
 from qsearch.snn import DivergedError, SilentNetworkError
@@ -125,6 +134,7 @@ class Objective:
         set_user_attrs(trial, {_attrs.CONFIG: config.to_dict(), _attrs.SUMMARY: config.summary(),
                                _attrs.WORKER_HOST: socket.gethostname()})
         hook = (lambda e, loss, acc: self.on_epoch(trial.number, e, loss, acc)) if self.on_epoch else None
+        hook = hook if is_baseline else self._judged(trial, sampled, hook)
         started = time.perf_counter()
         original = None if is_baseline else earlier_duplicate(trial.study, trial.params, config)
         outcome = None if original is None else reused_outcome(original, config, time.perf_counter() - started)
@@ -140,11 +150,36 @@ class Objective:
             self._save(trial, config, "PRUNED", "silent", None, None, silent=True,
                        epochs_run=stop.partial.epochs_run)
             raise optuna.TrialPruned(str(stop)) from None
+        except HopelessTrialError as stop:
+            evidence = stop.evidence
+            set_user_attrs(trial, {_attrs.REASON: HOPELESS_REASON, _attrs.EPOCHS_RUN: evidence.epoch + 1,
+                                   EVIDENCE_ATTR: evidence.as_dict()})
+            self._save(trial, config, "PRUNED", HOPELESS_REASON, None, None, silent=False,
+                       epochs_run=evidence.epoch + 1)
+            raise optuna.TrialPruned(str(stop)) from None
         except DivergedError as error:
             trial.set_user_attr(_attrs.REASON, "nan_loss")
             self._save(trial, config, "FAIL", "nan_loss", None, None, silent=False, epochs_run=None)
             raise error
         return self._finish(trial, config, outcome, is_baseline, reason=outcome.stop_reason)
+
+    def _judged(self, trial: optuna.Trial, sampled: SampledTrial,
+                hook: EpochCallback | None) -> EpochCallback | None:
+        """``hook`` that also stops a QAT trial which can no longer reach the accuracy budget (see _hopeless)."""
+        sf = self.study_file
+        rule_settings, drop = sf.early_stopping.hopeless, sf.constraints.max_accuracy_drop
+        if sampled.config.scheme != "qat" or not rule_settings.enabled or drop is None:
+            return hook
+        finished = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        reference = next((float(t.user_attrs[_attrs.ACCURACY]) for t in finished
+                          if t.user_attrs.get(BASELINE_ATTR) and _attrs.ACCURACY in t.user_attrs), None)
+        if reference is None:
+            return hook
+        epochs = (sf.training.qat_epochs if sf.training.qat_from_float
+                  else sampled.epochs or sf.training.epochs)
+        rule = HopelessRule.from_curves(study_curves(finished), epochs, rule_settings.margin,
+                                        rule_settings.min_curves)
+        return judging_hook(rule, reference - drop, hook) if rule.bounds else hook
 
     def _finish(self, trial: optuna.Trial, config: QuantConfig, outcome: TrialOutcome, is_baseline: bool,
                 reason: str) -> list[float]:

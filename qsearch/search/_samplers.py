@@ -7,6 +7,7 @@ import warnings
 import optuna
 
 from qsearch.errors import InputError
+from qsearch.search._distinct import distinct
 from qsearch.search._space import grid_search_space
 from qsearch.studyfile import StudyFile
 
@@ -18,7 +19,15 @@ def sampler_seed(seed: int | None, worker_offset: int = 0) -> int | None:
 
 
 def make_sampler(study: StudyFile, worker_offset: int = 0) -> optuna.samplers.BaseSampler:
-    """The study file's sampler, seeded for one worker (``worker_offset``: see :func:`sampler_seed`)."""
+    """The study file's sampler, seeded for one worker (``worker_offset``: see :func:`sampler_seed`); with
+    ``sampler.distinct`` it never proposes an evaluated point again."""
+    sampler = optuna_sampler(study, worker_offset)
+    seed = sampler_seed(study.sampler.seed, worker_offset)
+    return distinct(sampler, seed=seed) if study.sampler.distinct else sampler
+
+
+def optuna_sampler(study: StudyFile, worker_offset: int = 0) -> optuna.samplers.BaseSampler:
+    """Optuna's sampler of ``sampler.kind``, as configured (without the distinct wrapper)."""
     cfg = study.sampler
     seed = sampler_seed(cfg.seed, worker_offset)
     with warnings.catch_warnings():

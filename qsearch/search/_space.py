@@ -85,7 +85,8 @@ def baseline_params(study: StudyFile) -> dict[str, Any]:
 
 def baseline_config(study: StudyFile) -> QuantConfig:
     layers = _layer_count(study)
-    return QuantConfig(scheme="float", weight_bits=(FLOAT_BITS,) * layers, timesteps=study.baseline_timesteps())
+    return QuantConfig(scheme="float", weight_bits=(FLOAT_BITS,) * layers, timesteps=study.baseline_timesteps(),
+                       weight_calibration=study.quantization.weight_calibration)  # the study's, as a label
 
 
 def grid_search_space(study: StudyFile) -> dict[str, list[Any]]:

@@ -14,6 +14,8 @@ from qsearch.devices import torch_device
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.search._data import TrialData, trial_data
+from qsearch.search._hopeless import unjudged
+from qsearch.search._imported import build_imported_model, check_expected_accuracy, is_imported
 from qsearch.snn import (
     QuantPlan,
     SilentNetworkError,
@@ -34,6 +36,9 @@ from qsearch.snn import (
 from qsearch.studyfile import StudyFile
 
 EpochCallback = Callable[[int, float, float], None]
+
+#: stop reason of a float network taken as imported (model.kind nir/python), not trained here
+IMPORTED_REASON = "imported"
 
 
 @dataclass
@@ -58,6 +63,7 @@ class TrialOutcome:
     device: str = "cpu"  # where it trained and ran ("cpu" for trials stored before the field: all ran there)
     test_n: int | None = None  # samples behind test_accuracy
     validation_n: int | None = None  # samples behind validation_accuracy
+    validation_curve: list[float] = field(default_factory=list)  # percent after each epoch of the last phase
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -76,6 +82,8 @@ def build_model(study: StudyFile, input_shape: tuple[int, ...], n_classes: int,
 
 def _build_on_cpu(study: StudyFile, input_shape: tuple[int, ...], n_classes: int) -> SpikingNetwork:
     spec = study.model
+    if is_imported(spec):
+        return build_imported_model(spec, tuple(input_shape))
     neuron = spec.to_neuron_spec()
     if spec.kind == "mlp":
         sizes = [math.prod(input_shape), *spec.hidden, n_classes]
@@ -109,7 +117,12 @@ def check_study_inputs(study: StudyFile) -> None:
     if study.trial_runner != "snn":
         return
     data = trial_data(study.dataset, study.baseline_timesteps())
-    build_model(study, data.input_shape, data.n_classes)
+    model = build_model(study, data.input_shape, data.n_classes)
+    if is_imported(study.model):  # the user's network as given: its accuracy must match before any trial
+        if model.n_classes != data.n_classes:
+            raise InputError(f"{'model.path' if study.model.kind == 'nir' else 'model.factory'}: the imported "
+                             f"network has {model.n_classes} outputs, the dataset {data.n_classes} classes")
+        check_expected_accuracy(study, model, data)
 
 
 def network_memory(model: SpikingNetwork, config: QuantConfig, kept: list[int] | None = None) -> MemoryBreakdown:
@@ -173,12 +186,14 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:
         key = _float_key(study, config.timesteps, settings)
-        if key in _FLOAT_CACHE:
+        if is_imported(study.model):  # the imported weights are the float network: no float training
+            result = TrainResult(epochs_run=0, stop_reason=IMPORTED_REASON)
+        elif key in _FLOAT_CACHE:
             state, result = _FLOAT_CACHE[key]
             model.load_state_dict(state)
         else:
             reference = replace(float_config(model), timesteps=config.timesteps)
-            result = train(model, reference, data.train, data.validation, settings, monitor(), on_epoch)
+            result = train(model, reference, data.train, data.validation, settings, monitor(), unjudged(on_epoch))
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
         qat_settings = study.training.qat_settings(settings) if from_float else settings
@@ -221,6 +236,7 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),
         membrane_format=plan.state[0].membrane.describe() if plan else "float32", device=model.device.type,
         test_n=len(data.test), validation_n=len(data.validation),
+        validation_curve=[100 * a for a in result.validation_history],
     )
 
 

@@ -28,12 +28,14 @@ HEARTBEAT_S, GRACE_S = 1, 3
 
 def _wait_for_running_trial(study: optuna.Study, process: subprocess.Popen,
                             deadline: float) -> optuna.trial.FrozenTrial:
-    """A non-baseline trial that has been running for a while (so the kill lands inside it)."""
+    """A non-baseline trial whose sampling has finished (its ``config`` attribute is written right after the
+    last suggestion), so the kill lands in the trial body and the snapshot holds every parameter."""
     while time.monotonic() < deadline:
         assert process.poll() is None, "the worker ended before it ran a trial"
         now = dt.datetime.now()
         for t in study.get_trials(deepcopy=True, states=(TrialState.RUNNING,)):
-            if not t.user_attrs.get(BASELINE_ATTR) and t.params and (now - t.datetime_start).total_seconds() > 0.3:
+            sampled = "config" in t.user_attrs
+            if not t.user_attrs.get(BASELINE_ATTR) and sampled and (now - t.datetime_start).total_seconds() > 0.3:
                 return t
         time.sleep(0.1)
     raise AssertionError("no trial started in time")
