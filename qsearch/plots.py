@@ -29,7 +29,8 @@ from qsearch.results import FrontSummary, ResultRow
 from qsearch.results._selection import front_order
 
 __all__ = [
-    "ParetoInfo", "hypervolume_figure", "importance_figure", "infeasible_reason", "pareto_figure", "pareto_info", "write_pareto_html",
+    "ParetoInfo", "hypervolume_figure", "importance_figure", "infeasible_reason", "pareto_figure", "pareto_info",
+    "varying_params", "write_pareto_html",
     "write_plots",
 ]
 
@@ -384,33 +385,50 @@ def hypervolume_figure(study: optuna.Study, *, title: str | None = None) -> go.F
     return fig
 
 
+def varying_params(trials: Sequence[FrozenTrial]) -> list[str]:
+    """Parameters that take more than one value among ``trials`` (a fixed one has no importance to show)."""
+    values: dict[str, set[str]] = {}
+    for trial in trials:
+        for name, value in trial.params.items():
+            values.setdefault(name, set()).add(repr(value))
+    return sorted(name for name, seen in values.items() if len(seen) > 1)
+
+
+def _search_study(study: optuna.Study) -> optuna.Study:
+    """An in-memory copy of the study's search trials (no float baseline), so Optuna's plots neither see the
+    baseline nor log a line about leaving it out."""
+    copy = optuna.create_study(directions=study.directions, storage=optuna.storages.InMemoryStorage())
+    copy.add_trials(_search_trials(study))
+    return copy
+
+
 def importance_figure(study: optuna.Study, target_index: int, target_name: str | None = None, *,
                       title: str | None = None) -> go.Figure | None:
-    """Optuna's parameter importances (fANOVA, seed 0) for objective ``target_index``.
+    """Optuna's parameter importances (fANOVA, seed 0) for objective ``target_index``, varying parameters only.
 
-    The float baseline is left out. None with fewer than two search trials, without parameters, or when the
-    importances cannot be computed (e.g. the objective never varies).
+    The float baseline and parameters that never change (e.g. a fixed ``timesteps``) are left out. None with
+    fewer than two search trials, without varying parameters, or when the importances cannot be computed.
     """
-    if len(_search_trials(study)) < 2:
+    trials = _search_trials(study)
+    params = varying_params(trials)
+    if len(trials) < 2 or not params:
         return None
-    baseline = {t.number for t in study.get_trials(deepcopy=False) if _is_baseline_trial(t)}
-
-    def target(trial: FrozenTrial) -> float:  # Optuna drops trials whose target is not finite
-        return math.nan if trial.number in baseline else trial.values[target_index]
-
     name = target_name or (study.metric_names[target_index] if study.metric_names
                            else f"objective {target_index}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             fig = optuna.visualization.plot_param_importances(
-                study, FanovaImportanceEvaluator(seed=0), target=target, target_name=name)
+                _search_study(study), FanovaImportanceEvaluator(seed=0), params=params,
+                target=lambda t: t.values[target_index], target_name=name)
     except (ValueError, RuntimeError):
         return None
     if not fig.data or not any(len(trace.x or ()) for trace in fig.data):
         return None
     heading = f"Parameter importance for {name}"
-    fig.update_layout(title={"text": f"{title} — {heading}" if title else heading}, template="plotly_white")
+    fig.update_layout(title={"text": f"{title} — {heading}" if title else heading}, template="plotly_white",
+                      xaxis_title=f"fANOVA importance for {name} (share of its variance)",
+                      yaxis_title="search parameter")
     return fig
 
 
