@@ -22,17 +22,21 @@ from urllib.parse import parse_qsl, urlencode
 import optuna
 from optuna.trial import FrozenTrial
 
+from qsearch.dashboard._display import display_user_attrs
+
 #: the trial system attribute optuna-dashboard reads feasibility from (a list; all <= 0 means feasible)
 LEGACY_CONSTRAINTS = "constraints"
 
 
 def with_legacy_constraints(trial: FrozenTrial) -> FrozenTrial:
-    """``trial`` with its constraints also as the legacy list (sorted by name); unchanged without any."""
-    constraints = trial.constraints
-    if not constraints or LEGACY_CONSTRAINTS in trial.system_attrs:
-        return trial
+    """``trial`` as the dashboard should see it: its constraints also as the legacy list (sorted by name) and
+    its user attributes as :func:`~qsearch.dashboard._display.display_user_attrs` shows them."""
     shown = copy.copy(trial)
-    shown.system_attrs = {**trial.system_attrs, LEGACY_CONSTRAINTS: [constraints[k] for k in sorted(constraints)]}
+    constraints = trial.constraints
+    if constraints and LEGACY_CONSTRAINTS not in trial.system_attrs:
+        shown.system_attrs = {**trial.system_attrs,
+                              LEGACY_CONSTRAINTS: [constraints[k] for k in sorted(constraints)]}
+    shown.user_attrs = display_user_attrs(trial.user_attrs)
     return shown
 
 
