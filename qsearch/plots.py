@@ -314,6 +314,10 @@ def _two_panels(fig: go.Figure, info: ParetoInfo, titles: list[str], layout: dic
                         **({"type": "log"} if log_x else {})}
     layout["yaxis2"] = {"title": {"text": f"{titles[1]}, all trials"}, "anchor": "x2"}
     full = [*info.trials, *info.baseline]
+    if log_x and full:
+        xs = [_value(r, info.axes[0]) for r in full]
+        ticks = _nice_ticks(min(xs) / 1.2, max(xs) * 1.2)
+        layout["xaxis2"].update(tickvals=list(ticks), ticktext=[f"{t:g}" for t in ticks])
     if full:
         fig.add_trace(_points(full, info.axes, False, info.budget, mode="markers", name="all trials (full view)",
                               xaxis="x2", yaxis="y2", showlegend=False,
