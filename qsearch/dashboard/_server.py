@@ -139,7 +139,7 @@ def _front_numbers_of(url: str) -> FrontNumbers:
 
         try:
             summary, _ = study_summary(url, name)
-            numbers = {r.trial_number for r in summary.front}
+            numbers = {r.trial_number for r in summary.front} if summary.rows else None
         except Exception:  # not a qsearch study (no results rows, unknown objectives): fall back
             numbers = None
         cache[name] = (n_trials, numbers)
