@@ -189,15 +189,17 @@ class ParetoInfo:
 
 
 def _nice_ticks(low: float, high: float) -> tuple[float, ...]:
-    """1-2-5 ticks covering ``[low, high]`` (positive), so a log axis never reads "10, 2, 3, 4"."""
+    """Round ticks covering ``[low, high]`` (positive), so a log axis never reads "10, 2, 3, 4": 1-2-5 per
+    decade, or every integer mantissa (then halves) when the range is too narrow for three of them."""
     if not 0 < low <= high:
         return ()
-    ticks = []
-    for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
-        for mantissa in (1, 2, 5):
-            tick = mantissa * 10.0 ** exponent
-            if low <= tick <= high:
-                ticks.append(tick)
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), tuple(range(1, 10)), tuple(m / 2 for m in range(2, 20))):
+        ticks = sorted({round(m * 10.0 ** e, 12) for e in range(math.floor(math.log10(low)) - 1,
+                                                                 math.ceil(math.log10(high)) + 1)
+                        for m in mantissas if low <= m * 10.0 ** e <= high})
+        if len(ticks) >= 3:
+            break
     return tuple(ticks) if len(ticks) >= 2 else (low, high)
 
 
@@ -244,12 +246,14 @@ def _line(y: float, text: str, color: str, dash: str) -> dict:
             "name": text}
 
 
-def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_split: str = "test") -> go.Figure:
+def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_split: str = "test",
+                  full_view: bool = True) -> go.Figure:
     """The figure for choosing a model: candidates, the feasible front, the float baseline and the budget.
 
     Two objectives: the left panel is the candidate view (see :func:`pareto_info`) with the feasible front as
     a step line, the float accuracy and the budget's floor as lines and the selected and knee trials marked;
-    the right panel shows every trial (full view). Three objectives give one 3-D scatter. Grey circles are
+    the right panel shows every trial (full view; ``full_view=False`` leaves it out, for narrow places such as
+    the dashboard's custom plot). Three objectives give one 3-D scatter. Grey circles are
     feasible trials, grey crosses infeasible ones (the hover says why); every point's hover text shows its
     configuration and metrics, and its trial number is in ``customdata``. ``title`` (usually the study
     name) goes in front of the figure's heading.
@@ -291,15 +295,17 @@ def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_s
                            for a, t, o in zip("xyz", titles, axes, strict=True)}
         layout["scene"]["annotations"] = annotations
     else:
-        _two_panels(fig, info, titles, layout, annotations)
+        _two_panels(fig, info, titles, layout, annotations, full_view)
     fig.update_layout(**layout)
     return fig
 
 
-def _two_panels(fig: go.Figure, info: ParetoInfo, titles: list[str], layout: dict, annotations: list[dict]) -> None:
+def _two_panels(fig: go.Figure, info: ParetoInfo, titles: list[str], layout: dict, annotations: list[dict],
+                full_view: bool = True) -> None:
     """Lay out the 2-D figure: the zoomed candidate panel (x/y) and the full view (x2/y2)."""
     log_x = info.log_x
-    x_axis: dict = {"title": {"text": titles[0]}, "domain": [0.0, 0.62], **({"type": "log"} if log_x else {})}
+    x_axis: dict = {"title": {"text": titles[0]}, "domain": [0.0, 0.62 if full_view else 1.0],
+                    **({"type": "log"} if log_x else {})}
     if info.x_range is not None:
         low, high = info.x_range
         x_axis["range"] = ([math.log10(low / 1.2), math.log10(high * 1.2)] if log_x
@@ -310,6 +316,9 @@ def _two_panels(fig: go.Figure, info: ParetoInfo, titles: list[str], layout: dic
     if info.y_range is not None:
         y_axis["range"] = list(info.y_range)
     layout["xaxis"], layout["yaxis"] = x_axis, y_axis
+    _lines(info, layout, annotations, log_x)
+    if not full_view:
+        return
     layout["xaxis2"] = {"title": {"text": f"{titles[0]}, all trials"}, "domain": [0.72, 1.0], "anchor": "y2",
                         **({"type": "log"} if log_x else {})}
     layout["yaxis2"] = {"title": {"text": f"{titles[1]}, all trials"}, "anchor": "x2"}
@@ -328,6 +337,10 @@ def _two_panels(fig: go.Figure, info: ParetoInfo, titles: list[str], layout: dic
         fig.add_trace(_points(info.front, info.axes, False, info.budget, mode="lines", name="Pareto front (full "
                               "view)", xaxis="x2", yaxis="y2", showlegend=False,
                               line={"color": _FRONT, "width": 2, "shape": "hv"}))
+
+
+def _lines(info: ParetoInfo, layout: dict, annotations: list[dict], log_x: bool) -> None:
+    """The float and budget lines, and the marks' annotations (log10 coordinates on a log axis)."""
     shapes = []
     if info.float_accuracy is not None:
         shapes.append(_line(info.float_accuracy, f"float {info.float_accuracy:.2f} %", _BASELINE, "dot"))

@@ -330,3 +330,10 @@ def test_importance_leaves_out_fixed_parameters_and_logs_nothing(caplog):
     assert set(fig.data[0].y) <= {"rounding", "weight_bits"}
     assert fig.layout.xaxis.title.text.startswith("fANOVA importance")
     assert not [r for r in caplog.records if "omitted" in r.getMessage()]
+
+
+def test_candidate_view_alone_for_narrow_places(rows):
+    fig = plots.pareto_figure(_summary(rows), full_view=False)
+    assert "all trials (full view)" not in [t.name for t in fig.data]
+    assert list(fig.layout.xaxis.domain) == [0.0, 1.0]
+    assert any(s.name.startswith("budget") for s in fig.layout.shapes)

@@ -41,7 +41,7 @@ def publish_view(study: optuna.Study, summary: FrontSummary, *, accuracy_split: 
     from qsearch.plots import pareto_figure
 
     save_note(study, note_markdown(summary, study.study_name, accuracy_split=accuracy_split))
-    figure = pareto_figure(summary, title=study.study_name, accuracy_split=accuracy_split)
+    figure = pareto_figure(summary, title=study.study_name, accuracy_split=accuracy_split, full_view=False)
     save_plotly_graph_object(study, figure, graph_object_id=PARETO_GRAPH_ID)
 
 
