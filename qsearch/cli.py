@@ -253,10 +253,13 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: P
     def on_epoch(trial: int, epoch: int, loss: float, accuracy: float) -> None:
         bar.set_postfix_str(f"trial {trial} epoch {epoch + 1} loss {loss:.3f} val {100 * accuracy:.1f}%")
 
+    finished = [0]
+
     def on_trial(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
             bar.update(1)
-            if report and bar.n % DASHBOARD_REFRESH_TRIALS == 0:
+            finished[0] += 1  # the bar counts nothing when disabled (--quiet)
+            if report and finished[0] % DASHBOARD_REFRESH_TRIALS == 0:
                 _publish_dashboard_view(settings.storage_url, settings.study_name, artifacts, store_model=False)
         if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") not in quiet_reasons:
             bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', 'error')}")
