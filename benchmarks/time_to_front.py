@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import yaml
+from compare_samplers import hypervolume_2d  # this script's folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 FRACTIONS = (0.90, 0.95, 0.99)
@@ -89,15 +90,9 @@ def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int) 
 
 
 def hypervolume(points: list[dict], floor: float, ceiling_kib: float) -> float:
-    """Area dominated by ``points`` above accuracy ``floor`` and below memory ``ceiling_kib``."""
-    inside = sorted((p["memory_kib"], p["accuracy"]) for p in points
-                    if p["accuracy"] > floor and p["memory_kib"] < ceiling_kib)
-    area, best = 0.0, floor
-    for index, (memory, accuracy) in enumerate(inside):
-        best = max(best, accuracy)
-        right = inside[index + 1][0] if index + 1 < len(inside) else ceiling_kib
-        area += (right - memory) * (best - floor)
-    return area
+    """Area dominated by ``points`` above accuracy ``floor`` and below memory ``ceiling_kib`` (the same 2-D
+    hypervolume as ``compare_samplers``)."""
+    return hypervolume_2d([(p["accuracy"], p["memory_kib"]) for p in points], floor, ceiling_kib)
 
 
 def launch(runner: str, seed: int, n_trials: int, user_epochs: int, tmp: Path) -> dict:

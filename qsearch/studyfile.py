@@ -28,7 +28,7 @@ from qsearch.quant import (
     WeightCalibration,
     WidthRule,
 )
-from qsearch.snn import DEFAULT_WEIGHT_SCALE, NeuronSpec, SilentNetworkMonitor, TrainSettings
+from qsearch.snn import NeuronSpec, SilentNetworkMonitor, TrainSettings
 
 Objective = Literal[OBJECTIVE_NAMES]  # type: ignore[valid-type]  # the names of qsearch.metrics.METRICS
 SamplerKind = Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"]
@@ -98,7 +98,11 @@ class ModelSection(_Strict):
     input_shape: list[int] | None = Field(None, min_length=1, max_length=3, description=(
         "conv: reshape flat samples to (channels, height, width), e.g. [1, 8, 8] for digits"))
     readout: Literal["spiking", "li"] = Field("spiking", description="LIF output (spike counts) or leaky integrator")
-    weight_scale: float = Field(DEFAULT_WEIGHT_SCALE, gt=0, description="multiplies the default initialisation")
+    weight_scale: float | Literal["auto"] = Field(
+        "auto", description="auto: scale each layer until its neurons fire at init_rate on training samples "
+                            "(qsearch.snn._init); a number multiplies the default initialisation")
+    init_rate: float = Field(0.1, gt=0, lt=1, description="auto: target spikes per neuron per step, hidden layers")
+    init_output_rate: float = Field(0.1, gt=0, lt=1, description="auto: target rate of a spiking readout")
     neuron: NeuronSection = NeuronSection()
     device: DeviceChoice = Field("auto", description="auto: CUDA when torch finds a device, else cpu (recorded "
                                                      "per trial); cuda without a device stops before any trial")
@@ -138,16 +142,17 @@ class ModelSection(_Strict):
         return self.neuron.to_neuron_spec()
 
     def weight_layer_count(self) -> int:
-        """Weight layers of the network: conv blocks (conv only), hidden linear layers, the readout."""
-        if self.kind in ("nir", "python"):  # read from the imported network itself
-            from qsearch.search._imported import weight_layer_count
-
-            return weight_layer_count(self)
+        """Weight layers of a network built from this section: conv blocks (conv only), hidden linear layers,
+        the readout. An imported network (nir/python) has its own: see ``qsearch.search._space.layer_count``."""
+        if self.kind in ("nir", "python"):
+            raise ValueError(f"model.kind {self.kind}: the layer count is read from the imported network")
         return (len(self.channels) if self.kind == "conv" else 0) + len(self.hidden) + 1
 
 
 class TrainingSection(_Strict):
     epochs: int = Field(_TRAIN.epochs, ge=1)
+    min_steps: int = Field(0, ge=0, description="optimizer steps at least: small data sets train more epochs "
+                                                "(epochs = max(epochs, ceil(min_steps / batches per epoch)))")
     batch_size: int = Field(_TRAIN.batch_size, ge=1)
     learning_rate: float = Field(_TRAIN.learning_rate, gt=0)
     cosine_schedule: bool = _TRAIN.cosine_schedule
@@ -264,17 +269,25 @@ class SamplerSection(_Strict):
 
 class SilentSection(_Strict):
     enabled: bool = True
-    min_spikes: float = Field(_SILENT.min_spikes, ge=0,
-                              description="fewer output spikes than this makes a sample silent")
+    min_spikes: float | None = Field(None, ge=0, description=(
+        "fewer watched-layer spikes than this makes a sample silent; none: 1 for float training, and for QAT "
+        "relative_min_spikes times the float network's own mean (the same rule on every data set)"))
+    relative_min_spikes: float = Field(0.1, gt=0, le=1, description="QAT: share of the float network's spikes")
     max_silent_fraction: float = Field(_SILENT.max_silent_fraction, ge=0, le=1)
     check_every: int = Field(_SILENT.check_every, ge=1, description="training samples per check window")
     grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check")
 
-    def to_silent_monitor(self, train_samples: int) -> SilentNetworkMonitor | None:
-        """A fresh monitor for one training run of ``train_samples`` per epoch; None when the rule is off."""
+    def absolute_min_spikes(self) -> float:
+        """The threshold of float training (and QAT from scratch): the study's, else the monitor's default."""
+        return _SILENT.min_spikes if self.min_spikes is None else self.min_spikes
+
+    def to_silent_monitor(self, train_samples: int, min_spikes: float | None = None) -> SilentNetworkMonitor | None:
+        """A fresh monitor for one training run of ``train_samples`` per epoch (``min_spikes``: the threshold,
+        default :meth:`absolute_min_spikes`); None when the rule is off."""
         if not self.enabled:
             return None
-        return SilentNetworkMonitor(min_spikes=self.min_spikes, max_silent_fraction=self.max_silent_fraction,
+        threshold = self.absolute_min_spikes() if min_spikes is None else min_spikes
+        return SilentNetworkMonitor(min_spikes=threshold, max_silent_fraction=self.max_silent_fraction,
                                     check_every=self.check_every, grace_samples=int(self.grace_epochs * train_samples))
 
 

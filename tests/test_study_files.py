@@ -11,6 +11,7 @@ from dataset_files import write_dvsgesture, write_mnist, write_nmnist, write_shd
 
 from qsearch.results import engine_for, load_results
 from qsearch.search import run_study
+from qsearch.search._space import layer_count
 from qsearch.studyfile import load_study_file, parse_study
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
@@ -65,7 +66,7 @@ def test_dataset_study_runs_on_files_in_the_real_format(name: str, tmp_path: Pat
     run_study(study_file, url, name, n_trials=2)
     rows = load_results(engine_for(url), name)
     assert [r["state"] for r in rows] == ["COMPLETE", "COMPLETE"]
-    layers = study_file.model.weight_layer_count()
+    layers = layer_count(study_file)
     assert all(len(r["weight_bits"].split("/")) == layers for r in rows)
     assert all(r["memory_kib"] > 0 and r["sops"] > 0 for r in rows)
 

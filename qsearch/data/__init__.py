@@ -3,7 +3,14 @@
 from qsearch.data._arrays import load_npz_splits
 from qsearch.data._digits import load_digits_splits
 from qsearch.data._encoded import EncodedSplit, encode_split
-from qsearch.data._encoding import LatencyEncoder, RateEncoder, latency_encode, rate_encode
+from qsearch.data._encoding import (
+    LatencyEncoder,
+    RateEncoder,
+    RegularEncoder,
+    latency_encode,
+    rate_encode,
+    regular_encode,
+)
 from qsearch.data._events import load_event_splits
 from qsearch.data._frame_cache import cache_key
 from qsearch.data._frames import FrameBinning, binning_calls
@@ -18,6 +25,7 @@ from qsearch.data._specs import (
     NmnistSpec,
     NpzSpec,
     RateEncoding,
+    RegularEncoding,
     ShdSpec,
 )
 from qsearch.data._splits import LabeledTensors, Splits, splits_from_arrays, stratified_split
@@ -25,7 +33,7 @@ from qsearch.data._splits import LabeledTensors, Splits, splits_from_arrays, str
 __all__ = [
     "DatasetSpec", "DigitsSpec", "DvsGestureSpec", "EncodedSplit", "FrameBinning", "LabeledTensors",
     "LatencyEncoder", "LatencyEncoding", "MnistSpec", "NmnistSpec", "NpzSpec", "RateEncoder", "RateEncoding",
-    "ShdSpec", "Splits", "binning_calls", "cache_key", "encode_split", "latency_encode", "load_digits_splits",
-    "load_event_splits", "load_mnist_splits", "load_npz_splits", "parse_idx", "rate_encode", "read_idx",
-    "splits_from_arrays", "stratified_split",
+    "RegularEncoder", "RegularEncoding", "ShdSpec", "Splits", "binning_calls", "cache_key", "encode_split",
+    "latency_encode", "load_digits_splits", "load_event_splits", "load_mnist_splits", "load_npz_splits",
+    "parse_idx", "rate_encode", "read_idx", "regular_encode", "splits_from_arrays", "stratified_split",
 ]

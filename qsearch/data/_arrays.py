@@ -1,9 +1,10 @@
 """Your own arrays from one ``.npz``: ``x`` and ``y``, or given splits ``x_train``, ``y_train``, ``x_test``,
 ``y_test`` (and optionally ``x_val``, ``y_val``).
 
-``x`` is samples x features or samples x C x H x W; ``y`` holds integer class labels 0..K-1. Intensities must
-be non-negative; if any value exceeds 1, every split is divided by the largest value of all of them, so the
-rate and latency encoders (which read intensities as probabilities in [0, 1]) see one common scale.
+``x`` is samples x features or samples x C x H x W; ``y`` holds integer class labels 0..K-1. The rate and
+latency encoders read intensities as probabilities in [0, 1], so ``x`` is scaled into [0, 1] by a scaling
+fitted on the training split only (:mod:`qsearch.data._scaling`): per feature for tabular data in unrelated
+units, one global divisor for images.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 
 from qsearch.data._missing import missing_files
+from qsearch.data._scaling import Scaling, fit_scaling
 from qsearch.data._splits import LabeledTensors, Splits
 from qsearch.data._subsets import carve_validation, three_way
 from qsearch.errors import DataError
@@ -62,8 +64,8 @@ def _check(name: str, x: np.ndarray, y: np.ndarray, shape: tuple[int, ...]) -> N
                          f"got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
         raise ValueError(f"y{suffix}: must hold non-negative integer class labels, got dtype {y.dtype}")
-    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all() or (x.size and x.min() < 0):
-        raise ValueError(f"x{suffix}: must hold finite, non-negative numbers")
+    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
+        raise ValueError(f"x{suffix}: must hold finite numbers")
 
 
 def check_usable(file: Path, labels: dict[str, np.ndarray]) -> None:
@@ -78,15 +80,10 @@ def check_usable(file: Path, labels: dict[str, np.ndarray]) -> None:
                         "split needs at least one sample per class")
 
 
-def _scale(xs: list[np.ndarray]) -> float:
-    """The divisor that brings every split into [0, 1]: 1 if nothing exceeds 1, else the global maximum."""
-    peak = max(float(x.max()) for x in xs if x.size)
-    return peak if peak > 1.0 else 1.0
-
-
 def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: float = 0.2,
-                    test_fraction: float = 0.2) -> Splits:
-    """Stratified seeded splits of ``x``/``y``, or the file's given splits (validation carved from train)."""
+                    test_fraction: float = 0.2, scaling: Scaling = "auto") -> Splits:
+    """Stratified seeded splits of ``x``/``y``, or the file's given splits (validation carved from train);
+    intensities scaled into [0, 1] by ``scaling`` fitted on the training split."""
     file = Path(path).expanduser()
     pairs = _pairs(_read(file), file)
     shape = next(iter(pairs.values()))[0].shape[1:]
@@ -95,7 +92,6 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
             _check(name, x, y, shape)
         except ValueError as error:
             raise DataError(f"npz: {file}: {error}") from None
-    divisor = _scale([x for x, _ in pairs.values()])
     if "all" in pairs:
         x, y = pairs.pop("all")
         train, val, test = three_way(y, validation_fraction, test_fraction, seed)
@@ -106,12 +102,16 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
         pairs["train"], pairs["validation"] = (x[train], y[train]), (x[val], y[val])
 
     check_usable(file, {name: y for name, (_, y) in pairs.items()})
+    if scaling == "none" and any(x.size and x.min() < 0 for x, _ in pairs.values()):
+        raise DataError(f"npz: {file}: x: dataset.scaling none needs non-negative intensities; "
+                        "use auto, feature or global")
+    fitted = fit_scaling(scaling, pairs["train"][0])
 
     def tensors(name: str) -> LabeledTensors:
         x, y = pairs[name]
-        return LabeledTensors(torch.from_numpy(np.asarray(x, dtype=np.float32) / np.float32(divisor)),
-                              torch.from_numpy(y.astype(np.int64)))
+        return LabeledTensors(torch.from_numpy(fitted.apply(x)), torch.from_numpy(y.astype(np.int64)))
 
     n_classes = max(int(y.max()) + 1 for _, y in pairs.values() if len(y))
     return Splits(tensors("train"), tensors("validation"), tensors("test"), n_classes=n_classes,
-                  input_shape=tuple(int(s) for s in shape), name="npz")
+                  input_shape=tuple(int(s) for s in shape), name="npz",
+                  preprocessing={"scaling": fitted.describe()})

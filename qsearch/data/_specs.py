@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qsearch.data._encoding import LatencyEncoder, RateEncoder
+from qsearch.data._encoding import LatencyEncoder, RateEncoder, RegularEncoder
 from qsearch.data._splits import Splits
 
 
@@ -27,6 +27,14 @@ class RateEncoding(_Strict):
         return RateEncoder(self.max_rate)
 
 
+class RegularEncoding(_Strict):
+    kind: Literal["regular"] = "regular"
+    max_rate: float = Field(1.0, gt=0, le=1, description="spikes per step of a full-intensity input")
+
+    def encoder(self) -> RegularEncoder:
+        return RegularEncoder(self.max_rate)
+
+
 class LatencyEncoding(_Strict):
     kind: Literal["latency"] = "latency"
     threshold: float = Field(0.01, ge=0, le=1, description="pixels dimmer than this never spike")
@@ -35,7 +43,7 @@ class LatencyEncoding(_Strict):
         return LatencyEncoder(self.threshold)
 
 
-Encoding = Annotated[RateEncoding | LatencyEncoding, Field(discriminator="kind")]
+Encoding = Annotated[RateEncoding | RegularEncoding | LatencyEncoding, Field(discriminator="kind")]
 
 
 class DigitsSpec(_Strict):
@@ -77,7 +85,7 @@ class MnistSpec(_Strict):
 class NpzSpec(_Strict):
     """Your own arrays: an .npz with x, y (or given splits x_train, y_train, x_test, y_test[, x_val, y_val]).
 
-    Values above 1 are scaled into [0, 1] by dividing by the largest value of all splits.
+    Intensities are scaled into [0, 1] by ``scaling``, fitted on the training split only.
     """
 
     name: Literal["npz"] = "npz"
@@ -85,13 +93,16 @@ class NpzSpec(_Strict):
     seed: int = 0
     validation_fraction: float = Field(0.2, gt=0, lt=1, description="carved from train unless x_val is given")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="used only when the file has no given splits")
+    scaling: Literal["auto", "feature", "global", "none"] = Field(
+        "auto", description="into [0, 1], fitted on train: feature (min-max per feature), global (one divisor), "
+                            "none (already in [0, 1]); auto: feature for tabular data in unrelated units, else global")
     encoding: Encoding = RateEncoding()
 
     def load(self, timesteps: int) -> Splits:
         from qsearch.data._arrays import load_npz_splits
 
         return load_npz_splits(self.path, seed=self.seed, validation_fraction=self.validation_fraction,
-                               test_fraction=self.test_fraction)
+                               test_fraction=self.test_fraction, scaling=self.scaling)
 
 
 class _EventSpec(_Strict):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -34,6 +34,8 @@ class Splits:
     input_shape: tuple[int, ...]
     has_time_axis: bool = False
     name: str = "dataset"
+    #: what was fitted to the data before encoding (e.g. the npz input scaling), for the study's records
+    preprocessing: dict = field(default_factory=dict, compare=False)
 
     def split(self, name: str) -> LabeledTensors:
         if name not in ("train", "validation", "test"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from qsearch.data import EncodedSplit, encode_split
+from qsearch.data import EncodedSplit, Splits, encode_split
 
 _SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 
@@ -23,6 +23,11 @@ class TrialData:
 def _load(spec, timesteps: int):  # spec is a frozen pydantic model: hashable
     # frames of event datasets depend on T; static datasets do not, so key them without it
     return spec.load(timesteps)
+
+
+def trial_splits(spec, timesteps: int) -> Splits:
+    """The loaded (not yet encoded) splits of ``spec``, cached: what the non-spiking reference is fitted on."""
+    return _load(spec, timesteps)
 
 
 @lru_cache(maxsize=16)

@@ -20,6 +20,8 @@ from qsearch.metrics import bits_to_kib, metric, pj_to_nj
 from qsearch.quant import QuantConfig
 from qsearch.results import ResultRow, save_result
 from qsearch.search import _attrs
+from qsearch.search._data import trial_splits
+from qsearch.search._diagnosis import BaselineError, not_learning_message, silent_baseline_message
 from qsearch.search._hopeless import (
     EVIDENCE_ATTR,
     HOPELESS_REASON,
@@ -29,6 +31,7 @@ from qsearch.search._hopeless import (
     judging_hook,
     study_curves,
 )
+from qsearch.search._reference import ReferenceResult, chance_accuracy, reference_accuracy
 from qsearch.search._retry import call_with_retry
 from qsearch.search._space import SampledTrial, baseline_config, sample_trial
 from qsearch.search._storage import fail_stale_trials, set_user_attrs
@@ -38,6 +41,12 @@ from qsearch.studyfile import StudyFile
 
 BASELINE_ATTR = _attrs.BASELINE
 DUPLICATE_ATTR = _attrs.DUPLICATE_OF
+#: user attribute of the baseline trial (and the study) holding the non-spiking reference (ReferenceResult)
+REFERENCE_ATTR = "reference"
+#: user attribute of a baseline that stopped the study: the one-line diagnosis
+BASELINE_FAILURE_ATTR = "baseline_failure"
+#: the not-learning check needs at least this many validation samples
+MIN_JUDGED_VALIDATION = 30
 DUPLICATE_REASON = "duplicate"
 #: constraint value given to trials that are not candidates (the baseline) — positive means infeasible
 NOT_A_CANDIDATE = 1e9
@@ -90,6 +99,21 @@ def baseline_accuracy(study: optuna.Study, wait_s: float = 3600.0, poll_s: float
         time.sleep(poll_s)
 
 
+def baseline_failure(study: optuna.Study) -> str | None:
+    """The one-line diagnosis of a baseline that stopped the study, if there is one."""
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,)):
+        if t.user_attrs.get(BASELINE_ATTR) and t.user_attrs.get(BASELINE_FAILURE_ATTR):
+            return str(t.user_attrs[BASELINE_FAILURE_ATTR])
+    return None
+
+
+def raise_if_baseline_failed(study: optuna.Study) -> None:
+    """Raise :class:`BaselineError` (one line, ``qsearch run`` exits 2) when the study's baseline failed."""
+    message = baseline_failure(study)
+    if message is not None:
+        raise BaselineError(message)
+
+
 def earlier_duplicate(study: optuna.Study, params: dict, config: QuantConfig) -> optuna.trial.FrozenTrial | None:
     """The first COMPLETE non-baseline trial with these parameters and this configuration, if any.
 
@@ -129,6 +153,9 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> list[float]:
         sf = self.study_file
         is_baseline = bool(trial.user_attrs.get(BASELINE_ATTR))
+        if not is_baseline and baseline_failure(trial.study) is not None:  # another worker's baseline failed
+            trial.study.stop()
+            raise optuna.TrialPruned("the float baseline stopped the study")
         sampled = sample_trial(trial, sf)
         config = baseline_config(sf) if is_baseline else sampled.config
         set_user_attrs(trial, {_attrs.CONFIG: config.to_dict(), _attrs.SUMMARY: config.summary(),
@@ -145,6 +172,11 @@ class Objective:
             outcome = self.runner(sf, config, learning_rate=None if is_baseline else sampled.learning_rate,
                                   epochs=None if is_baseline else sampled.epochs, on_epoch=hook)
         except SilentNetworkError as stop:
+            if is_baseline:
+                history = stop.partial.validation_history
+                self._stop_study(trial, config, "silent_baseline", silent_baseline_message(
+                    stop.layer_rates, 100 * history[-1] if history else None, *self._reference(trial, config)),
+                    epochs_run=stop.partial.epochs_run, silent=True)
             set_user_attrs(trial, {_attrs.REASON: "silent", _attrs.EPOCHS_RUN: stop.partial.epochs_run,
                                    _attrs.SILENT_FRACTION: stop.fraction})
             self._save(trial, config, "PRUNED", "silent", None, None, silent=True,
@@ -161,6 +193,12 @@ class Objective:
             trial.set_user_attr(_attrs.REASON, "nan_loss")
             self._save(trial, config, "FAIL", "nan_loss", None, None, silent=False, epochs_run=None)
             raise error
+        if is_baseline:
+            chance, reference = self._reference(trial, config)
+            message = not_learning_message(outcome.validation_accuracy, chance, reference, outcome.layer_rates)
+            if message is not None:
+                self._stop_study(trial, config, "baseline_not_learning", message, epochs_run=outcome.epochs_run,
+                                 silent=False)
         return self._finish(trial, config, outcome, is_baseline, reason=outcome.stop_reason)
 
     def _judged(self, trial: optuna.Trial, sampled: SampledTrial,
@@ -180,6 +218,29 @@ class Objective:
         rule = HopelessRule.from_curves(study_curves(finished), epochs, rule_settings.margin,
                                         rule_settings.min_curves)
         return judging_hook(rule, reference - drop, hook) if rule.bounds else hook
+
+    def _reference(self, trial: optuna.Trial, config: QuantConfig) -> tuple[float, ReferenceResult | None]:
+        """Chance (majority class, validation) and the non-spiking reference of the study's data, recorded on
+        the baseline trial and the study; no reference for the synthetic runner (it has no data)."""
+        if self.study_file.trial_runner != "snn":
+            return 0.0, None
+        splits = trial_splits(self.study_file.dataset, config.timesteps)
+        reference = reference_accuracy(splits, seed=self.study_file.training.seed)
+        chance = chance_accuracy(splits.validation.y.numpy())
+        attrs = {**reference.as_dict(), "chance": chance, "preprocessing": splits.preprocessing}
+        trial.set_user_attr(REFERENCE_ATTR, attrs)
+        trial.study.set_user_attr(REFERENCE_ATTR, attrs)
+        if len(splits.validation) < MIN_JUDGED_VALIDATION:  # a few samples cannot tell learning from chance
+            return chance, None
+        return chance, reference
+
+    def _stop_study(self, trial: optuna.Trial, config: QuantConfig, reason: str, message: str, *,
+                    epochs_run: int | None, silent: bool) -> None:
+        """Record the unusable baseline (pruned, with its diagnosis) and stop the study: no trial follows."""
+        set_user_attrs(trial, {_attrs.REASON: reason, BASELINE_FAILURE_ATTR: message})
+        self._save(trial, config, "PRUNED", reason, None, None, silent=silent, epochs_run=epochs_run)
+        trial.study.stop()
+        raise optuna.TrialPruned(message)
 
     def _finish(self, trial: optuna.Trial, config: QuantConfig, outcome: TrialOutcome, is_baseline: bool,
                 reason: str) -> list[float]:

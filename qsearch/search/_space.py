@@ -9,6 +9,8 @@ import optuna
 
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
+from qsearch.search._imported import is_imported
+from qsearch.search._imported import weight_layer_count as imported_layer_count
 from qsearch.studyfile import StudyFile
 
 
@@ -19,14 +21,17 @@ class SampledTrial:
     epochs: int | None
 
 
-def _layer_count(study: StudyFile) -> int:
+def layer_count(study: StudyFile) -> int:
+    """Weight layers of the study's network: from the model section, or read from an imported network."""
+    if is_imported(study.model):
+        return imported_layer_count(study.model)
     return study.model.weight_layer_count()
 
 
 def sample_trial(trial: optuna.Trial, study: StudyFile) -> SampledTrial:
     """Suggest every searched parameter; per-layer parameters are named ``weight_bits_l0``, ``sparsity_l1``..."""
     space = study.search_space
-    layers = _layer_count(study)
+    layers = layer_count(study)
     scheme = trial.suggest_categorical("scheme", space.scheme)
     if space.per_layer_weight_bits:
         weight_bits = tuple(trial.suggest_categorical(f"weight_bits_l{i}", space.weight_bits) for i in range(layers))
@@ -63,7 +68,7 @@ def baseline_params(study: StudyFile) -> dict[str, Any]:
     attribute ``config``, and it is never a selectable candidate (it is marked infeasible).
     """
     space = study.search_space
-    layers = _layer_count(study)
+    layers = layer_count(study)
     params: dict[str, Any] = {"scheme": space.scheme[0]}
     if space.per_layer_weight_bits:
         params.update({f"weight_bits_l{i}": max(space.weight_bits) for i in range(layers)})
@@ -84,7 +89,7 @@ def baseline_params(study: StudyFile) -> dict[str, Any]:
 
 
 def baseline_config(study: StudyFile) -> QuantConfig:
-    layers = _layer_count(study)
+    layers = layer_count(study)
     return QuantConfig(scheme="float", weight_bits=(FLOAT_BITS,) * layers, timesteps=study.baseline_timesteps(),
                        weight_calibration=study.quantization.weight_calibration)  # the study's, as a label
 
@@ -94,7 +99,7 @@ def grid_search_space(study: StudyFile) -> dict[str, list[Any]]:
     space = study.search_space
     if space.learning_rate is not None:
         raise InputError("sampler.kind: grid needs a finite space; remove search_space.learning_rate or list it")
-    layers = _layer_count(study)
+    layers = layer_count(study)
     grid: dict[str, list[Any]] = {"scheme": list(space.scheme)}
     if space.per_layer_weight_bits:
         grid.update({f"weight_bits_l{i}": list(space.weight_bits) for i in range(layers)})

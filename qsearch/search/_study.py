@@ -19,7 +19,14 @@ from sqlalchemy import Engine
 from qsearch.errors import InputError
 from qsearch.results import engine_for, ensure_table
 from qsearch.search._interrupt import StopGate
-from qsearch.search._objective import BASELINE_ATTR, Objective, directions, metric_names
+from qsearch.search._objective import (
+    BASELINE_ATTR,
+    BASELINE_FAILURE_ATTR,
+    Objective,
+    directions,
+    metric_names,
+    raise_if_baseline_failed,
+)
 from qsearch.search._samplers import make_sampler
 from qsearch.search._schema import set_up_schema
 from qsearch.search._settings import RunSettings
@@ -107,7 +114,9 @@ def _has_baseline(study: optuna.Study, wait_s: float = BASELINE_WAIT_S, poll_s: 
     deadline = time.monotonic() + wait_s
     while True:
         trials = study.get_trials(deepcopy=False)
-        if any(t.user_attrs.get(BASELINE_ATTR) and t.state in LIVE_BASELINE for t in trials):
+        # a diagnosed baseline (silent, not learning) counts too: rerunning it would measure the same
+        if any(t.user_attrs.get(BASELINE_ATTR) and (t.state in LIVE_BASELINE or t.user_attrs.get(BASELINE_FAILURE_ATTR))
+               for t in trials):
             return True
         if trials or time.monotonic() >= deadline:
             return False
@@ -142,6 +151,7 @@ def execute(study_file: StudyFile, settings: RunSettings, callbacks: list[TrialC
     engine = results_engine_for(settings.storage_url)
     objective = Objective(study_file, settings.study_name, engine, runner=runner or runner_for(study_file),
                           on_epoch=on_epoch)
+    raise_if_baseline_failed(study)  # a study whose baseline failed runs no further trial
     done = finished_trials(study)
     target = settings.total_trials if settings.total_trials is not None else done + settings.n_trials
     remaining = max(target - done, 0)
@@ -152,6 +162,7 @@ def execute(study_file: StudyFile, settings: RunSettings, callbacks: list[TrialC
     finally:
         if engine is not None:
             engine.dispose()
+    raise_if_baseline_failed(study)
     return study
 
 

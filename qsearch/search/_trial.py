@@ -33,6 +33,7 @@ from qsearch.snn import (
     kept_fanout,
     train,
 )
+from qsearch.snn._init import fit_firing_rates, layer_spike_rates
 from qsearch.studyfile import StudyFile
 
 EpochCallback = Callable[[int, float, float], None]
@@ -64,6 +65,7 @@ class TrialOutcome:
     test_n: int | None = None  # samples behind test_accuracy
     validation_n: int | None = None  # samples behind validation_accuracy
     validation_curve: list[float] = field(default_factory=list)  # percent after each epoch of the last phase
+    layer_rates: list[float] = field(default_factory=list)  # float trials: spikes/neuron/step per LIF layer (val)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -85,9 +87,10 @@ def _build_on_cpu(study: StudyFile, input_shape: tuple[int, ...], n_classes: int
     if is_imported(spec):
         return build_imported_model(spec, tuple(input_shape))
     neuron = spec.to_neuron_spec()
+    scale = 1.0 if spec.weight_scale == "auto" else spec.weight_scale  # auto: fitted to data before training
     if spec.kind == "mlp":
         sizes = [math.prod(input_shape), *spec.hidden, n_classes]
-        return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=spec.weight_scale)
+        return SpikingMLP(sizes, neuron, readout=spec.readout, weight_scale=scale)
     shape = tuple(input_shape)
     if spec.input_shape is not None:
         if math.prod(spec.input_shape) != math.prod(shape):
@@ -102,7 +105,26 @@ def _build_on_cpu(study: StudyFile, input_shape: tuple[int, ...], n_classes: int
         raise InputError(f"model.kind: conv needs samples of shape (channels, height, width), got {shape}")
     return SpikingConvNet(shape, spec.channels, n_classes, kernel_size=spec.kernel_size, pool=spec.pool,
                           pooling=spec.pooling, hidden=spec.hidden, neuron=neuron, readout=spec.readout,
-                          weight_scale=spec.weight_scale)
+                          weight_scale=scale)
+
+
+#: training samples the data-driven initialisation (``model.weight_scale: auto``) measures firing rates on
+INIT_SAMPLES = 256
+
+
+def initialise(model: SpikingNetwork, study: StudyFile, data: TrialData) -> None:
+    """Fit the weights to the data when ``model.weight_scale`` is ``auto`` (see :mod:`qsearch.snn._init`)."""
+    spec = study.model
+    if spec.weight_scale != "auto":
+        return
+    x, _ = next(data.train.batches(INIT_SAMPLES))
+    fit_firing_rates(model, x, spec.init_rate, spec.init_output_rate)
+
+
+def training_epochs(epochs: int, min_steps: int, n_train: int, batch_size: int) -> int:
+    """``epochs``, raised so that training takes at least ``min_steps`` optimizer steps on ``n_train`` samples."""
+    per_epoch = max(math.ceil(n_train / batch_size), 1)
+    return max(epochs, math.ceil(min_steps / per_epoch))
 
 
 def check_study_inputs(study: StudyFile) -> None:
@@ -164,6 +186,20 @@ def _float_key(study: StudyFile, timesteps: int, settings: TrainSettings) -> str
     return "|".join(parts)
 
 
+def absolute_min_spikes(study: StudyFile) -> float:
+    """The silent rule's threshold for float training (and QAT from scratch): the study's, else the default."""
+    return study.early_stopping.silent.absolute_min_spikes()
+
+
+def relative_min_spikes(study: StudyFile, model: SpikingNetwork, data: TrialData) -> float:
+    """QAT fine-tuning's silent threshold: a share of the float network's own mean watched spikes per sample,
+    so "far quieter than the float network" means the same on every data set."""
+    with torch.no_grad():
+        x, _ = next(data.train.batches(INIT_SAMPLES))
+        mean = float(model(x).watched_spikes.mean())
+    return study.early_stopping.silent.relative_min_spikes * mean
+
+
 def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
                       epochs: int | None = None, on_epoch: EpochCallback | None = None) -> TrainedTrial:
     """Train the network of ``config`` (raises SilentNetworkError/DivergedError on early stops).
@@ -176,12 +212,15 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     data = trial_data(study.dataset, config.timesteps, device)
     torch.manual_seed(study.training.seed)
     model = build_model(study, data.input_shape, data.n_classes, device)
+    if not is_imported(study.model):  # an imported network keeps the weights it was trained with
+        initialise(model, study, data)
     settings = study.training.to_train_settings(patience=study.early_stopping.patience)
-    settings = replace(settings, epochs=epochs or settings.epochs,
+    settings = replace(settings, epochs=training_epochs(epochs or settings.epochs, study.training.min_steps,
+                                                         len(data.train), settings.batch_size),
                        learning_rate=learning_rate or settings.learning_rate)
 
-    def monitor() -> SilentNetworkMonitor | None:
-        return study.early_stopping.silent.to_silent_monitor(len(data.train))
+    def monitor(min_spikes: float) -> SilentNetworkMonitor | None:
+        return study.early_stopping.silent.to_silent_monitor(len(data.train), min_spikes)
 
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:
@@ -193,11 +232,14 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
             model.load_state_dict(state)
         else:
             reference = replace(float_config(model), timesteps=config.timesteps)
-            result = train(model, reference, data.train, data.validation, settings, monitor(), unjudged(on_epoch))
+            result = train(model, reference, data.train, data.validation, settings,
+                           monitor(absolute_min_spikes(study)), unjudged(on_epoch))
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
         qat_settings = study.training.qat_settings(settings) if from_float else settings
-        result = train(model, config, data.train, data.validation, qat_settings, monitor(), on_epoch)
+        threshold = (relative_min_spikes(study, model, data)
+                     if from_float and study.early_stopping.silent.min_spikes is None else absolute_min_spikes(study))
+        result = train(model, config, data.train, data.validation, qat_settings, monitor(threshold), on_epoch)
 
     plan = None
     if not config.is_float:
@@ -213,10 +255,9 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     started = time.perf_counter()
     trained = train_trial_model(study, config, learning_rate=learning_rate, epochs=epochs, on_epoch=on_epoch)
     model, plan, result, data = trained.model, trained.plan, trained.result, trained.data
-    silent = study.early_stopping.silent
     dtype = torch.float32 if config.is_float else torch.float64  # exact fixed-point sums
-    test = evaluate(model, plan, data.test, dtype=dtype, min_spikes=silent.min_spikes)
-    validation = evaluate(model, plan, data.validation, dtype=dtype, min_spikes=silent.min_spikes)
+    test = evaluate(model, plan, data.test, dtype=dtype, min_spikes=absolute_min_spikes(study))
+    validation = evaluate(model, plan, data.validation, dtype=dtype, min_spikes=absolute_min_spikes(study))
 
     masks = plan.masks if plan else (None,) * len(model.layers)
     kept = [int(m.sum()) if m is not None else w.numel() for m, w in zip(masks, model.weights, strict=True)]
@@ -226,6 +267,7 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     sops = synaptic_operations(test.input_spikes_per_sample, fanout)
     energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config)
     accuracy = test.accuracy if study.accuracy_split == "test" else validation.accuracy
+    rates = layer_spike_rates(model, next(data.validation.batches(INIT_SAMPLES))[0]) if config.is_float else []
     return TrialOutcome(
         config=config, accuracy=100 * accuracy, test_accuracy=100 * test.accuracy,
         validation_accuracy=100 * validation.accuracy, memory_bits=memory.total,
@@ -237,6 +279,7 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         membrane_format=plan.state[0].membrane.describe() if plan else "float32", device=model.device.type,
         test_n=len(data.test), validation_n=len(data.validation),
         validation_curve=[100 * a for a in result.validation_history],
+        layer_rates=rates,
     )
 
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from qsearch.data import EncodedSplit
 from qsearch.quant import QuantConfig
+from qsearch.snn._init import layer_spike_rates
 from qsearch.snn._plan import QuantPlan, make_plan
 from qsearch.snn.network import SpikingNetwork
 from qsearch.snn.silent import SilentNetworkMonitor
@@ -19,11 +20,13 @@ from qsearch.snn.silent import SilentNetworkMonitor
 class SilentNetworkError(RuntimeError):
     """The network went silent during training (see :mod:`qsearch.snn.silent`)."""
 
-    def __init__(self, epoch: int, fraction: float, partial: TrainResult) -> None:
+    def __init__(self, epoch: int, fraction: float, partial: TrainResult,
+                 layer_rates: list[float] | None = None) -> None:
         super().__init__(f"silent network: {fraction:.0%} of samples below the spike threshold in epoch {epoch}")
         self.epoch = epoch
         self.fraction = fraction
         self.partial = partial
+        self.layer_rates = layer_rates or []  # spikes per neuron per step of each LIF layer on the last batch
 
 
 class DivergedError(RuntimeError):
@@ -108,7 +111,7 @@ def train(model: SpikingNetwork, config: QuantConfig, train_data: EncodedSplit, 
             loss_value = loss.item()
             if monitor is not None and monitor.update(out.watched_spikes):
                 result.epochs_run, result.stop_reason, result.train_loss = epoch + 1, "silent", loss_value
-                raise SilentNetworkError(epoch, monitor.last_fraction, result)
+                raise SilentNetworkError(epoch, monitor.last_fraction, result, layer_spike_rates(model, x))
         if scheduler is not None:
             scheduler.step()
         accuracy = evaluate_float_or_qat(model, config, validation_data, settings)
@@ -145,9 +148,10 @@ class Evaluation:
 
 
 def evaluate(model: SpikingNetwork, plan: QuantPlan | None, data: EncodedSplit, batch_size: int = 512,
-             dtype: torch.dtype = torch.float32, min_spikes: float = 1.0) -> Evaluation:
+             dtype: torch.dtype = torch.float32, min_spikes: float | None = 1.0) -> Evaluation:
     """Accuracy and spike statistics; ``dtype=float64`` makes fake-quantized sums exact (integer-equal)."""
     model.eval()
+    min_spikes = 1.0 if min_spikes is None else min_spikes  # a study's silent.min_spikes null: one spike
     predictions, totals, silent = [], None, 0
     with torch.no_grad():
         source = model if dtype == torch.float32 else _as_dtype(model, dtype)

@@ -21,9 +21,11 @@ def digits_study():
 def _ptq_accuracy(study, bits: int, calibration: str) -> float:
     config = QuantConfig(scheme="ptq", weight_bits=(bits, bits), membrane_bits=10, current_bits=10, param_bits=8,
                          rounding="nearest", timesteps=16, weight_calibration=calibration)
-    # test split (the study selects on validation; this claim was measured on test); the float network is
-    # trained once (~5 s) and reused
-    return run_trial(study, config).test_accuracy
+    # validation and test pooled (720 samples): on one 360-sample split a point is ~1 standard error, and on the
+    # auto-initialised network 3-bit max vs mse differs by 4 test samples but the other way on validation.
+    # The float network is trained once and reused.
+    outcome = run_trial(study, config)
+    return (outcome.test_accuracy + outcome.validation_accuracy) / 2
 
 
 def test_low_bit_ptq_is_at_least_as_accurate_with_mse_calibration(digits_study):

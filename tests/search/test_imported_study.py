@@ -41,12 +41,13 @@ QUANTIZED = {"scheme": ["ptq"], "rounding": ["nearest"], "weight_bits": [6], "me
 
 
 def _trained(neuron: dict | None = None):
-    """A tiny qsearch float network (64-32-10, T=8) and its float test accuracy in percent."""
+    """A tiny qsearch float network (64-32-10, T=8) and its float accuracy in percent on the validation split
+    (the split a study measures ``accuracy`` and ``model.expected_accuracy`` on by default)."""
     study = parse_study(tiny_study_dict(**({"model": {"hidden": [32], "neuron": neuron}} if neuron else {})))
     config = QuantConfig(scheme="float", weight_bits=(32, 32), membrane_bits=32, current_bits=32, param_bits=32,
                          timesteps=8)
     trained = trial_module.train_trial_model(study, config)
-    accuracy = 100 * evaluate(trained.model, None, trained.data.test).accuracy
+    accuracy = 100 * evaluate(trained.model, None, trained.data.validation).accuracy
     return trained.model, accuracy
 
 
@@ -195,7 +196,7 @@ def test_expected_accuracy_mismatch_stops_the_study_before_any_trial(cuba_networ
     lines = output.strip().splitlines()
     assert len(lines) == 1, output
     assert lines[0].startswith(f"qsearch: error: model.expected_accuracy: the imported network reaches "
-                               f"{accuracy:.2f} % on the test split at T=8, expected {wrong:g} ± 1;")
+                               f"{accuracy:.2f} % on the validation split at T=8, expected {wrong:g} ± 1;")
     assert "data scaling" in lines[0] and "timesteps" in lines[0] and "dt" in lines[0]
     assert not db.exists() or not optuna.get_all_study_summaries(f"sqlite:///{db}")
 
@@ -224,4 +225,4 @@ def test_a_qsearch_export_reimports_to_the_same_integer_network(tmp_path: Path) 
     rebuilt = dataclasses.replace(exported, weights=tuple(codes), constants=IntegerConstants(**constants))
     out_spikes = run_integer(rebuilt, data.test.spikes.transpose(0, 1))
     accuracy = 100 * float((out_spikes.predictions == data.test.y).double().mean())
-    assert accuracy == evaluate_exported(out)
+    assert accuracy == evaluate_exported(out, split="test")

@@ -1,25 +1,66 @@
-"""A network whose threshold is so high it never spikes is stopped early, pruned and recorded as silent."""
+"""A silent float baseline stops the study at once, with one line naming the layer, its rate and the remedy."""
 
 from __future__ import annotations
 
 import optuna
+import pytest
+import yaml
 from study_fixtures import tiny_study_dict
 
+from qsearch.errors import QsearchError
 from qsearch.results import engine_for, load_results
 from qsearch.search import run_study
+from qsearch.search._diagnosis import BaselineError, not_learning_message
+from qsearch.search._reference import ReferenceResult
 from qsearch.studyfile import parse_study
 
 
-def test_never_spiking_network_is_pruned_as_silent(sqlite_url):
-    study_file = parse_study(tiny_study_dict(
-        model={"hidden": [16], "neuron": {"v_th": 1e6}},
+def _silent_study():
+    return parse_study(tiny_study_dict(
+        model={"hidden": [16], "weight_scale": 1.0, "neuron": {"v_th": 1e6}},
         training={"epochs": 5, "batch_size": 64},
         early_stopping={"silent": {"grace_epochs": 0, "check_every": 128, "max_silent_fraction": 0.5}},
     ))
-    study = run_study(study_file, sqlite_url, "silent", n_trials=2)
-    assert all(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
-    assert all(t.user_attrs["reason"] == "silent" for t in study.trials)
-    assert all(t.user_attrs["epochs_run"] == 1 for t in study.trials)  # stopped inside the first of 5 epochs
+
+
+def test_silent_baseline_stops_the_study_with_one_line_and_no_further_trial(sqlite_url):
+    with pytest.raises(BaselineError) as caught:
+        run_study(_silent_study(), sqlite_url, "silent", n_trials=5)
+    message = str(caught.value)
+    assert isinstance(caught.value, QsearchError) and "\n" not in message
+    assert message.startswith("baseline: silent network, layer 1 of 2 (hidden) fires 0.0000 spikes")
+    assert "chance" in message and "model.weight_scale" in message
+    study = optuna.load_study(study_name="silent", storage=sqlite_url)
+    assert len(study.trials) == 1  # the database holds the baseline only: trials 1..4 were never created
+    baseline = study.trials[0]
+    assert baseline.state == optuna.trial.TrialState.PRUNED
+    assert baseline.user_attrs["reason"] == "silent_baseline"
+    assert baseline.user_attrs["baseline_failure"] == message
+    assert baseline.user_attrs["reference"]["validation"] > 80  # the data is learnable: the network is at fault
     rows = load_results(engine_for(sqlite_url), "silent")
-    assert [r["state"] for r in rows] == ["PRUNED", "PRUNED"]
-    assert all(r["silent"] and r["reason"] == "silent" and r["accuracy"] is None for r in rows)
+    assert [(r["state"], r["reason"], r["silent"]) for r in rows] == [("PRUNED", "silent_baseline", True)]
+
+
+def test_qsearch_run_exits_2_with_the_diagnosis_and_a_rerun_runs_nothing(tmp_path, sqlite_url):
+    from typer.testing import CliRunner
+
+    from qsearch.cli import app
+
+    path = tmp_path / "silent.yaml"
+    path.write_text(yaml.safe_dump(_silent_study().model_dump(mode="json")))
+    command = ["run", str(path), "--storage", sqlite_url, "--study-name", "cli-silent", "--n-trials", "4", "--quiet",
+               "--no-report"]
+    for _ in range(2):  # the second run finds the failed baseline and starts no trial
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and "baseline: silent network, layer 1 of 2" in lines[0]
+        assert len(optuna.load_study(study_name="cli-silent", storage=sqlite_url).trials) == 1
+
+
+def test_not_learning_is_judged_against_the_reference_gain_over_chance():
+    reference = ReferenceResult("logistic_regression", validation=90.0, test=89.0, n=100)
+    assert not_learning_message(30.0, 10.0, reference, [0.1, 0.05]) is None  # gained 20 of 80 points: learns
+    message = not_learning_message(20.0, 10.0, reference, [0.1, 0.0])
+    assert message is not None and "layer 2 of 2 (readout) fires 0.0000" in message and "chance 10.0 %" in message
+    assert not_learning_message(50.0, 50.0, ReferenceResult("mlp_128", 50.0, 50.0, 10), []) is None  # no signal

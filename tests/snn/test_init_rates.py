@@ -1,0 +1,43 @@
+"""Data-driven initialisation: each LIF layer reaches its target spike rate on the samples it was fitted on."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from qsearch.snn import NeuronSpec, SpikingConvNet, SpikingMLP
+from qsearch.snn._init import fit_firing_rates, layer_spike_rates
+
+
+def _spikes(steps: int, batch: int, features: int, rate: float, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.rand(steps, batch, features, generator=generator) < rate).float()
+
+
+@pytest.mark.parametrize(("v_th", "input_rate"), [(1.0, 0.3), (50.0, 0.05), (0.01, 0.5)])
+def test_tiny_mlp_reaches_its_target_rates_whatever_the_threshold_and_input(v_th, input_rate):
+    torch.manual_seed(0)
+    model = SpikingMLP([20, 32, 5], NeuronSpec(v_th=v_th, tau_mem_inv=200.0, tau_syn_inv=500.0))
+    x = _spikes(16, 128, 20, input_rate)
+    before = layer_spike_rates(model, x)
+    fit_firing_rates(model, x, hidden_rate=0.1, output_rate=0.2)
+    after = layer_spike_rates(model, x)
+    assert after[0] == pytest.approx(0.1, abs=0.02) and after[1] == pytest.approx(0.2, abs=0.03)
+    assert before != pytest.approx(after, abs=0.02)  # the starting point was elsewhere: the fit did the work
+
+
+def test_conv_layers_and_li_readout():
+    torch.manual_seed(1)
+    model = SpikingConvNet((1, 8, 8), [4], 3, readout="li", neuron=NeuronSpec(v_th=5.0))
+    x = _spikes(8, 64, 64, 0.2)
+    readout = model.weights[-1].clone()
+    factors = fit_firing_rates(model, x, hidden_rate=0.15, output_rate=0.1)
+    assert layer_spike_rates(model, x)[0] == pytest.approx(0.15, abs=0.03)
+    assert factors[-1] == 1.0 and torch.equal(model.weights[-1], readout)  # a membrane readout keeps its init
+
+
+def test_a_layer_without_input_keeps_its_weights():
+    model = SpikingMLP([10, 8, 2])
+    weights = [w.clone() for w in model.weights]
+    assert fit_firing_rates(model, torch.zeros(4, 16, 10), 0.1, 0.1) == [1.0, 1.0]
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.weights, strict=True))
