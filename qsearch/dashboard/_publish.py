@@ -100,12 +100,30 @@ def store_selected_model(url: str, study: optuna.Study, summary: FrontSummary, a
                                    study_or_trial=study)
 
 
+def study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
+    """Objectives, accuracy budget and accuracy split stored with the study (defaults if made elsewhere)."""
+    from qsearch.errors import InputError
+    from qsearch.search import make_storage
+    from qsearch.search._storage import mask_url
+    from qsearch.search._study import STUDY_FILE_ATTR
+
+    try:
+        study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
+    except KeyError:
+        raise InputError(f"--study-name: no study {name!r} in {mask_url(url)}") from None
+    spec = study.user_attrs.get(STUDY_FILE_ATTR, {})
+    objectives = spec.get("objectives", ["accuracy", "memory"])
+    budget = spec.get("constraints", {}).get("max_accuracy_drop", 1.0)
+    return objectives, budget, spec.get("accuracy_split", "validation")
+
+
 def study_summary(url: str, name: str) -> tuple[FrontSummary, str]:
-    """The study's front summary (as ``qsearch best`` computes it) and its accuracy split."""
-    from qsearch.cli import _study_settings, _summarize
+    """The study's front summary (as ``qsearch best`` computes it, with the stored budget) and its split."""
+    from qsearch.results import summarize
     from qsearch.search._rows import read_results
 
-    return _summarize(url, name, read_results(url, name)), _study_settings(url, name)[2]
+    objectives, budget, split = study_settings(url, name)
+    return summarize(read_results(url, name), objectives, budget), split
 
 
 def publish(url: str, name: str, *, artifact_dir: str | Path | None = None, store_model: bool = True) -> None:
