@@ -23,15 +23,15 @@ BASELINE_NOTE = "**float baseline**"
 PARETO_GRAPH_ID = "qsearch-pareto"
 
 
-def artifact_dir_for(url: str, given: str | Path | None = None) -> Path:
+def artifact_dir_for(url: str, given: str | Path | None = None) -> Path | None:
     """Where a storage's artifacts live: ``given``, else ``<file>.artifacts`` beside a SQLite/journal file,
-    else ``qsearch-artifacts`` in the working directory."""
+    else None (a database server has no folder of its own: pass ``--artifacts``)."""
     if given is not None:
         return Path(given)
     for prefix in ("sqlite:///", "journal:"):
         if url.startswith(prefix):
             return Path(url[len(prefix):] + ".artifacts")
-    return Path("qsearch-artifacts")
+    return None
 
 
 def publish_view(study: optuna.Study, summary: FrontSummary, *, accuracy_split: str = "validation") -> None:
@@ -135,7 +135,8 @@ def publish(url: str, name: str, *, artifact_dir: str | Path | None = None, stor
     study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
     publish_view(study, summary, accuracy_split=split)
     model = None
-    if store_model:
-        artifact = store_selected_model(url, study, summary, artifact_dir_for(url, artifact_dir))
+    folder = artifact_dir_for(url, artifact_dir)
+    if store_model and folder is not None:
+        artifact = store_selected_model(url, study, summary, folder)
         model = None if artifact is None else f"/artifacts/{study_id(study)}/{artifact}"
     label_trials(study, summary, model)

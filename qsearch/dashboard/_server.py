@@ -160,7 +160,7 @@ def dashboard_app(url: str, artifact_dir=None) -> Callable:
     from qsearch.search import make_storage
 
     folder = artifact_dir_for(url, artifact_dir)
-    store = FileSystemArtifactStore(str(folder)) if folder.is_dir() else None
+    store = FileSystemArtifactStore(str(folder)) if folder is not None and folder.is_dir() else None
     storage = FeasibilityStorage(make_storage(url, heartbeat_interval=None))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
