@@ -96,6 +96,9 @@ def run(
                                            "started with")] = False,
     reported_by_parent: Annotated[bool, typer.Option("--reported-by-parent", hidden=True,
                                                      help="a worker of --workers: its parent reports")] = False,
+    artifacts: Annotated[Path | None, typer.Option(
+        "--artifacts", help="folder for the selected model shown in `qsearch dashboard` (default: "
+                            "FILE.artifacts beside a SQLite or journal file)")] = None,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
     import optuna
@@ -136,11 +139,12 @@ def run(
                            code=result.code)
             if report:
                 show_front(url, settings.study_name, plot_path=plot)
+                _publish_dashboard_view(url, settings.study_name, artifacts)
             return
         gate = StopGate()
         try:
             with _launch.stop_signals(gate):
-                _run(sf, settings, plot, quiet, report, gate)
+                _run(sf, settings, plot, quiet, report, gate, artifacts)
         except Interrupted as stop:
             if reported_by_parent:
                 raise typer.Exit(stop.exit_code) from None
@@ -221,7 +225,18 @@ def _one_line(error: BaseException, url: str | None = None) -> str:
     return text
 
 
-def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate) -> None:
+#: completed trials between two refreshes of the dashboard note and figure during a run
+DASHBOARD_REFRESH_TRIALS = 10
+
+
+def _publish_dashboard_view(url: str, name: str, artifacts: Path | None, store_model: bool = True) -> None:
+    """The end-of-run (and periodic) view for optuna-dashboard: study note, Pareto figure, selected model."""
+    from qsearch.dashboard import publish
+
+    publish(url, name, artifact_dir=artifacts, store_model=store_model)
+
+
+def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: Path | None = None) -> None:
     import optuna
     from tqdm import tqdm
 
@@ -240,9 +255,14 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate) -> None:
     def on_epoch(trial: int, epoch: int, loss: float, accuracy: float) -> None:
         bar.set_postfix_str(f"trial {trial} epoch {epoch + 1} loss {loss:.3f} val {100 * accuracy:.1f}%")
 
+    finished = [0]
+
     def on_trial(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
             bar.update(1)
+            finished[0] += 1  # the bar counts nothing when disabled (--quiet)
+            if report and finished[0] % DASHBOARD_REFRESH_TRIALS == 0:
+                _publish_dashboard_view(settings.storage_url, settings.study_name, artifacts, store_model=False)
         if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") not in quiet_reasons:
             bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', 'error')}")
 
@@ -252,6 +272,7 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate) -> None:
         bar.close()
     if report:
         show_front(settings.storage_url, settings.study_name, plot_path=plot)
+        _publish_dashboard_view(settings.storage_url, settings.study_name, artifacts)
 
 
 def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_drop: float | None = None,
@@ -340,19 +361,9 @@ def _study_reference(url: str, name: str) -> dict | None:
 
 def _study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
     """Objectives, accuracy budget and accuracy split stored with the study (defaults if made elsewhere)."""
-    import optuna
+    from qsearch.dashboard import study_settings
 
-    from qsearch.search import make_storage
-    from qsearch.search._study import STUDY_FILE_ATTR
-
-    try:
-        study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
-    except KeyError:
-        raise InputError(f"--study-name: no study {name!r} in {mask_url(url)}") from None
-    spec = study.user_attrs.get(STUDY_FILE_ATTR, {})
-    objectives = spec.get("objectives", ["accuracy", "memory"])
-    budget = spec.get("constraints", {}).get("max_accuracy_drop", 1.0)
-    return objectives, budget, spec.get("accuracy_split", "validation")
+    return study_settings(url, name)
 
 
 @app.command()
@@ -495,16 +506,21 @@ def dashboard(
     storage: StorageOpt = DEFAULT_STORAGE,
     host: Annotated[str, typer.Option("--host", help="bind address (loopback by default)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8080,
+    artifacts: Annotated[Path | None, typer.Option(
+        "--artifacts", help="artifact folder (default: FILE.artifacts beside a SQLite or journal file)")] = None,
 ) -> None:
-    """Serve optuna-dashboard for a storage (configuration and cost breakdown appear as user attributes)."""
-    from optuna_dashboard import run_server
-
-    from qsearch.search import make_storage
+    """Serve optuna-dashboard for a storage: feasibility, qsearch's front as best trials, note, figure, model."""
+    from qsearch.dashboard import serve
 
     with user_errors(storage):
-        backend = make_storage(storage, heartbeat_interval=None)
+        from qsearch.search import make_storage
+
+        make_storage(storage, heartbeat_interval=None)
     typer.echo(f"optuna-dashboard for {mask_url(storage)} at http://{host}:{port}/")
-    run_server(backend, host=host, port=port)
+    try:
+        serve(storage, host, port, artifacts)
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

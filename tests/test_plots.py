@@ -269,3 +269,71 @@ def test_png_written_next_to_html(rows, tmp_path, monkeypatch):
     names = {p.name for p in written}
     assert {"pareto.png", "hypervolume.png", "importance_accuracy.png", "importance_memory.png"} <= names
     assert all(p.exists() for p in written)
+
+
+# ---------------------------------------------------------------- the figure for choosing (issue 13)
+
+
+def test_budget_and_float_lines_are_drawn_at_their_accuracies(rows):
+    summary = _summary(rows)  # baseline 98 %, budget 2 pt
+    shapes = {s.name: s for s in plots.pareto_figure(summary).layout.shapes}
+    float_line = next(s for n, s in shapes.items() if n.startswith("float"))
+    budget_line = next(s for n, s in shapes.items() if n.startswith("budget"))
+    assert float_line.y0 == float_line.y1 == 98.0
+    assert budget_line.y0 == budget_line.y1 == 96.0
+    assert "2 pt" in budget_line.label.text
+
+
+def test_candidate_view_is_zoomed_to_the_budget_and_the_full_view_keeps_every_trial(rows):
+    rows = [*rows, _row(7, 10.0, 1.0, feasible=False)]  # a failed-to-learn trial far below
+    info = plots.pareto_info(_summary(rows))
+    low, high = info.y_range
+    assert 94.0 < low < 95.0 and high >= 98.0  # a little below the floor and the front, up to the best
+    assert info.x_range == (5.0, 10.0)  # trials inside that band (not 3 at 90 %, not the 100 KiB baseline)
+    assert all(5.0 / 1.2 <= t <= 10.0 * 1.2 for t in info.x_ticks) and 10.0 in info.x_ticks
+    fig = plots.pareto_figure(_summary(rows))
+    assert list(fig.layout.xaxis.tickvals) == list(info.x_ticks)
+    full = _trace(fig, "all trials (full view)")
+    assert sorted(full.customdata) == [0, 1, 2, 3, 4, 5, 7] and full.xaxis == "x2"
+
+
+def test_front_is_a_step_line_of_feasible_trials_only(rows):
+    front = _trace(plots.pareto_figure(_summary(rows)), "Pareto front")
+    assert front.line.shape == "hv"
+    assert 4 not in front.customdata  # non-dominated but infeasible
+
+
+def test_hover_names_layers_calibration_counts_and_why_infeasible(rows):
+    rows = [*rows[:3], replace(rows[3], config={"weight_calibration": "mse"}), *rows[4:]]
+    fig = plots.pareto_figure(_summary(rows))
+    infeasible = _trace(fig, "trial (infeasible)")
+    text = infeasible.hovertext[list(infeasible.customdata).index(3)]
+    assert "8.00 pt below float, over the 2 pt budget" in text
+    assert "calibration: mse" in text
+    assert "324/360 correct" in text and "±1.58" in text  # 90 % of 360, se = sqrt(.9*.1/360)
+    front = _trace(fig, "Pareto front")
+    assert "layer0 3 bit · layer1 5 bit" in front.hovertext[list(front.customdata).index(2)]
+
+
+def test_importance_leaves_out_fixed_parameters_and_logs_nothing(caplog):
+    distributions = {**_DISTRIBUTIONS, "timesteps": IntDistribution(16, 16)}
+    study = _study(_TRIALS)
+    fixed = optuna.create_study(directions=study.directions)
+    for trial in study.trials:
+        fixed.add_trial(optuna.trial.create_trial(params={**trial.params, "timesteps": 16},
+                                                  distributions=distributions, values=trial.values,
+                                                  user_attrs=trial.user_attrs))
+    assert plots.varying_params(fixed.trials) == ["rounding", "weight_bits"]
+    with caplog.at_level("WARNING"):
+        fig = plots.importance_figure(fixed, 0, "accuracy (%)")
+    assert fig is not None
+    assert set(fig.data[0].y) <= {"rounding", "weight_bits"}
+    assert fig.layout.xaxis.title.text.startswith("fANOVA importance")
+    assert not [r for r in caplog.records if "omitted" in r.getMessage()]
+
+
+def test_candidate_view_alone_for_narrow_places(rows):
+    fig = plots.pareto_figure(_summary(rows), full_view=False)
+    assert "all trials (full view)" not in [t.name for t in fig.data]
+    assert list(fig.layout.xaxis.domain) == [0.0, 1.0]
+    assert any(s.name.startswith("budget") for s in fig.layout.shapes)

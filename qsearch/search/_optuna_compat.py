@@ -88,6 +88,17 @@ def write_trial_user_attrs(storage: optuna.storages.RDBStorage, trial_id_: int, 
             write(session, model, trial_id_, key, value)
 
 
+def study_id(study: optuna.Study) -> int:
+    """The storage's id of a study (``Study._study_id``): optuna-dashboard's URLs address a study by it."""
+    return _attr(study, "_study_id", "optuna.Study")
+
+
+def frozen_trial_id(trial: optuna.trial.FrozenTrial) -> int:
+    """The storage's id of a recorded trial (``FrozenTrial._trial_id``): optuna-dashboard keys a trial's note
+    by it, and ``optuna.Trial(study, id)`` needs it to address a finished trial."""
+    return _attr(trial, "_trial_id", "optuna.trial.FrozenTrial")
+
+
 def check_all() -> None:
     """Touch every internal above on the installed Optuna (the tests call it; so may a health check)."""
     _module_attr("optuna.storages._cached_storage", "_CachedStorage")
@@ -95,7 +106,10 @@ def check_all() -> None:
     _module_attr("optuna.storages._rdb.models", "TrialUserAttributeModel")
     _attr(optuna.storages.RDBStorage, "_set_trial_attr_without_commit", "optuna.storages.RDBStorage")
     _module_attr(OPTIMIZE_LOGGER, "_log_failed_trial")
+    frozen_trial_id(optuna.trial.create_trial(value=1.0))
+    study_id(optuna.create_study())
 
 
 __all__ = ["FAILED_WITHOUT_VALUE", "OPTIMIZE_LOGGER", "OptunaInternalMissing", "cached_frozen_trial", "check_all",
-           "rdb_backend", "stop_requested", "study_storage", "trial_id", "write_trial_user_attrs"]
+           "frozen_trial_id", "rdb_backend", "stop_requested", "study_id", "study_storage", "trial_id",
+           "write_trial_user_attrs"]

@@ -62,7 +62,7 @@ def test_dashboard_serves_study_with_metric_names(study_url):
         detail = _get_json(f"http://127.0.0.1:{port}/api/studies/{study['study_id']}", deadline)
         assert detail["objective_names"] == ["accuracy_pct", "memory_kib"]  # the dashboard labels axes with these
         attrs = {a["key"] for a in detail["trials"][0]["user_attrs"]}
-        assert {"config", "memory_breakdown", "accuracy_drop"} <= attrs
+        assert {"summary", "config", "memory_breakdown_kib", "accuracy_drop"} <= attrs  # qsearch's display view
     finally:
         server.terminate()
         server.wait(timeout=10)

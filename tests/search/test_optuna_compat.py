@@ -32,6 +32,15 @@ def test_storage_trial_id_and_cached_trial_are_the_live_ones(rdb_study):
     assert compat.rdb_backend(optuna.storages.InMemoryStorage()) is None
 
 
+def test_frozen_trial_id_addresses_a_finished_trial(rdb_study):
+    rdb_study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    finished = rdb_study.trials[1]
+    storage = compat.study_storage(rdb_study)
+    assert storage.get_trial(compat.frozen_trial_id(finished)).number == 1
+    assert optuna.Trial(rdb_study, compat.frozen_trial_id(finished)).number == 1
+    assert storage.get_study_id_from_name(rdb_study.study_name) == compat.study_id(rdb_study)
+
+
 def test_user_attrs_in_one_transaction_are_read_back(rdb_study):
     trial = rdb_study.ask()
     set_user_attrs(trial, {"a": 1, "b": [2, 3]})
