@@ -43,4 +43,4 @@ benchmark: install
 	$(BIN)/python benchmarks/trial_speed.py
 
 clean:
-	rm -rf $(VENV) *.egg-info qsearch.db pareto.html plots exports
+	rm -rf $(VENV) *.egg-info qsearch.db qsearch.db.artifacts pareto.html plots exports
