@@ -101,6 +101,7 @@ def run(
                             "FILE.artifacts beside a SQLite or journal file)")] = None,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
+    configure_kernel()
     import optuna
     import torch
 
@@ -531,6 +532,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("exports"),
 ) -> None:
     """Write a trial's network: integer weights and formats, fixed-point neuron constants, model card, NIR graph."""
+    configure_kernel()
     from qsearch.export import export_trial
 
     if trial < 0:
@@ -540,12 +542,17 @@ def export(
     typer.echo(str(path))
 
 
-def main() -> None:
+def configure_kernel() -> None:
+    """Hand the fused LIF kernel its settings from the environment (the core reads none); called by the commands
+    that train (``run`` and its workers, ``export``), not by the readers."""
     import os
 
     from qsearch.snn import _fused
 
-    _fused.configure(_fused.KernelSettings.from_environment(os.environ))  # the core reads no environment
+    _fused.configure(_fused.KernelSettings.from_environment(os.environ))
+
+
+def main() -> None:
     app()
 
 
