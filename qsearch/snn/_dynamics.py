@@ -5,10 +5,10 @@ and gradients under BPTT) and returns None where it does not apply (a device, dt
 handle), so the next one is tried; the Python reference closes every chain and handles everything.
 
 - ``cpu``: the fused C++ kernel (:mod:`qsearch.snn._fused`, bit-identical to the loop), then the loop.
-- ``cuda``: the loop. A CUDA implementation (a custom kernel, Triton, ``torch.compile`` of the loop) plugs in
-  with ``register_lif_implementation("cuda", impl)``; it must match the reference on every format the tests of
-  :mod:`tests.snn.test_fused_lif` check before it becomes a default. None is registered: nothing here has
-  been measured on a GPU.
+- ``cuda``: the fused CUDA kernel (:mod:`qsearch.snn._fused_cuda`, bit-identical to the loop on the same
+  device), then the loop. Chosen over ``torch.compile`` of the loop by measurement on an H200 (README, "GPU"):
+  the compiled loop recompiles for every timestep count and format a study samples.
+  Other implementations plug in with ``register_lif_implementation(device_type, impl)``.
 
 The kernel modules never import this one: the dispatcher depends on the implementations, not the reverse.
 """
@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import torch
 
-from qsearch.snn import _fused
+from qsearch.snn import _fused, _fused_cuda
 from qsearch.snn._lif_reference import StateQuant, li_sequence, lif_sequence_reference
 from qsearch.snn._neuron import NeuronConstants
 
@@ -31,7 +31,11 @@ def _fused_cpu(currents: torch.Tensor, p: NeuronConstants, state_quant: StateQua
     return _fused.fused_lif_sequence(currents, p, state_quant)  # looked up per call: tests may replace it
 
 
-_IMPLEMENTATIONS: dict[str, list[LifImplementation]] = {"cpu": [_fused_cpu], "cuda": []}
+def _fused_gpu(currents: torch.Tensor, p: NeuronConstants, state_quant: StateQuant | None) -> torch.Tensor | None:
+    return _fused_cuda.fused_lif_sequence_cuda(currents, p, state_quant)  # looked up per call: tests may replace it
+
+
+_IMPLEMENTATIONS: dict[str, list[LifImplementation]] = {"cpu": [_fused_cpu], "cuda": [_fused_gpu]}
 
 
 def register_lif_implementation(device_type: str, implementation: LifImplementation) -> None:

@@ -46,7 +46,7 @@ from qsearch.snn._neuron import NeuronConstants
 logger = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("_fused_lif.cpp")
-HEADERS = (Path(__file__).with_name("_fused_lif_kernels.h"),)
+HEADERS = (Path(__file__).with_name("_fused_lif_kernels.h"), Path(__file__).with_name("_fused_lif_params.h"))
 CFLAGS = ("-O3", "-ffp-contract=off", "-fno-trapping-math")
 _MODES = {"truncate": 0, "nearest": 1, "stochastic": 2}
 _NO_FORMAT = [1.0, 0.0, 0.0]
@@ -75,19 +75,109 @@ class KernelSettings:
 
 _lock = threading.Lock()
 _settings = KernelSettings()
-_kernel: Any | None = None
-_tried = False
-#: seconds the last build took in this process (None: loaded from the cache or not built)
-build_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """What one kernel library is built from: its name prefix, sources, headers (hashed into the key) and flags."""
+
+    prefix: str
+    sources: tuple[Path, ...]
+    headers: tuple[Path, ...]
+    cflags: tuple[str, ...]
+    cuda_cflags: tuple[str, ...] = ()
+
+    def key(self) -> str:
+        """A hash of everything that makes the built library differ: sources, flags, torch, CUDA and Python."""
+        digest = hashlib.sha256()
+        parts = [*(path.read_bytes() for path in (*self.sources, *self.headers)), torch.__version__.encode(),
+                 str(torch.version.cuda).encode(), sys.version.encode(), platform.machine().encode(),
+                 " ".join((*self.cflags, *self.cuda_cflags)).encode()]
+        for part in parts:
+            digest.update(part)
+            digest.update(b"\0")
+        return digest.hexdigest()[:16]
+
+
+class KernelLibrary:
+    """One kernel op library: built once per machine (cached under its key), loaded once per process."""
+
+    def __init__(self, source: KernelSource) -> None:
+        self.source = source
+        self._ops: Any | None = None
+        self._tried = False
+        #: seconds the last build took in this process (None: loaded from the cache or not built)
+        self.build_seconds: float | None = None
+
+    def forget(self) -> None:
+        """Try again on next use (after a change of settings)."""
+        self._ops, self._tried = None, False
+
+    def load(self) -> Any | None:
+        """The library's ops, building it on first use; None when it cannot be had (logged once, debug)."""
+        if self._tried:
+            return self._ops
+        with _lock:
+            if not self._tried:
+                if not _settings.enabled:
+                    logger.debug("%s disabled (QSEARCH_FUSED=0); using the Python loop", self.source.prefix)
+                else:
+                    try:
+                        self._ops = self._build_or_load()
+                    except Exception as exc:  # no compiler, no ninja, no nvcc, read-only cache, ...: the loop works
+                        logger.debug("%s unavailable (%s: %s); using the Python loop", self.source.prefix,
+                                     type(exc).__name__, exc)
+                        self._ops = None
+                self._tried = True
+        return self._ops
+
+    def _build_or_load(self) -> Any:
+        key = self.source.key()
+        name = f"{self.source.prefix}_{key}"
+        target_dir = cache_root() / key
+        target = target_dir / f"{name}.so"
+        if target.is_file():
+            try:
+                return _ops(name, target)
+            except (OSError, RuntimeError) as exc:  # e.g. built against another torch of the same version: rebuild
+                logger.debug("cached kernel %s does not load (%s); rebuilding", target, exc)
+        from torch.utils import cpp_extension
+
+        _put_environment_tools_on_path()
+        target_dir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="build-", dir=target_dir))
+        try:
+            start = time.perf_counter()
+            built = cpp_extension.load(name=name, sources=[str(path) for path in self.source.sources],
+                                       extra_cflags=list(self.source.cflags),
+                                       extra_cuda_cflags=list(self.source.cuda_cflags) or None,
+                                       build_directory=str(scratch), is_python_module=False, verbose=False)
+            self.build_seconds = time.perf_counter() - start
+            os.replace(built, target)  # atomic publish; the library is already loaded and stays mapped
+            logger.debug("built %s in %.1f s into %s", name, self.build_seconds, target)
+            return _ops(name)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+CPU_LIBRARY = KernelLibrary(KernelSource("qsearch_fused_lif", (SOURCE,), HEADERS, CFLAGS))
+_LIBRARIES: list[KernelLibrary] = [CPU_LIBRARY]
+
+
+def register_library(library: KernelLibrary) -> KernelLibrary:
+    """Have :func:`configure` reset ``library`` too (the CUDA kernel's module registers its own)."""
+    _LIBRARIES.append(library)
+    return library
 
 
 def configure(settings: KernelSettings) -> None:
     """Use ``settings`` from now on (a kernel already loaded stays loaded; a disabled one is not tried)."""
-    global _settings, _kernel, _tried
+    global _settings
     with _lock:
         if settings != _settings:
             _settings = settings
-            _kernel, _tried = (None, False) if settings.enabled else (None, True)
+            for library in _LIBRARIES:
+                library.forget()
 
 
 def cache_root() -> Path:
@@ -95,13 +185,7 @@ def cache_root() -> Path:
 
 
 def build_key() -> str:
-    digest = hashlib.sha256()
-    parts = [SOURCE.read_bytes(), *(h.read_bytes() for h in HEADERS), torch.__version__.encode(),
-             sys.version.encode(), platform.machine().encode(), " ".join(CFLAGS).encode()]
-    for part in parts:
-        digest.update(part)
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
+    return CPU_LIBRARY.source.key()
 
 
 def _ops(name: str, path: Path | None = None) -> Any:
@@ -119,52 +203,9 @@ def _put_environment_tools_on_path() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def _build_or_load() -> Any:
-    global build_seconds
-    key = build_key()
-    name = f"qsearch_fused_lif_{key}"
-    target_dir = cache_root() / key
-    target = target_dir / f"{name}.so"
-    if target.is_file():
-        try:
-            return _ops(name, target)
-        except (OSError, RuntimeError) as exc:  # e.g. built against another torch of the same version string: rebuild
-            logger.debug("cached fused LIF kernel %s does not load (%s); rebuilding", target, exc)
-    from torch.utils import cpp_extension
-
-    _put_environment_tools_on_path()
-    target_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="build-", dir=target_dir))
-    try:
-        start = time.perf_counter()
-        built = cpp_extension.load(name=name, sources=[str(SOURCE)], extra_cflags=list(CFLAGS),
-                                   build_directory=str(scratch), is_python_module=False, verbose=False)
-        build_seconds = time.perf_counter() - start
-        os.replace(built, target)  # atomic publish; the library is already loaded and stays mapped
-        logger.debug("built the fused LIF kernel in %.1f s into %s", build_seconds, target)
-        return _ops(name)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
 def load_extension() -> Any | None:
-    """The kernel's ops, building the library on first use; None when it cannot be had (logged once, debug)."""
-    global _kernel, _tried
-    if _tried:
-        return _kernel
-    with _lock:
-        if not _tried:
-            if not _settings.enabled:
-                logger.debug("fused LIF kernel disabled (QSEARCH_FUSED=0); using the Python loop")
-            else:
-                try:
-                    _kernel = _build_or_load()
-                except Exception as exc:  # no compiler, no ninja, read-only cache, ...: the Python loop still works
-                    logger.debug("fused LIF kernel unavailable (%s: %s); using the Python loop",
-                                 type(exc).__name__, exc)
-                    _kernel = None
-            _tried = True
-    return _kernel
+    """The CPU kernel's ops, building the library on first use; None when it cannot be had."""
+    return CPU_LIBRARY.load()
 
 
 def is_available() -> bool:
@@ -200,13 +241,17 @@ class _FusedLIF(torch.autograd.Function):
 
 def fused_lif_sequence(currents: torch.Tensor, p: NeuronConstants,
                        state_quant: StateQuant | None = None) -> torch.Tensor | None:
-    """Spikes of ``lif_sequence(currents, p, state_quant)`` from the kernel; None where it does not apply."""
-    if currents.device.type != "cpu" or currents.dtype not in (torch.float32, torch.float64):
+    """Spikes of ``lif_sequence(currents, p, state_quant)`` from the CPU kernel; None where it does not apply."""
+    if currents.device.type != "cpu":
         return None
-    if currents.dim() < 2 or currents.shape[0] == 0:
-        return None
-    ext = load_extension()
-    if ext is None:
+    return run_kernel(CPU_LIBRARY, currents, p, state_quant, draws_per_call=False)
+
+
+def run_kernel(library: KernelLibrary, currents: torch.Tensor, p: NeuronConstants, state_quant: StateQuant | None,
+               draws_per_call: bool) -> torch.Tensor | None:
+    """Spikes from ``library``'s ``lif_forward``/``lif_backward`` ops (CPU or CUDA: one schema); None where the
+    kernel does not apply (dtype, format, rounding mode, or the library cannot be had)."""
+    if currents.dtype not in (torch.float32, torch.float64) or currents.dim() < 2 or currents.shape[0] == 0:
         return None
     quant_current, current_fmt, quant_membrane, membrane_fmt, mode = False, _NO_FORMAT, False, _NO_FORMAT, 0
     generator = None
@@ -218,9 +263,12 @@ def fused_lif_sequence(currents: torch.Tensor, p: NeuronConstants,
         (quant_current, current_fmt), (quant_membrane, membrane_fmt) = current, membrane
         mode = _MODES[state_quant.rounding]
         generator = state_quant.generator
+    ext = library.load()
+    if ext is None:
+        return None
     constants = [float(p.a_mem), float(p.a_syn), float(p.v_leak), float(p.v_th), float(p.v_reset)]
     need_grad = torch.is_grad_enabled() and currents.requires_grad
-    draws = _draws(currents, quant_current, quant_membrane, mode, generator)
+    draws = _draws(currents, quant_current, quant_membrane, mode, generator, draws_per_call)
     # the reference's fake_quantize adds (x - x.detach()) only when x requires grad: mirror it bit for bit
     args = (quant_current, current_fmt, quant_membrane, membrane_fmt, mode, need_grad)
     if need_grad:
@@ -230,10 +278,20 @@ def fused_lif_sequence(currents: torch.Tensor, p: NeuronConstants,
 
 
 def _draws(currents: torch.Tensor, quant_current: bool, quant_membrane: bool, mode: int,
-           generator: torch.Generator | None) -> torch.Tensor:
-    """Uniform draws (T, k, ...) in the reference's order per step: current jump, membrane, current decay."""
+           generator: torch.Generator | None, per_call: bool) -> torch.Tensor:
+    """Uniform draws (T, k, ...) in the reference's order per step: current jump, membrane, current decay.
+
+    One call yields the reference's stream where the generator's stream does not depend on how draws are split
+    into calls (the CPU's Mersenne twister); CUDA's Philox generator advances by a per-call offset, so there the
+    draws are made call by call, exactly as the reference loop makes them (``per_call``).
+    """
     k = 2 * quant_current + quant_membrane
     if mode != _MODES["stochastic"] or k == 0:
-        return torch.empty(0, dtype=currents.dtype)
-    shape = (currents.shape[0], k, *currents.shape[1:])
+        return torch.empty(0, dtype=currents.dtype, device=currents.device)
+    step_shape = tuple(currents.shape[1:])
+    if per_call:
+        draws = [torch.rand(step_shape, generator=generator, device=currents.device, dtype=currents.dtype)
+                 for _ in range(currents.shape[0] * k)]
+        return torch.stack(draws).view(currents.shape[0], k, *step_shape)
+    shape = (currents.shape[0], k, *step_shape)
     return torch.rand(shape, generator=generator, device=currents.device, dtype=currents.dtype)

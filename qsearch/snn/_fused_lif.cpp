@@ -38,18 +38,7 @@ namespace {
 
 constexpr int64_t kChunk = 512;
 
-enum Mode : int { kTruncate = 0, kNearest = 1, kStochastic = 2 };
-
-template <typename T>
-struct Quant {
-  T step, inv_step, lo, hi;
-};
-
-template <typename T>
-struct Params {
-  T a_mem, neg_a_syn, v_leak, v_th, v_reset;
-  Quant<T> qi, qv;
-};
+#include "_fused_lif_params.h"
 
 namespace base {
 #include "_fused_lif_kernels.h"
@@ -134,34 +123,6 @@ ForwardFn pick_quant(bool qi, bool qv, int mode, bool ste) {
   return pick_mode<T, false, false, SAVE>(mode, ste);
 }
 
-template <typename T>
-Quant<T> make_quant(const std::vector<double>& q) {
-  // q = (step, min_code, max_code); the step must be a power of two whose inverse T represents exactly
-  int exponent = 0;
-  TORCH_CHECK(q[0] > 0 && std::frexp(q[0], &exponent) == 0.5, "fused LIF: the step must be a power of two");
-  const T step = static_cast<T>(q[0]);
-  const T inv_step = static_cast<T>(1.0 / q[0]);
-  TORCH_CHECK(static_cast<double>(step) == q[0] && static_cast<double>(inv_step) * q[0] == 1.0 &&
-                  std::isfinite(static_cast<double>(inv_step)),
-              "fused LIF: the step or its inverse is not representable");
-  return {step, inv_step, static_cast<T>(q[1]), static_cast<T>(q[2])};
-}
-
-template <typename T>
-Params<T> make_params(const std::vector<double>& c, const std::vector<double>& qi, const std::vector<double>& qv) {
-  // c = (a_mem, a_syn, v_leak, v_th, v_reset): Python floats become T as PyTorch turns a scalar operand into
-  // the tensor's dtype.
-  Params<T> p;
-  p.a_mem = static_cast<T>(c[0]);
-  p.neg_a_syn = static_cast<T>(-c[1]);
-  p.v_leak = static_cast<T>(c[2]);
-  p.v_th = static_cast<T>(c[3]);
-  p.v_reset = static_cast<T>(c[4]);
-  p.qi = make_quant<T>(qi);
-  p.qv = make_quant<T>(qv);
-  return p;
-}
-
 int64_t grain(int64_t steps) {
   // enough work per task to amortise a thread hand-off; whole chunks so that no chunk is split
   const int64_t neurons = std::max<int64_t>(kChunk, (int64_t(1) << 16) / std::max<int64_t>(steps, 1));
@@ -174,9 +135,7 @@ std::vector<at::Tensor> lif_forward(const at::Tensor& currents, const std::vecto
                                        bool ste, const at::Tensor& draws, bool save) {
   TORCH_CHECK(currents.device().is_cpu(), "fused LIF: CPU tensors only");
   TORCH_CHECK(currents.dim() >= 1, "fused LIF: currents need a time axis");
-  TORCH_CHECK(constants.size() == 5 && current_format.size() == 3 && membrane_format.size() == 3,
-              "fused LIF: bad parameter vectors");
-  TORCH_CHECK(mode >= 0 && mode <= 2, "fused LIF: unknown rounding mode");
+  check_forward_arguments(constants, current_format, membrane_format, mode);
   auto x = currents.contiguous();
   const int64_t steps = x.size(0);
   const int64_t m = steps > 0 ? x.numel() / steps : 0;

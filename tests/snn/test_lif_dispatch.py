@@ -25,7 +25,7 @@ def _qsearch_imports(module: Path) -> set[str]:
     return imported
 
 
-@pytest.mark.parametrize("module", ["_fused.py", "_lif_reference.py"])
+@pytest.mark.parametrize("module", ["_fused.py", "_fused_cuda.py", "_lif_reference.py"])
 def test_implementations_do_not_import_the_dispatcher(module: str) -> None:
     assert "qsearch.snn._dynamics" not in _qsearch_imports(SNN / module)
 
@@ -57,8 +57,8 @@ def test_registered_implementation_runs_first_and_none_falls_through(monkeypatch
     assert bool((_dynamics.lif_sequence(currents, p) == 7.0).all())
 
 
-def test_cuda_has_no_implementation_but_the_reference_by_default() -> None:
-    assert _dynamics.lif_implementations("cuda") == ()
+def test_cuda_tries_its_fused_kernel_then_the_reference() -> None:
+    assert [f.__name__ for f in _dynamics.lif_implementations("cuda")] == ["_fused_gpu"]
 
 
 def test_without_any_implementation_the_reference_runs(monkeypatch: pytest.MonkeyPatch) -> None:
