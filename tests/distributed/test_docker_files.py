@@ -118,7 +118,7 @@ def test_service_commands_are_valid_qsearch_command_lines(compose):
     services = compose["services"]
     env = services["postgres"]["environment"]
     worker = _parse_qsearch(services["worker"]["command"])
-    assert worker["study_file"] == Path("studies/digits.yaml") and (ROOT / worker["study_file"]).is_file()
+    assert Path(worker["study_file"]) == Path("studies/digits.yaml") and (ROOT / worker["study_file"]).is_file()
     assert worker["study_name"] == "digits" and worker["total_trials"] == 200 and worker["quiet"]
     assert worker["workers"] == "1"  # one process per replica: --scale sets the parallelism
     dashboard = _parse_qsearch(services["dashboard"]["command"])

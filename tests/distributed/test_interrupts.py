@@ -23,7 +23,8 @@ SLEEP_S = 4.0  # each synthetic trial: long enough to land a signal inside it
 
 
 def _run(study: Path, url: str, name: str, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, (str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH"))))}
     return subprocess.Popen([sys.executable, "-m", "qsearch.cli", "run", str(study), "--storage", url,
                              "--study-name", name, "--quiet", "--no-report", "--workers", "1", *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -115,7 +116,8 @@ def test_signal_on_postgresql_stops_requeues_and_the_next_run_repeats_it(tmp_pat
 def test_sigint_to_a_parent_with_workers_stops_every_worker(tmp_path, study_name_on):
     name = study_name_on(POSTGRES_URL, "interrupt-workers")
     write_study(tmp_path, sleep_s=SLEEP_S)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, (str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH"))))}
     parent = subprocess.Popen([sys.executable, "-m", "qsearch.cli", "run", str(tmp_path / "synthetic.yaml"),
                                "--storage", POSTGRES_URL, "--study-name", name, "--quiet", "--no-report",
                                "--workers", "2", "--n-trials", "6"], env=env, stdout=subprocess.PIPE,

@@ -17,6 +17,15 @@ from qsearch.search import run_study
 from qsearch.studyfile import parse_study
 
 BIN = Path(sys.executable).parent
+#: how each command is started where its console script is not installed (a package put on PYTHONPATH)
+MODULE_FORMS = {"optuna": ["-c", "import sys; from optuna.cli import main; sys.exit(main())"],
+                "qsearch": ["-m", "qsearch.cli"]}
+
+
+def _command(name: str) -> list[str]:
+    """The installed console script ``name`` next to this interpreter, else the same entry point by module."""
+    script = BIN / name
+    return [str(script)] if script.exists() else [sys.executable, *MODULE_FORMS[name]]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +36,7 @@ def study_url(tmp_path_factory):
 
 
 def test_optuna_cli_reads_qsearch_study(study_url):
-    out = subprocess.run([str(BIN / "optuna"), "best-trials", "--study-name", "interop", "--storage", study_url,
+    out = subprocess.run([*_command("optuna"), "best-trials", "--study-name", "interop", "--storage", study_url,
                           "-f", "json"], capture_output=True, text=True, timeout=120, check=True)
     trials = json.loads(out.stdout)
     assert trials and all("values" in t for t in trials)
@@ -53,7 +62,7 @@ def _get_json(url: str, deadline: float):
 
 def test_dashboard_serves_study_with_metric_names(study_url):
     port = _free_port()
-    server = subprocess.Popen([str(BIN / "qsearch"), "dashboard", "--storage", study_url, "--port", str(port)],
+    server = subprocess.Popen([*_command("qsearch"), "dashboard", "--storage", study_url, "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
