@@ -140,10 +140,11 @@ class Objective:
             raise optuna.TrialPruned("the float baseline stopped the study")
         sampled = sample_trial(trial, sf)
         config = baseline_config(sf) if is_baseline else sampled.config
-        started_attrs = {_attrs.CONFIG: config.to_dict(), _attrs.SUMMARY: config.summary(),
+        recorded = config.to_dict()
+        started_attrs = {_attrs.CONFIG: recorded, _attrs.SUMMARY: config.summary(),
                          _attrs.WORKER_HOST: socket.gethostname()}
         started = time.perf_counter()
-        original = None if is_baseline else snapshot.earlier_duplicate(trial.params, config.to_dict())
+        original = None if is_baseline else snapshot.earlier_duplicate(trial.params, recorded)
         outcome = None if original is None else reused_outcome(original, config, time.perf_counter() - started)
         if original is not None and outcome is not None:  # nothing to train: all its attributes in one write
             return self._finish(trial, config, outcome, is_baseline, reason=DUPLICATE_REASON,
