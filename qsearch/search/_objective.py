@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import time
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import optuna
 from sqlalchemy import Engine
@@ -34,6 +34,7 @@ from qsearch.search._hopeless import (
 )
 from qsearch.search._reference import ReferenceResult, chance_accuracy, reference_accuracy
 from qsearch.search._retry import call_with_retry
+from qsearch.search._snapshot import StudySnapshot, trial_snapshot
 from qsearch.search._space import SampledTrial, baseline_config, sample_trial
 from qsearch.search._storage import fail_stale_trials, set_user_attrs
 from qsearch.search._trial import TrialOutcome, run_trial
@@ -44,8 +45,7 @@ BASELINE_ATTR = _attrs.BASELINE
 DUPLICATE_ATTR = _attrs.DUPLICATE_OF
 #: user attribute of the baseline trial (and the study) holding the non-spiking reference (ReferenceResult)
 REFERENCE_ATTR = "reference"
-#: user attribute of a baseline that stopped the study: the one-line diagnosis
-BASELINE_FAILURE_ATTR = "baseline_failure"
+BASELINE_FAILURE_ATTR = _attrs.BASELINE_FAILURE
 #: the not-learning check needs at least this many validation samples
 MIN_JUDGED_VALIDATION = 30
 DUPLICATE_REASON = "duplicate"
@@ -84,17 +84,12 @@ def baseline_accuracy(study: optuna.Study, wait_s: float = 3600.0, poll_s: float
     """
     deadline = time.monotonic() + wait_s
     while True:
-        running = waiting = False
-        for t in study.get_trials(deepcopy=False):
-            if not t.user_attrs.get(BASELINE_ATTR):
-                continue
-            if t.state == optuna.trial.TrialState.COMPLETE:
-                return float(t.user_attrs["accuracy"])  # the measurement of that name (_attrs)
-            running |= t.state == optuna.trial.TrialState.RUNNING
-            waiting |= t.state == optuna.trial.TrialState.WAITING
-        if not running and waiting:
+        baseline = StudySnapshot.read(study).baseline()
+        if baseline.accuracy is not None:
+            return baseline.accuracy
+        if not baseline.running and baseline.waiting:
             raise BaselinePending("the float baseline is queued and no worker runs it")
-        if not running or time.monotonic() > deadline:
+        if not baseline.running or time.monotonic() > deadline:
             return None
         fail_stale_trials(study)
         time.sleep(poll_s)
@@ -102,10 +97,7 @@ def baseline_accuracy(study: optuna.Study, wait_s: float = 3600.0, poll_s: float
 
 def baseline_failure(study: optuna.Study) -> str | None:
     """The one-line diagnosis of a baseline that stopped the study, if there is one."""
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,)):
-        if t.user_attrs.get(BASELINE_ATTR) and t.user_attrs.get(BASELINE_FAILURE_ATTR):
-            return str(t.user_attrs[BASELINE_FAILURE_ATTR])
-    return None
+    return StudySnapshot.read(study).baseline_failure()
 
 
 def raise_if_baseline_failed(study: optuna.Study) -> None:
@@ -113,19 +105,6 @@ def raise_if_baseline_failed(study: optuna.Study) -> None:
     message = baseline_failure(study)
     if message is not None:
         raise BaselineError(message)
-
-
-def earlier_duplicate(study: optuna.Study, params: dict, config: QuantConfig) -> optuna.trial.FrozenTrial | None:
-    """The first COMPLETE non-baseline trial with these parameters and this configuration, if any.
-
-    NSGA-II re-proposes evaluated points (crossover of two equal parents, mutation back to a parent's value);
-    comparing the recorded configuration as well keeps a study continued with another study file honest.
-    """
-    wanted = config.to_dict()
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        if not t.user_attrs.get(BASELINE_ATTR) and t.params == params and t.user_attrs.get(_attrs.CONFIG) == wanted:
-            return t
-    return None
 
 
 def reused_outcome(original: optuna.trial.FrozenTrial, config: QuantConfig,
@@ -150,26 +129,30 @@ class Objective:
         self.results_engine = results_engine
         self.runner = runner
         self.on_epoch = on_epoch
+        self._baseline: float | None = None  # the study's baseline accuracy once settled: it cannot change
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         sf = self.study_file
         is_baseline = bool(trial.user_attrs.get(BASELINE_ATTR))
-        if not is_baseline and baseline_failure(trial.study) is not None:  # another worker's baseline failed
+        snapshot = trial_snapshot(trial)  # the study's one read for this trial (the quota guard's, if it ran)
+        if not is_baseline and snapshot.baseline_failure() is not None:  # another worker's baseline failed
             trial.study.stop()
             raise optuna.TrialPruned("the float baseline stopped the study")
         sampled = sample_trial(trial, sf)
         config = baseline_config(sf) if is_baseline else sampled.config
-        set_user_attrs(trial, {_attrs.CONFIG: config.to_dict(), _attrs.SUMMARY: config.summary(),
-                               _attrs.WORKER_HOST: socket.gethostname()})
+        recorded = config.to_dict()
+        started_attrs = {_attrs.CONFIG: recorded, _attrs.SUMMARY: config.summary(),
+                         _attrs.WORKER_HOST: socket.gethostname()}
+        started = time.perf_counter()
+        original = None if is_baseline else snapshot.earlier_duplicate(trial.params, recorded)
+        outcome = None if original is None else reused_outcome(original, config, time.perf_counter() - started)
+        if original is not None and outcome is not None:  # nothing to train: all its attributes in one write
+            return self._finish(trial, config, outcome, is_baseline, reason=DUPLICATE_REASON,
+                                attrs={**started_attrs, DUPLICATE_ATTR: original.number})
+        set_user_attrs(trial, started_attrs)  # shown while it trains (optuna-dashboard: what runs where)
         on_epoch = self.on_epoch
         hook = (lambda e, loss, acc: on_epoch(trial.number, e, loss, acc)) if on_epoch else None
-        hook = hook if is_baseline else self._judged(trial, sampled, hook)
-        started = time.perf_counter()
-        original = None if is_baseline else earlier_duplicate(trial.study, trial.params, config)
-        outcome = None if original is None else reused_outcome(original, config, time.perf_counter() - started)
-        if original is not None and outcome is not None:
-            trial.set_user_attr(DUPLICATE_ATTR, original.number)
-            return self._finish(trial, config, outcome, is_baseline, reason=DUPLICATE_REASON)
+        hook = hook if is_baseline else self._judged(snapshot, sampled, hook)
         try:
             outcome = self.runner(sf, config, learning_rate=None if is_baseline else sampled.learning_rate,
                                   epochs=None if is_baseline else sampled.epochs, on_epoch=hook)
@@ -203,23 +186,32 @@ class Objective:
                                  silent=False)
         return self._finish(trial, config, outcome, is_baseline, reason=outcome.stop_reason)
 
-    def _judged(self, trial: optuna.Trial, sampled: SampledTrial,
+    def _judged(self, snapshot: StudySnapshot, sampled: SampledTrial,
                 hook: EpochCallback | None) -> EpochCallback | None:
         """``hook`` that also stops a QAT trial which can no longer reach the accuracy budget (see _hopeless)."""
         sf = self.study_file
         rule_settings, drop = sf.early_stopping.hopeless, sf.constraints.max_accuracy_drop
         if sampled.config.scheme != "qat" or not rule_settings.enabled or drop is None:
             return hook
-        finished = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        reference = next((float(t.user_attrs[_attrs.ACCURACY]) for t in finished
-                          if t.user_attrs.get(BASELINE_ATTR) and _attrs.ACCURACY in t.user_attrs), None)
+        reference = snapshot.baseline().accuracy
         if reference is None:
             return hook
         epochs = (sf.training.qat_epochs if sf.training.qat_from_float
                   else sampled.epochs or sf.training.epochs)
+        finished = snapshot.in_states((optuna.trial.TrialState.COMPLETE,))
         rule = HopelessRule.from_curves(study_curves(finished), epochs, rule_settings.margin,
                                         rule_settings.min_curves)
         return judging_hook(rule, reference - drop, hook) if rule.bounds else hook
+
+    def _baseline_accuracy(self, trial: optuna.Trial) -> float | None:
+        """The float baseline's accuracy: kept once settled (complete, no other baseline left to finish), else
+        read afresh, waiting for a baseline another worker trains (:func:`baseline_accuracy`)."""
+        if self._baseline is None:
+            baseline = trial_snapshot(trial).baseline()
+            if not baseline.settled:
+                return baseline_accuracy(trial.study)
+            self._baseline = baseline.accuracy
+        return self._baseline
 
     def _reference(self, trial: optuna.Trial, config: QuantConfig) -> tuple[float, ReferenceResult | None]:
         """Chance (majority class, validation) and the non-spiking reference of the study's data, recorded on
@@ -245,10 +237,11 @@ class Objective:
         raise optuna.TrialPruned(message)
 
     def _finish(self, trial: optuna.Trial, config: QuantConfig, outcome: TrialOutcome, is_baseline: bool,
-                reason: str) -> list[float]:
-        """Constraints, user attributes and the results row of a finished trial; returns the objective values."""
+                reason: str, attrs: Mapping[str, Any] | None = None) -> list[float]:
+        """Constraints, user attributes (``attrs`` too, in the same write) and the results row of a finished
+        trial; returns the objective values."""
         sf = self.study_file
-        reference = outcome.accuracy if is_baseline else baseline_accuracy(trial.study)
+        reference = outcome.accuracy if is_baseline else self._baseline_accuracy(trial)
         drop = None if reference is None else reference - outcome.accuracy
         constraints = sf.constraints
         feasible = not is_baseline
@@ -262,7 +255,7 @@ class Objective:
             feasible = feasible and value <= 0
         if is_baseline and constraints.max_accuracy_drop is None and constraints.max_memory_kib is None:
             trial.set_constraint("candidate", NOT_A_CANDIDATE)
-        set_user_attrs(trial, _attrs.measured_attrs(outcome, drop, feasible))  # one write for all
+        set_user_attrs(trial, {**(attrs or {}), **_attrs.measured_attrs(outcome, drop, feasible)})  # one write
         self._save(trial, config, "COMPLETE", reason, outcome, drop, silent=False,
                    epochs_run=outcome.epochs_run, feasible=feasible)
         return objective_values(outcome, sf.objectives)

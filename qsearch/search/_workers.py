@@ -42,6 +42,7 @@ from qsearch.search import _optuna_compat as compat
 from qsearch.search._interrupt import INTERRUPTED_REASON, StopGate
 from qsearch.search._objective import BASELINE_ATTR, BaselinePending
 from qsearch.search._retry import DEFAULT_POLICY, RetryPolicy, is_transient, retrying
+from qsearch.search._snapshot import trial_snapshot
 from qsearch.search._storage import StorageError, fail_stale_trials, heartbeat_enabled, storage_kind
 
 logger = logging.getLogger("qsearch.workers")
@@ -141,7 +142,8 @@ class TrialQuota:
             time.sleep(self.poll_s)
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        """Optuna callback, after each trial: wait for a free slot or stop this worker."""
+        """Optuna callback, after each trial: wait for a free slot or stop this worker (also once ``target``
+        trials have finished: what Optuna's ``MaxTrialsCallback`` would do with one more read of the study)."""
         self.current = None  # recorded: only a trial whose ``tell`` failed stays current
         if not self.wait_for_slot(study):
             study.stop()
@@ -164,8 +166,9 @@ class TrialQuota:
         return True
 
     def may_run(self, trial: optuna.Trial) -> bool:
-        below = sum(1 for t in trial.study.get_trials(deepcopy=False, states=SLOT_STATES) if t.number < trial.number)
-        return below < self.target
+        """Whether fewer than ``target`` trials below this one hold a slot; the count is the trial's one read of
+        the study, which the objective then reuses (:func:`~qsearch.search._snapshot.trial_snapshot`)."""
+        return trial_snapshot(trial).slot_holders_below(trial.number, SLOT_STATES) < self.target
 
     def guard(self, objective: Objective) -> Objective:
         """``objective`` behind the slot check at trial start, with the stop gate open while it runs."""
@@ -223,7 +226,6 @@ def optimize_exactly(study: optuna.Study, objective: Objective, target: int, bud
     deadline = None if timeout is None else time.monotonic() + timeout
     quota = TrialQuota(target, budget, deadline, poll_s, gate)
     _silence_expected_failures()
-    stop = optuna.study.MaxTrialsCallback(target, states=FINISHED)
     guarded = quota.guard(objective)
 
     def retry(error: BaseException) -> bool:
@@ -234,7 +236,7 @@ def optimize_exactly(study: optuna.Study, objective: Objective, target: int, bud
             if not quota.wait_for_slot(study):
                 break
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            study.optimize(guarded, n_trials=None, timeout=left, callbacks=[stop, *callbacks, quota],
+            study.optimize(guarded, n_trials=None, timeout=left, callbacks=[*callbacks, quota],
                            catch=(Exception,), gc_after_trial=False)
     quota.gate.raise_if_requested()
     return quota

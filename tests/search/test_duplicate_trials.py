@@ -73,3 +73,22 @@ def test_a_real_trial_measures_the_same_numbers_again_from_scratch(tiny_study):
     keep = ("accuracy", "validation_accuracy", "memory_bits", "memory_breakdown", "sops", "energy_pj",
             "weight_formats")
     assert {k: first.as_dict()[k] for k in keep} == {k: again.as_dict()[k] for k in keep}
+
+
+def test_a_repeated_trial_writes_its_attributes_once(sqlite_url, monkeypatch):
+    from qsearch.search import _objective
+
+    writes: list[dict] = []
+    original = _objective.set_user_attrs
+
+    def counting(trial, attrs):
+        writes.append(dict(attrs))
+        original(trial, attrs)
+
+    monkeypatch.setattr(_objective, "set_user_attrs", counting)
+    study = run_study(_study_file(), sqlite_url, "dup", n_trials=3, runner=CountingRunner())
+    repeat = study.trials[2]
+    assert len(writes) == 2 + 2 + 1  # baseline and trial 1: at the start and at the end; the repeat: once
+    assert writes[-1][DUPLICATE_ATTR] == study.trials[1].number
+    assert {k: v for k, v in writes[-1].items() if k != "duration_s"} == {
+        k: v for k, v in repeat.user_attrs.items() if k != "duration_s"}
