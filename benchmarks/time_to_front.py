@@ -15,16 +15,31 @@ budget count. The reference hypervolume is that of every point any run found, th
 as shipped, more trials, another seed) included. Time runs from each study's start (imports excluded).
 
     python benchmarks/time_to_front.py            # 3 seeds; long (an hour or more on 2 cores)
+    python benchmarks/time_to_front.py --jobs 2   # the same, two runner processes at a time
     python benchmarks/time_to_front.py --quick    # 1 seed, shorter studies: under 10 minutes on this machine
 
+``--user-seconds`` (default 900) caps the user script: it launches no trial after that much study time (the
+running one finishes), so the full run's length is bounded. ``--jobs N`` runs N runner processes at once (the
+reference run included); they share the machine's cores, so every wall time is measured under that load (on 2
+cores with ``--jobs 2`` each process has about one core, unless other work runs too). CPU times (each runner
+process's own, one torch thread) are reported beside the wall times: they do not depend on that load.
+
+Per seed the table gives each runner's time to 90/95/99 % (``never`` when its run ended below the level) and
+its final hypervolume at its last trial, as a share of the reference. ``final_hv_shipped_minus_before: <mean> ±
+<sd> (n seeds)`` is shipped's final share minus before's (same trial count), mean and sample SD over seeds.
+
 The last two lines are ``time_to_95_vs_before: <x>`` and ``time_to_95_vs_user_script: <y>``: wall time to
-95 % for ``shipped`` over that of the other runner (median over seeds; below 1 means shipped is faster).
-On a shared machine every time here is noisy.
+95 % for ``shipped`` over that of the other runner (median over seeds; below 1 means shipped is faster). Where
+the other runner never reached 95 % in its run, its time to 95 % is more than its whole run, so the ratio is at
+most ``shipped's time / the other run's total wall``: printed with ``<=`` (and the median too, when any seed's
+ratio is such a bound; ``>=`` likewise where shipped never reached 95 % and the other did). Per-seed ratios are
+on each seed's summary line. On a shared machine every time here is noisy.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import statistics
@@ -50,7 +65,7 @@ def study_dict(features: bool, seed: int, n_trials: int) -> dict:
     return data
 
 
-def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int) -> None:
+def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int, user_seconds: float) -> None:
     """One runner in this process; writes ``{"events": [...], "baseline": acc}`` to ``out``."""
     events: list[dict] = []
     baseline: list[float] = []
@@ -64,7 +79,7 @@ def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int) 
         import user_script_baseline
 
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        user_script_baseline.run(seed, n_trials, record, epochs=user_epochs)
+        user_script_baseline.run(seed, n_trials, record, epochs=user_epochs, seconds=user_seconds)
     else:
         import optuna
 
@@ -95,16 +110,27 @@ def hypervolume(points: list[dict], floor: float, ceiling_kib: float) -> float:
     return hypervolume_2d([(p["accuracy"], p["memory_kib"]) for p in points], floor, ceiling_kib)
 
 
-def launch(runner: str, seed: int, n_trials: int, user_epochs: int, tmp: Path) -> dict:
+def launch(runner: str, seed: int, n_trials: int, user_epochs: int, user_seconds: float, tmp: Path) -> dict:
     out = tmp / f"{runner}-{seed}-{n_trials}.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     started = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--run-one", runner, "--seed", str(seed), "--trials", str(n_trials),
-                    "--user-epochs", str(user_epochs), "--out", str(out)], check=True, env=env)
-    print(f"  {runner:9s} seed {seed}: {n_trials} trials in {time.perf_counter() - started:.0f} s (process)",
-          flush=True)
-    return json.loads(out.read_text())
+                    "--user-epochs", str(user_epochs), "--user-seconds", str(user_seconds), "--out", str(out)],
+                   check=True, env=env)
+    run = json.loads(out.read_text())
+    cpu = run["events"][-1]["cpu"] if run["events"] else 0.0
+    print(f"  {runner:9s} seed {seed}: {len(run['events'])} trials in {time.perf_counter() - started:.0f} s wall "
+          f"(process), {cpu:.0f} s CPU", flush=True)
+    return run
+
+
+def launch_all(jobs: list[tuple[str, int, int]], parallel: int, user_epochs: int, user_seconds: float,
+               tmp: Path) -> dict[tuple[str, int], dict]:
+    """Every ``(runner, seed, trials)`` in its own process, ``parallel`` at a time, in the order given."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = {(r, s): pool.submit(launch, r, s, n, user_epochs, user_seconds, tmp) for r, s, n in jobs}
+        return {key: future.result() for key, future in futures.items()}
 
 
 def progress(run: dict, floor: float, ceiling: float) -> list[tuple[float, float, float]]:
@@ -125,6 +151,42 @@ def hv_at(rows: list[tuple[float, float, float]], wall: float) -> float:
     return max((hv for w, _, hv in rows if w <= wall), default=0.0)
 
 
+Ratio = tuple[str, float] | None  # ("=", exact), ("<=", upper bound) or (">=", lower bound); None: unknown
+
+
+def ratio_to_95(shipped: float | None, shipped_total: float, other: float | None, other_total: float) -> Ratio:
+    """Shipped's wall time to 95 % over the other runner's. A runner that never reached 95 % would have needed
+    more than its whole run (``*_total``): the ratio is then a bound; None when neither reached it."""
+    if shipped is not None and other is not None:
+        return "=", shipped / other
+    if shipped is not None:
+        return "<=", shipped / other_total
+    if other is not None:
+        return ">=", shipped_total / other
+    return None
+
+
+def format_ratio(ratio: Ratio) -> str:
+    if ratio is None:
+        return "n/a (neither reached 95 %)"
+    return ("" if ratio[0] == "=" else ratio[0] + " ") + f"{ratio[1]:.3f}"
+
+
+def median_ratio(ratios: list[Ratio]) -> str:
+    """The median over seeds; where some seeds give upper bounds (and the rest exact values) the median of
+    those numbers bounds the true median, so it is printed with ``<=`` (``>=`` likewise)."""
+    kinds = {r[0] for r in ratios if r is not None}
+    if None in ratios or {"<=", ">="} <= kinds:
+        return "n/a (per seed: " + ", ".join(format_ratio(r) for r in ratios) + ")"
+    median = statistics.median(r[1] for r in ratios if r is not None)
+    return format_ratio((next((k for k in kinds if k != "="), "="), median))
+
+
+def mean_sd(values: list[float]) -> str:
+    sd = f"{statistics.stdev(values):.4f}" if len(values) > 1 else "n/a"
+    return f"{statistics.mean(values):+.4f} ± {sd} ({len(values)} seed{'s' if len(values) != 1 else ''})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed, shorter studies and reference")
@@ -132,14 +194,17 @@ def main() -> None:
     parser.add_argument("--trials", type=int, help="trials per qsearch runner (default 200; quick 40)")
     parser.add_argument("--user-trials", type=int, help="trials of the user script (default 100; quick 12)")
     parser.add_argument("--user-epochs", type=int, help="epochs per user-script trial (default 10; quick 5)")
+    parser.add_argument("--user-seconds", type=float, default=900.0,
+                        help="no user-script trial is launched after this many seconds (default 900)")
     parser.add_argument("--reference-trials", type=int, help="trials of the reference run (default 400; quick 60)")
+    parser.add_argument("--jobs", type=int, default=1, help="runner processes at a time (they share the cores)")
     parser.add_argument("--run-one", choices=(*RUNNERS, "reference"), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_one:
         run_one("shipped" if args.run_one == "reference" else args.run_one, args.seed, args.trials, args.out,
-                args.user_epochs)
+                args.user_epochs, args.user_seconds)
         return
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     trials = args.trials or (40 if args.quick else 200)
@@ -151,43 +216,52 @@ def main() -> None:
 
     ceiling = float_memory_bits([64, 128, 10]) / 8192
     drop = study_dict(True, 0, 1)["constraints"]["max_accuracy_drop"]
+    print(f"reference: qsearch as shipped, {reference_trials} trials, seed 1000; {args.jobs} process(es) at a time; "
+          f"user script capped at {args.user_seconds:.0f} s", flush=True)
+    jobs = [("reference", 1000, reference_trials)] + [
+        (r, s, user_trials if r == "user" else trials) for s in seeds for r in RUNNERS]
     with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        print(f"reference: qsearch as shipped, {reference_trials} trials, seed 1000", flush=True)
-        reference = launch("reference", 1000, reference_trials, user_epochs, tmp)
-        runs = {(r, s): launch(r, s, user_trials if r == "user" else trials, user_epochs, tmp)
-                for s in seeds for r in RUNNERS}
+        done = launch_all(jobs, args.jobs, user_epochs, args.user_seconds, Path(tmp_name))
+    reference = done.pop(("reference", 1000))
+    runs = done
     floor = reference["baseline"] - drop
     every_point = [e["point"] for run in (reference, *runs.values()) for e in run["events"] if e["point"]]
     reference_hv = hypervolume(every_point, floor, ceiling)
     print(f"\nbudget floor {floor:.2f} % validation accuracy, memory ceiling {ceiling:.2f} KiB, "
           f"reference hypervolume {reference_hv:.2f} (all points of all runs)")
 
-    to95: dict[str, list[float | None]] = {r: [] for r in RUNNERS}
-    header = "runner     seed  trials  wall_s  " + "  ".join(f"to{int(f * 100)}_wall/cpu_s" for f in FRACTIONS)
-    print(header + "  hv@equal_wall")
+    ratios: dict[str, list[Ratio]] = {"before": [], "user": []}
+    final_difference: list[float] = []
+    header = "runner     seed  trials  wall_s   cpu_s  " + "  ".join(
+        f"to{int(f * 100)}_wall/cpu_s" for f in FRACTIONS)
+    print(header + "  final_hv  hv@equal_wall")
     for seed in seeds:
         rows = {r: progress(runs[(r, seed)], floor, ceiling) for r in RUNNERS}
         equal_wall = min(rows[r][-1][0] for r in RUNNERS)
+        to95: dict[str, float | None] = {}
+        final: dict[str, float] = {}
         for r in RUNNERS:
             cells = []
             for fraction in FRACTIONS:
                 hit = time_to(rows[r], fraction * reference_hv)
                 cells.append("never".rjust(17) if hit is None else f"{hit[0]:8.1f}/{hit[1]:8.1f}")
                 if fraction == 0.95:
-                    to95[r].append(None if hit is None else hit[0])
+                    to95[r] = None if hit is None else hit[0]
+            final[r] = rows[r][-1][2] / reference_hv if reference_hv else 0.0
             share = hv_at(rows[r], equal_wall) / reference_hv if reference_hv else 0.0
-            print(f"{r:9s} {seed:5d} {len(rows[r]):7d} {rows[r][-1][0]:7.1f}  " + "  ".join(cells)
-                  + f"  {share:6.1%} @ {equal_wall:.0f}s")
+            print(f"{r:9s} {seed:5d} {len(rows[r]):7d} {rows[r][-1][0]:7.1f} {rows[r][-1][1]:7.1f}  "
+                  + "  ".join(cells) + f"  {final[r]:8.1%}  {share:6.1%} @ {equal_wall:.0f}s")
+        for other in ratios:
+            ratios[other].append(ratio_to_95(to95["shipped"], rows["shipped"][-1][0], to95[other],
+                                             rows[other][-1][0]))
+        final_difference.append(final["shipped"] - final["before"])
+        print(f"seed {seed}: final hypervolume (share of reference) shipped {final['shipped']:.4f}, before "
+              f"{final['before']:.4f}, shipped - before {final_difference[-1]:+.4f}; time_to_95_vs_before "
+              f"{format_ratio(ratios['before'][-1])}, time_to_95_vs_user_script {format_ratio(ratios['user'][-1])}")
 
-    def ratio(other: str) -> str:
-        pairs = [(a, b) for a, b in zip(to95["shipped"], to95[other], strict=True) if a is not None and b is not None]
-        if not pairs:
-            return "n/a (in no seed did both reach 95 %)"
-        return f"{statistics.median(a / b for a, b in pairs):.3f}"
-
-    print(f"time_to_95_vs_before: {ratio('before')}")
-    print(f"time_to_95_vs_user_script: {ratio('user')}")
+    print(f"final_hv_shipped_minus_before: {mean_sd(final_difference)}")
+    print(f"time_to_95_vs_before: {median_ratio(ratios['before'])}")
+    print(f"time_to_95_vs_user_script: {median_ratio(ratios['user'])}")
 
 
 if __name__ == "__main__":

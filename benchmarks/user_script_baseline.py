@@ -7,7 +7,8 @@ between trials. Objectives: validation accuracy (%) and memory (KiB: quantized w
 float32 synaptic currents and neuron parameters this script leaves unquantized, by qsearch's cost model so
 both sides are measured with one yardstick).
 
-Run alone: ``python benchmarks/user_script_baseline.py --trials 20 --seed 0``.
+Run alone: ``python benchmarks/user_script_baseline.py --trials 20 --seed 0`` (``--seconds 900``: launch no trial
+after 900 s of study time, the one running finishes — what a user with a fixed time budget would do).
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ def memory_kib(weight_bits: int, membrane_bits: int) -> float:
     return memory_breakdown(SIZES, config).total / 8192
 
 
-def run(seed: int, n_trials: int, on_trial: Callable[[dict], None], epochs: int = EPOCHS) -> None:
-    """Run the study; ``on_trial`` gets ``{accuracy, memory_kib}`` after every trial."""
+def run(seed: int, n_trials: int, on_trial: Callable[[dict], None], epochs: int = EPOCHS,
+        seconds: float | None = None) -> None:
+    """Run the study; ``on_trial`` gets ``{accuracy, memory_kib}`` after every trial. ``seconds``: no trial is
+    launched after that much wall time (Optuna's ``timeout``; the running one finishes)."""
     data = trial_data(DigitsSpec(), TIMESTEPS)  # the same splits and rate code qsearch's digits study uses
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
@@ -99,7 +102,7 @@ def run(seed: int, n_trials: int, on_trial: Callable[[dict], None], epochs: int 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(directions=["maximize", "minimize"],
                                 sampler=optuna.samplers.NSGAIISampler(population_size=16, seed=seed))
-    study.optimize(objective, n_trials=n_trials)
+    study.optimize(objective, n_trials=n_trials, timeout=seconds)
 
 
 if __name__ == "__main__":
@@ -107,6 +110,8 @@ if __name__ == "__main__":
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--seconds", type=float, help="launch no trial after this many seconds")
     args = parser.parse_args()
     started = time.perf_counter()
-    run(args.seed, args.trials, lambda p: print(f"{time.perf_counter() - started:7.1f}s {p}"), args.epochs)
+    run(args.seed, args.trials, lambda p: print(f"{time.perf_counter() - started:7.1f}s {p}"), args.epochs,
+        args.seconds)
