@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import optuna
 
@@ -10,6 +11,21 @@ from qsearch.errors import InputError
 from qsearch.search._distinct import distinct
 from qsearch.search._space import grid_search_space
 from qsearch.studyfile import StudyFile
+
+
+class BaselineTolerantGridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler, told that the enqueued float baseline is no grid point.
+
+    ``GridSampler.after_trial`` looks up the finished trial's ``grid_id`` when one grid point is left, and an
+    enqueued trial has none: a study whose grid has one point (or one left when the baseline ends) failed with
+    ``KeyError: 'grid_id'``. The baseline's end now leaves the grid as it is; grid trials end as before.
+    """
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state: optuna.trial.TrialState,
+                    values: Sequence[float] | None) -> None:
+        if "grid_id" not in trial.system_attrs:
+            return
+        super().after_trial(study, trial, state, values)
 
 
 def sampler_seed(seed: int | None, worker_offset: int = 0) -> int | None:
@@ -47,5 +63,5 @@ def optuna_sampler(study: StudyFile, worker_offset: int = 0) -> optuna.samplers.
         if cfg.kind == "random":
             return optuna.samplers.RandomSampler(seed=seed)
         if cfg.kind == "grid":
-            return optuna.samplers.GridSampler(grid_search_space(study), seed=seed)
+            return BaselineTolerantGridSampler(grid_search_space(study), seed=seed)
     raise InputError(f"sampler.kind: {cfg.kind!r} is unknown; allowed: nsga2, nsga3, tpe, gp, random, grid")
