@@ -174,7 +174,7 @@ def network_description(net: IntegerNetwork, trained: TrainedTrial, study_file: 
         "timesteps": plan.config.timesteps,
         "readout": {"kind": net.readout,
                     "logits": "spike counts of the output layer" if net.readout == "spiking"
-                    else "maximum over time of the LI membrane (membrane codes)"},
+                    else "sum over time of the LI membrane (membrane codes)"},
         "rounding": net.rounding,
         "saturation": "clamp to the format's code range after every rounding",
         "input": {"dataset": dataset.name, "shape": list(trained.data.input_shape),

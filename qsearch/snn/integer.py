@@ -119,7 +119,7 @@ class IntegerNetwork(TopologyShapes):
 
 @dataclass(frozen=True, eq=False)
 class IntegerOutput:
-    """Logit codes (B, classes): spike counts (``frac_bits`` 0) or the LI readout's peak membrane codes."""
+    """Logit codes (B, classes): spike counts (``frac_bits`` 0) or the LI readout's membrane codes summed over time."""
 
     logits: torch.Tensor
     frac_bits: int
@@ -266,7 +266,7 @@ def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Gene
 
     Runs on ``net.device`` (the spikes are moved there); ``generator`` must live on that device too.
 
-    Returns spike counts of the output layer (spiking readout) or the peak LI membrane codes over time
+    Returns spike counts of the output layer (spiking readout) or the LI membrane codes summed over time
     (``li`` readout), as int64 logits with their fraction bits. ``generator`` drives stochastic rounding.
     """
     if spikes.dim() < 3:
@@ -291,7 +291,7 @@ def _run_batch(net: IntegerNetwork, h: torch.Tensor, rounder: _Rounder) -> torch
         current = net.current_formats[index]
         if index == last and net.readout == "li":
             trace = _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=False)
-            return trace.max(dim=0).values
+            return trace.sum(0)  # as the float path (network.LI_LOGITS); int64: exact
         h = pool_spikes(layer, _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=True))
     return h.sum(0)
 
