@@ -103,7 +103,9 @@ class ModelSection(_Strict):
     pooling: Literal["sum", "max"] = Field("sum", description="conv: sum (spike counts; NIR SumPool2d) or max")
     input_shape: list[int] | None = Field(None, min_length=1, max_length=3, description=(
         "conv: reshape flat samples to (channels, height, width), e.g. [1, 8, 8] for digits"))
-    readout: Literal["spiking", "li"] = Field("spiking", description="LIF output (spike counts) or leaky integrator")
+    readout: Literal["spiking", "li", "li_sum"] = Field(
+        "spiking", description="LIF output (spike counts) or leaky integrator (li: peak membrane over time, li_sum: "
+                               "membrane summed over time)")
     weight_scale: float | Literal["auto"] = Field(
         "auto", description="auto: scale each layer until its neurons fire at init_rate on training samples "
                             "(qsearch.snn._init); a number multiplies the default initialisation")

@@ -18,11 +18,12 @@ import torch
 from qsearch.snn._dynamics import li_sequence, lif_sequence
 from qsearch.snn._neuron import NeuronConstants
 from qsearch.snn._topology import pool_spikes, synaptic_input
+from qsearch.snn.network import is_leaky_readout, li_logits
 
 #: the factor search spans [1/SPAN, SPAN] times the current weights (log-bisection)
 SPAN = 1e4
 ITERATIONS = 30
-#: a leaky-integrator readout's logits (membrane summed over time) are scaled to this standard deviation over
+#: a leaky-integrator readout's logits (its membrane's peak or sum over time) are scaled to this standard deviation over
 #: samples and classes: the softmax starts responsive, as a spiking readout's counts at ``init_output_rate`` do,
 #: whatever the hidden layer's width, rate and the time constants (Kaiming's default alone gives ~0.05)
 LI_LOGIT_STD = 1.0
@@ -52,13 +53,14 @@ def rate_matching_factor(currents: torch.Tensor, constants: NeuronConstants, tar
     return math.exp((low + high) / 2)
 
 
-def li_readout_factor(currents: torch.Tensor, constants: NeuronConstants, target_std: float = LI_LOGIT_STD) -> float:
+def li_readout_factor(currents: torch.Tensor, constants: NeuronConstants, readout: str,
+                      target_std: float = LI_LOGIT_STD) -> float:
     """The factor that gives a leaky-integrator readout driven by ``currents`` logits of ``target_std``.
 
-    The membrane and its sum over time are linear in the input, so the factor is exact;
+    The membrane is linear in its input, its peak and sum over time positively homogeneous: the factor is exact;
     a readout whose logits do not vary keeps factor 1.
     """
-    logits = li_sequence(currents.reshape(*currents.shape[:2], -1), constants).sum(0)  # network.LI_LOGITS
+    logits = li_logits(li_sequence(currents.reshape(*currents.shape[:2], -1), constants), readout)
     spread = float(logits.std()) if logits.numel() > 1 else 0.0
     return target_std / spread if spread > 0 and math.isfinite(spread) else 1.0
 
@@ -73,7 +75,7 @@ def layer_spike_rates(model, x: torch.Tensor) -> list[float]:
     with torch.no_grad():
         h = x.reshape(x.shape[0], x.shape[1], *model.input_shape).float()
         for index, (layer, weight) in enumerate(zip(model.topology, model.weights, strict=True)):
-            if index == len(model.layers) - 1 and model.readout == "li":
+            if index == len(model.layers) - 1 and is_leaky_readout(model.readout):
                 break
             currents = synaptic_input(layer, h, weight)
             spikes = lif_sequence(currents.reshape(*currents.shape[:2], -1), constants).reshape(currents.shape)
@@ -95,8 +97,8 @@ def fit_firing_rates(model, x: torch.Tensor, hidden_rate: float, output_rate: fl
         h = x.reshape(x.shape[0], x.shape[1], *model.input_shape).float()
         for index, (layer, weight) in enumerate(zip(model.topology, model.weights, strict=True)):
             currents = synaptic_input(layer, h, weight)
-            if index == last and model.readout == "li":
-                factor = li_readout_factor(currents, constants)
+            if index == last and is_leaky_readout(model.readout):
+                factor = li_readout_factor(currents, constants, model.readout)
                 weight.mul_(factor)
                 factors.append(factor)
                 break

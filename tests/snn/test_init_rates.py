@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from qsearch.snn import NeuronSpec, SpikingConvNet, SpikingMLP
-from qsearch.snn._init import fit_firing_rates, layer_spike_rates
+from qsearch.snn._init import LI_LOGIT_STD, fit_firing_rates, layer_spike_rates
 
 
 def _spikes(steps: int, batch: int, features: int, rate: float, seed: int = 0) -> torch.Tensor:
@@ -31,9 +31,15 @@ def test_conv_layers_and_li_readout():
     model = SpikingConvNet((1, 8, 8), [4], 3, readout="li", neuron=NeuronSpec(v_th=5.0))
     x = _spikes(8, 64, 64, 0.2)
     readout = model.weights[-1].clone()
+    with torch.no_grad():
+        before = float(model(x).logits.std())
     factors = fit_firing_rates(model, x, hidden_rate=0.15, output_rate=0.1)
     assert layer_spike_rates(model, x)[0] == pytest.approx(0.15, abs=0.03)
-    assert factors[-1] == 1.0 and torch.equal(model.weights[-1], readout)  # a membrane readout keeps its init
+    # the membrane readout is scaled (not fitted to a rate): its logits spread as LI_LOGIT_STD, exactly
+    torch.testing.assert_close(model.weights[-1], readout * factors[-1])
+    with torch.no_grad():
+        assert float(model(x).logits.std()) == pytest.approx(LI_LOGIT_STD, rel=1e-4)
+    assert before != pytest.approx(LI_LOGIT_STD, rel=0.1)  # Kaiming's default alone was elsewhere
 
 
 def test_a_layer_without_input_keeps_its_weights():
