@@ -283,7 +283,8 @@ class SilentSection(_Strict):
     relative_min_spikes: float = Field(0.1, gt=0, le=1, description="QAT: share of the float network's spikes")
     max_silent_fraction: float = Field(_SILENT.max_silent_fraction, ge=0, le=1)
     check_every: int = Field(_SILENT.check_every, ge=1, description="training samples per check window")
-    grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check")
+    grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check (float training: "
+                                "times the factor min_steps multiplies training.epochs by, the same share of steps)")
 
     def absolute_min_spikes(self) -> float:
         """The threshold of float training (and QAT from scratch): the study's, else the monitor's default."""
