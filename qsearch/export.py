@@ -49,6 +49,7 @@ from qsearch.snn.integer import (
     run_integer,
     to_integer,
 )
+from qsearch.snn.network import is_leaky_readout
 from qsearch.studyfile import StudyFile, load_study_file, parse_study
 
 FORMAT_NAME = "qsearch-integer-snn"
@@ -149,7 +150,7 @@ def network_description(net: IntegerNetwork, trained: TrainedTrial, study_file: 
             "in_shape": list(shape.in_shape), "out_shape": list(shape.out_shape),
             **({"kernel_size": shape.kernel_size, "stride": 1, "padding": shape.padding, "pool": shape.pool,
                 "pooling": shape.pooling, "spikes_shape": list(shape.spikes_shape)} if shape.kind == "conv" else {}),
-            "neuron": "li" if index == last and net.readout == "li" else "lif",
+            "neuron": "li" if index == last and is_leaky_readout(net.readout) else "lif",
             "weights": {**_fmt(fmt), "file": f"weights_layer{index}.npy", "dtype": str(_code_dtype(fmt)),
                         "shape": [int(s) for s in weight.shape]},
             "mask": {"pruned": mask is not None, "kept": kept, "total": weight.numel(),
@@ -174,7 +175,8 @@ def network_description(net: IntegerNetwork, trained: TrainedTrial, study_file: 
         "timesteps": plan.config.timesteps,
         "readout": {"kind": net.readout,
                     "logits": "spike counts of the output layer" if net.readout == "spiking"
-                    else "maximum over time of the LI membrane (membrane codes)"},
+                    else "maximum over time of the LI membrane (membrane codes)" if net.readout == "li"
+                    else "sum over time of the LI membrane (membrane codes)"},
         "rounding": net.rounding,
         "saturation": "clamp to the format's code range after every rounding",
         "input": {"dataset": dataset.name, "shape": list(trained.data.input_shape),

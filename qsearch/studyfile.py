@@ -103,7 +103,9 @@ class ModelSection(_Strict):
     pooling: Literal["sum", "max"] = Field("sum", description="conv: sum (spike counts; NIR SumPool2d) or max")
     input_shape: list[int] | None = Field(None, min_length=1, max_length=3, description=(
         "conv: reshape flat samples to (channels, height, width), e.g. [1, 8, 8] for digits"))
-    readout: Literal["spiking", "li"] = Field("spiking", description="LIF output (spike counts) or leaky integrator")
+    readout: Literal["spiking", "li", "li_sum"] = Field(
+        "spiking", description="LIF output (spike counts) or leaky integrator (li: peak membrane over time, li_sum: "
+                               "membrane summed over time)")
     weight_scale: float | Literal["auto"] = Field(
         "auto", description="auto: scale each layer until its neurons fire at init_rate on training samples "
                             "(qsearch.snn._init); a number multiplies the default initialisation")
@@ -281,7 +283,8 @@ class SilentSection(_Strict):
     relative_min_spikes: float = Field(0.1, gt=0, le=1, description="QAT: share of the float network's spikes")
     max_silent_fraction: float = Field(_SILENT.max_silent_fraction, ge=0, le=1)
     check_every: int = Field(_SILENT.check_every, ge=1, description="training samples per check window")
-    grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check")
+    grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check (float training: "
+                                "times the factor min_steps multiplies training.epochs by, the same share of steps)")
 
     def absolute_min_spikes(self) -> float:
         """The threshold of float training (and QAT from scratch): the study's, else the monitor's default."""

@@ -215,12 +215,13 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
     if not is_imported(study.model):  # an imported network keeps the weights it was trained with
         initialise(model, study, data)
     settings = study.training.to_train_settings(patience=study.early_stopping.patience)
-    settings = replace(settings, epochs=training_epochs(epochs or settings.epochs, study.training.min_steps,
-                                                         len(data.train), settings.batch_size),
+    requested = epochs or settings.epochs
+    settings = replace(settings, epochs=training_epochs(requested, study.training.min_steps, len(data.train),
+                                                         settings.batch_size),
                        learning_rate=learning_rate or settings.learning_rate)
 
-    def monitor(min_spikes: float) -> SilentNetworkMonitor | None:
-        return study.early_stopping.silent.to_silent_monitor(len(data.train), min_spikes)
+    def monitor(min_spikes: float, stretch: float = 1.0) -> SilentNetworkMonitor | None:
+        return study.early_stopping.silent.to_silent_monitor(round(len(data.train) * stretch), min_spikes)
 
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:
@@ -233,7 +234,7 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
         else:
             reference = replace(float_config(model), timesteps=config.timesteps)
             result = train(model, reference, data.train, data.validation, settings,
-                           monitor(absolute_min_spikes(study)), unjudged(on_epoch))
+                           monitor(absolute_min_spikes(study), settings.epochs / requested), unjudged(on_epoch))
             _FLOAT_CACHE[key] = ({k: v.clone() for k, v in model.state_dict().items()}, result)
     if config.scheme == "qat":
         qat_settings = study.training.qat_settings(settings) if from_float else settings

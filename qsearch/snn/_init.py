@@ -15,13 +15,18 @@ import math
 
 import torch
 
-from qsearch.snn._dynamics import lif_sequence
+from qsearch.snn._dynamics import li_sequence, lif_sequence
 from qsearch.snn._neuron import NeuronConstants
 from qsearch.snn._topology import pool_spikes, synaptic_input
+from qsearch.snn.network import is_leaky_readout, li_logits
 
 #: the factor search spans [1/SPAN, SPAN] times the current weights (log-bisection)
 SPAN = 1e4
 ITERATIONS = 30
+#: a leaky-integrator readout's logits (its membrane's peak or sum over time) are scaled to this standard deviation over
+#: samples and classes: the softmax starts responsive, as a spiking readout's counts at ``init_output_rate`` do,
+#: whatever the hidden layer's width, rate and the time constants (Kaiming's default alone gives ~0.05)
+LI_LOGIT_STD = 1.0
 
 
 def spike_rate(currents: torch.Tensor, constants: NeuronConstants) -> float:
@@ -48,6 +53,18 @@ def rate_matching_factor(currents: torch.Tensor, constants: NeuronConstants, tar
     return math.exp((low + high) / 2)
 
 
+def li_readout_factor(currents: torch.Tensor, constants: NeuronConstants, readout: str,
+                      target_std: float = LI_LOGIT_STD) -> float:
+    """The factor that gives a leaky-integrator readout driven by ``currents`` logits of ``target_std``.
+
+    The membrane is linear in its input, its peak and sum over time positively homogeneous: the factor is exact;
+    a readout whose logits do not vary keeps factor 1.
+    """
+    logits = li_logits(li_sequence(currents.reshape(*currents.shape[:2], -1), constants), readout)
+    spread = float(logits.std()) if logits.numel() > 1 else 0.0
+    return target_std / spread if spread > 0 and math.isfinite(spread) else 1.0
+
+
 def layer_spike_rates(model, x: torch.Tensor) -> list[float]:
     """Mean spikes per neuron per timestep of every LIF layer for input spikes ``x`` (T, B, *shape).
 
@@ -58,7 +75,7 @@ def layer_spike_rates(model, x: torch.Tensor) -> list[float]:
     with torch.no_grad():
         h = x.reshape(x.shape[0], x.shape[1], *model.input_shape).float()
         for index, (layer, weight) in enumerate(zip(model.topology, model.weights, strict=True)):
-            if index == len(model.layers) - 1 and model.readout == "li":
+            if index == len(model.layers) - 1 and is_leaky_readout(model.readout):
                 break
             currents = synaptic_input(layer, h, weight)
             spikes = lif_sequence(currents.reshape(*currents.shape[:2], -1), constants).reshape(currents.shape)
@@ -71,7 +88,7 @@ def fit_firing_rates(model, x: torch.Tensor, hidden_rate: float, output_rate: fl
     """Scale ``model``'s weights in place so each LIF layer fires at its target on ``x``; returns the factors.
 
     Hidden (and conv) layers aim at ``hidden_rate``, a spiking readout at ``output_rate``; a leaky-integrator
-    readout keeps its initialisation (its output is a membrane value, not a rate).
+    readout (its output is a membrane value, not a rate) at logits of standard deviation :data:`LI_LOGIT_STD`.
     """
     factors: list[float] = []
     constants = model.neuron.constants()
@@ -79,10 +96,12 @@ def fit_firing_rates(model, x: torch.Tensor, hidden_rate: float, output_rate: fl
     with torch.no_grad():
         h = x.reshape(x.shape[0], x.shape[1], *model.input_shape).float()
         for index, (layer, weight) in enumerate(zip(model.topology, model.weights, strict=True)):
-            if index == last and model.readout == "li":
-                factors.append(1.0)
-                break
             currents = synaptic_input(layer, h, weight)
+            if index == last and is_leaky_readout(model.readout):
+                factor = li_readout_factor(currents, constants, model.readout)
+                weight.mul_(factor)
+                factors.append(factor)
+                break
             factor = rate_matching_factor(currents, constants, output_rate if index == last else hidden_rate)
             weight.mul_(factor)
             factors.append(factor)
@@ -91,4 +110,4 @@ def fit_firing_rates(model, x: torch.Tensor, hidden_rate: float, output_rate: fl
     return factors
 
 
-__all__ = ["fit_firing_rates", "layer_spike_rates", "rate_matching_factor", "spike_rate"]
+__all__ = ["fit_firing_rates", "layer_spike_rates", "li_readout_factor", "rate_matching_factor", "spike_rate"]

@@ -34,7 +34,7 @@ import torch
 from qsearch.quant import FixedPoint, Rounding, shift_right_rounded
 from qsearch.snn._plan import QuantPlan
 from qsearch.snn._topology import LayerShape, TopologyShapes, pool_spikes, synaptic_input
-from qsearch.snn.network import Readout, SpikingNetwork
+from qsearch.snn.network import Readout, SpikingNetwork, is_leaky_readout, li_logits
 
 CONSTANT_NAMES = ("a_mem", "a_syn", "v_leak", "v_th", "v_reset")
 
@@ -119,7 +119,8 @@ class IntegerNetwork(TopologyShapes):
 
 @dataclass(frozen=True, eq=False)
 class IntegerOutput:
-    """Logit codes (B, classes): spike counts (``frac_bits`` 0) or the LI readout's peak membrane codes."""
+    """Logit codes (B, classes): spike counts (``frac_bits`` 0) or the LI readout's membrane codes (peak or sum
+    over time)."""
 
     logits: torch.Tensor
     frac_bits: int
@@ -266,8 +267,9 @@ def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Gene
 
     Runs on ``net.device`` (the spikes are moved there); ``generator`` must live on that device too.
 
-    Returns spike counts of the output layer (spiking readout) or the peak LI membrane codes over time
-    (``li`` readout), as int64 logits with their fraction bits. ``generator`` drives stochastic rounding.
+    Returns spike counts of the output layer (spiking readout) or the LI membrane codes' peak over time
+    (``li``) or sum over time (``li_sum``), as int64 logits with their fraction bits. ``generator`` drives
+    stochastic rounding.
     """
     if spikes.dim() < 3:
         raise ValueError(f"run_integer: spikes must be (T, B, features...), got shape {tuple(spikes.shape)}")
@@ -280,7 +282,7 @@ def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Gene
     chunks = [_run_batch(net, _as_integer_spikes(x[:, start:start + batch_size]), rounder)
               for start in range(0, batch, batch_size)]
     logits = torch.cat(chunks) if chunks else torch.zeros(0, net.n_classes, dtype=torch.int64, device=net.device)
-    frac = net.membrane.frac_bits if net.readout == "li" else 0
+    frac = net.membrane.frac_bits if is_leaky_readout(net.readout) else 0
     return IntegerOutput(logits=logits, frac_bits=frac)
 
 
@@ -289,9 +291,8 @@ def _run_batch(net: IntegerNetwork, h: torch.Tensor, rounder: _Rounder) -> torch
     for index, (layer, weight, fmt) in enumerate(zip(net.topology, net.weights, net.weight_formats, strict=True)):
         syn = synaptic_input(layer, h, weight)  # int64 matmul, or unfold + int64 matmul for conv
         current = net.current_formats[index]
-        if index == last and net.readout == "li":
-            trace = _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=False)
-            return trace.max(dim=0).values
+        if index == last and is_leaky_readout(net.readout):
+            return li_logits(_neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=False), net.readout)
         h = pool_spikes(layer, _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=True))
     return h.sum(0)
 

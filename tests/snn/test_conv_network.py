@@ -128,7 +128,7 @@ def test_integer_synaptic_input_of_a_conv_layer_equals_float_conv2d() -> None:
 
 @pytest.mark.parametrize("pooling", ["sum", "max"])
 @pytest.mark.parametrize("rounding", ["truncate", "nearest"])
-@pytest.mark.parametrize("readout", ["spiking", "li"])
+@pytest.mark.parametrize("readout", ["spiking", "li", "li_sum"])
 def test_integer_conv_network_equals_fake_quantized_evaluation(pooling: str, rounding: str, readout: str) -> None:
     net = _net(pooling, readout)
     x = _input(seed=2)

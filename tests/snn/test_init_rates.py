@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from qsearch.snn import NeuronSpec, SpikingConvNet, SpikingMLP
-from qsearch.snn._init import fit_firing_rates, layer_spike_rates
+from qsearch.snn._init import LI_LOGIT_STD, fit_firing_rates, layer_spike_rates
 
 
 def _spikes(steps: int, batch: int, features: int, rate: float, seed: int = 0) -> torch.Tensor:
@@ -26,14 +26,21 @@ def test_tiny_mlp_reaches_its_target_rates_whatever_the_threshold_and_input(v_th
     assert before != pytest.approx(after, abs=0.02)  # the starting point was elsewhere: the fit did the work
 
 
-def test_conv_layers_and_li_readout():
+@pytest.mark.parametrize("readout", ["li", "li_sum"])
+def test_conv_layers_and_li_readout(readout):
     torch.manual_seed(1)
-    model = SpikingConvNet((1, 8, 8), [4], 3, readout="li", neuron=NeuronSpec(v_th=5.0))
+    model = SpikingConvNet((1, 8, 8), [4], 3, readout=readout, neuron=NeuronSpec(v_th=5.0))
     x = _spikes(8, 64, 64, 0.2)
     readout = model.weights[-1].clone()
+    with torch.no_grad():
+        before = float(model(x).logits.std())
     factors = fit_firing_rates(model, x, hidden_rate=0.15, output_rate=0.1)
     assert layer_spike_rates(model, x)[0] == pytest.approx(0.15, abs=0.03)
-    assert factors[-1] == 1.0 and torch.equal(model.weights[-1], readout)  # a membrane readout keeps its init
+    # the membrane readout is scaled (not fitted to a rate): its logits spread as LI_LOGIT_STD, exactly
+    torch.testing.assert_close(model.weights[-1], readout * factors[-1])
+    with torch.no_grad():
+        assert float(model(x).logits.std()) == pytest.approx(LI_LOGIT_STD, rel=1e-4)
+    assert before != pytest.approx(LI_LOGIT_STD, rel=0.1)  # Kaiming's default alone was elsewhere
 
 
 def test_a_layer_without_input_keeps_its_weights():
@@ -41,3 +48,17 @@ def test_a_layer_without_input_keeps_its_weights():
     weights = [w.clone() for w in model.weights]
     assert fit_firing_rates(model, torch.zeros(4, 16, 10), 0.1, 0.1) == [1.0, 1.0]
     assert all(torch.equal(a, b) for a, b in zip(weights, model.weights, strict=True))
+
+
+def test_li_logits_are_the_membrane_peak_or_sum_over_time():
+    from qsearch.snn._dynamics import li_sequence
+    from qsearch.snn._topology import synaptic_input
+
+    torch.manual_seed(2)
+    x = _spikes(8, 16, 10, 0.3)
+    peak, total = (SpikingMLP([10, 4], readout=readout) for readout in ("li", "li_sum"))
+    total.load_state_dict(peak.state_dict())
+    with torch.no_grad():
+        trace = li_sequence(synaptic_input(peak.topology[0], x, peak.weights[0]), peak.neuron.constants())
+        torch.testing.assert_close(peak(x).logits, trace.amax(0))
+        torch.testing.assert_close(total(x).logits, trace.sum(0))

@@ -1,6 +1,6 @@
 """Integer-only inference against the float64 fake-quantized evaluation.
 
-Deterministic rounding (truncate, nearest): predictions *and* logits (spike counts, or LI membrane peaks) are
+Deterministic rounding (truncate, nearest): predictions *and* logits (spike counts, or LI membrane peaks or sums) are
 compared exactly on every one of the 360 digits test samples, for trained networks (float + PTQ, QAT, LI
 readout) and for randomly drawn networks and neuron settings (non-zero leak and reset, thresholds that give
 negative fraction bits).
