@@ -18,6 +18,10 @@ back to the start). The sensor is simulated as in v2e (Hu et al. 2021), reduced 
 
 Output: the real N-MNIST binary format (5 bytes per event: x, y, polarity bit 7 | 23-bit microsecond stamp)
 under ``root/NMNIST/{Train,Test}/<digit>/<id>.bin``, as tonic extracts the real data set.
+
+:meth:`DvsModel.dvs128` films the same digits with DVS Gesture's 128x128 sensor instead: scaled to 96 px,
+three triangles in a row (0.9 s, ~180,000 events), written as tonic's preprocessed DVS Gesture arrays
+(:func:`write_dvsgesture_like`). Only the recording differs from DVS Gesture: digits, not hand gestures.
 """
 
 from __future__ import annotations
