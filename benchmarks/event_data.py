@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from saccade_dvs import DvsModel, write_dvsgesture_like, write_nmnist_like
+from study_overrides import apply_overrides  # this script's folder is on sys.path
 
 MODELS = {"nmnist": DvsModel(), "dvsgesture": DvsModel.dvs128()}
 
@@ -71,13 +72,6 @@ def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel, datase
     return root
 
 
-def _assign(data: dict, dotted: str, value: object) -> None:
-    *head, last = dotted.split(".")
-    for key in head:
-        data = data.setdefault(key, {})
-    data[last] = value
-
-
 def study_for(study_path: Path, root: Path, seed: int, overrides: list[str]):
     """The shipped study file with only the dataset's location (and its frame cache) moved to ``root``."""
     from qsearch.studyfile import parse_study
@@ -85,9 +79,7 @@ def study_for(study_path: Path, root: Path, seed: int, overrides: list[str]):
     data = yaml.safe_load(study_path.read_text())
     data["dataset"].update(path=str(root), cache_dir=str(root / "frames"), seed=seed)
     data.setdefault("training", {})["seed"] = seed
-    for item in overrides:
-        key, _, value = item.partition("=")
-        _assign(data, key, yaml.safe_load(value))
+    apply_overrides(data, overrides)
     return parse_study(data, str(study_path))
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from study_overrides import apply_overrides  # this script's folder is on sys.path
 
 
 def _sklearn(name: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
@@ -64,13 +65,6 @@ def write_npz(name: str, folder: Path) -> Path | None:
     return path
 
 
-def _assign(data: dict, dotted: str, value: object) -> None:
-    *head, last = dotted.split(".")
-    for key in head:
-        data = data.setdefault(key, {})
-    data[last] = value
-
-
 def study_for(study_path: Path, npz: Path, seed: int, overrides: list[str]):
     from qsearch.studyfile import parse_study
 
@@ -81,9 +75,7 @@ def study_for(study_path: Path, npz: Path, seed: int, overrides: list[str]):
     data = copy.deepcopy(data)
     data["dataset"] = dataset
     data.setdefault("training", {})["seed"] = seed
-    for item in overrides:
-        key, _, value = item.partition("=")
-        _assign(data, key, yaml.safe_load(value))
+    apply_overrides(data, overrides)
     return parse_study(data, str(study_path))
 
 
