@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from float_baseline import ROW_COLUMNS, apply_overrides, baseline_row  # this script's folder is on sys.path
 from saccade_dvs import DvsModel, write_dvsgesture_like, write_nmnist_like
-from study_overrides import apply_overrides  # this script's folder is on sys.path
 
 MODELS = {"nmnist": DvsModel(), "dvsgesture": DvsModel.dvs128()}
 
@@ -95,31 +95,17 @@ def main() -> None:
 
     import torch
 
-    from qsearch.search import reference_accuracy
-    from qsearch.search._data import trial_splits
     from qsearch.search._space import baseline_config
-    from qsearch.search._trial import run_trial
-    from qsearch.snn import SilentNetworkError
 
     torch.set_num_threads(1)
     study_path = Path(args.study if args.study.endswith(".yaml") else f"studies/{args.study}.yaml")
     dataset = yaml.safe_load(study_path.read_text())["dataset"]["name"]
     root = record_dataset(Path(args.out), args.n_train, args.n_test, MODELS[dataset], dataset)
-    print("study | seed | T | n_train | snn_val | snn_test | ref | ref_val | ref_test | gap_test | epochs | s")
+    print("study | seed | T | " + ROW_COLUMNS)
     for seed in args.seeds:
         study = study_for(study_path, root, seed, args.overrides)
-        config = baseline_config(study)
-        reference = reference_accuracy(trial_splits(study.dataset, config.timesteps), seed=seed)
-        started = time.perf_counter()
-        try:
-            outcome = run_trial(study, config)
-            snn = (outcome.validation_accuracy, outcome.test_accuracy, outcome.epochs_run)
-        except SilentNetworkError as stop:
-            snn = (float("nan"), float("nan"), f"silent@{stop.epoch}")
-        print(f"{study_path.stem} | {seed} | {config.timesteps} | {reference.n} | {snn[0]:.1f} | "
-              f"{snn[1]:.1f} | {reference.name} | {reference.validation:.1f} | {reference.test:.1f} | "
-              f"{reference.test - snn[1]:+.1f} | {snn[2]} | {time.perf_counter() - started:.0f}", flush=True)
-
+        timesteps = baseline_config(study).timesteps
+        print(f"{study_path.stem} | {seed} | {timesteps} | {baseline_row(study, seed)}", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import yaml
-from study_overrides import apply_overrides  # this script's folder is on sys.path
+from float_baseline import ROW_COLUMNS, apply_overrides, baseline_row  # this script's folder is on sys.path
 
 
 def _sklearn(name: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
@@ -90,14 +89,8 @@ def main() -> None:
 
     import torch
 
-    from qsearch.search import reference_accuracy
-    from qsearch.search._data import trial_splits
-    from qsearch.search._space import baseline_config
-    from qsearch.search._trial import run_trial
-    from qsearch.snn import SilentNetworkError
-
     torch.set_num_threads(1)
-    print("study | set | seed | n_train | snn_val | snn_test | ref | ref_val | ref_test | gap_test | epochs | s")
+    print("study | set | seed | " + ROW_COLUMNS)
     for study_path in map(Path, args.studies):
         for name in args.sets:
             npz = write_npz(name, Path(args.out))
@@ -106,19 +99,7 @@ def main() -> None:
                 continue
             for seed in args.seeds:
                 study = study_for(study_path, npz, seed, args.overrides)
-                config = baseline_config(study)
-                reference = reference_accuracy(trial_splits(study.dataset, config.timesteps), seed=seed)
-                started = time.perf_counter()
-                try:
-                    outcome = run_trial(study, config)
-                    snn = (outcome.validation_accuracy, outcome.test_accuracy, outcome.epochs_run)
-                except SilentNetworkError as stop:
-                    snn = (float("nan"), float("nan"), f"silent@{stop.epoch}")
-                print(f"{study_path.stem} | {name} | {seed} | {reference.n} | {snn[0]:.1f} | {snn[1]:.1f} | "
-                      f"{reference.name} | {reference.validation:.1f} | {reference.test:.1f} | "
-                      f"{reference.test - snn[1]:+.1f} | {snn[2]} | {time.perf_counter() - started:.0f}",
-                      flush=True)
-
+                print(f"{study_path.stem} | {name} | {seed} | {baseline_row(study, seed)}", flush=True)
 
 if __name__ == "__main__":
     main()
