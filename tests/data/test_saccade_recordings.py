@@ -3,12 +3,9 @@ follow the scene (edges, motion direction, polarity), so the benchmark's data pa
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from benchmark_modules import load_benchmark
 from tonic.io import read_mnist_file
 
 from qsearch.data import DvsGestureSpec, NmnistSpec
@@ -18,13 +15,7 @@ from qsearch.data._frames import EVENT_DTYPE
 
 @pytest.fixture(scope="module")
 def dvs():
-    path = Path(__file__).parents[2] / "benchmarks" / "saccade_dvs.py"
-    spec = importlib.util.spec_from_file_location("saccade_dvs", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("saccade_dvs", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("saccade_dvs")
 
 
 def _square(side: int = 14) -> np.ndarray:

@@ -3,13 +3,10 @@ their frequency, and the written files read back through qsearch's SHD reader (n
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import h5py
 import numpy as np
 import pytest
+from benchmark_modules import load_benchmark
 
 from qsearch.data import ShdSpec
 from qsearch.data._event_sources import shd_source
@@ -19,13 +16,7 @@ FS = 22050
 
 @pytest.fixture(scope="module")
 def speech():
-    path = Path(__file__).parents[2] / "benchmarks" / "speech_shd.py"
-    spec = importlib.util.spec_from_file_location("speech_shd", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("speech_shd", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("speech_shd")
 
 
 def _tone(hz: float, seconds: float = 0.3, level: float = 0.1, silence: float = 0.1) -> np.ndarray:
