@@ -290,14 +290,18 @@ class SilentSection(_Strict):
         """The threshold of float training (and QAT from scratch): the study's, else the monitor's default."""
         return _SILENT.min_spikes if self.min_spikes is None else self.min_spikes
 
-    def to_silent_monitor(self, train_samples: int, min_spikes: float | None = None) -> SilentNetworkMonitor | None:
+    def to_silent_monitor(self, train_samples: int, min_spikes: float | None = None,
+                          grace_scale: float = 1.0) -> SilentNetworkMonitor | None:
         """A fresh monitor for one training run of ``train_samples`` per epoch (``min_spikes``: the threshold,
-        default :meth:`absolute_min_spikes`); None when the rule is off."""
+        default :meth:`absolute_min_spikes`); None when the rule is off. ``grace_scale``: the factor
+        ``training.min_steps`` stretched the epochs by (float training), so that the grace covers the same share
+        of optimizer steps on a tiny data set."""
         if not self.enabled:
             return None
         threshold = self.absolute_min_spikes() if min_spikes is None else min_spikes
+        grace_samples = int(self.grace_epochs * round(train_samples * grace_scale))
         return SilentNetworkMonitor(min_spikes=threshold, max_silent_fraction=self.max_silent_fraction,
-                                    check_every=self.check_every, grace_samples=int(self.grace_epochs * train_samples))
+                                    check_every=self.check_every, grace_samples=grace_samples)
 
 
 class HopelessSection(_Strict):

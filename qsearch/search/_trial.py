@@ -220,8 +220,8 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
                                                          settings.batch_size),
                        learning_rate=learning_rate or settings.learning_rate)
 
-    def monitor(min_spikes: float, stretch: float = 1.0) -> SilentNetworkMonitor | None:
-        return study.early_stopping.silent.to_silent_monitor(round(len(data.train) * stretch), min_spikes)
+    def monitor(min_spikes: float, grace_scale: float = 1.0) -> SilentNetworkMonitor | None:
+        return study.early_stopping.silent.to_silent_monitor(len(data.train), min_spikes, grace_scale)
 
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:

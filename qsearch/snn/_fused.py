@@ -1,4 +1,5 @@
-"""The LIF recurrence of :func:`qsearch.snn._lif_reference.lif_sequence_reference` as one fused C++ kernel (CPU).
+"""The LIF recurrence of :func:`qsearch.snn._lif_reference.lif_sequence_reference` as one fused C++ kernel (CPU),
+and the loader every kernel library shares (:class:`KernelLibrary`; the CUDA twin is :mod:`._fused_cuda`).
 
 The dispatcher :func:`qsearch.snn._dynamics.lif_sequence` tries this kernel first on CPU tensors; this module
 does not import the dispatcher.
