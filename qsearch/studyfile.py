@@ -33,6 +33,7 @@ from qsearch.snn import NeuronSpec, SilentNetworkMonitor, TrainSettings
 Objective = Literal[OBJECTIVE_NAMES]  # type: ignore[valid-type]  # the names of qsearch.metrics.METRICS
 SamplerKind = Literal["nsga2", "nsga3", "tpe", "gp", "random", "grid"]
 QuantizedScheme = Literal["ptq", "qat"]
+InitialDesign = Literal["ladder", "none"]
 
 
 def _quantized_schemes() -> list[QuantizedScheme]:
@@ -273,6 +274,11 @@ class SamplerSection(_Strict):
     n_startup_trials: int = Field(10, ge=0, description="tpe/gp")
     distinct: bool = Field(True, description="re-draw a proposal that repeats an earlier trial's parameters, so "
                                              "every trial is a new point (qsearch.search._distinct)")
+    initial_design: InitialDesign = Field(
+        "ladder", description="ladder: enqueue after the float baseline one trial per weight width (uniform over "
+                              "the layers, every other choice the baseline's), PTQ first, then QAT, so the first "
+                              "generation already spans the memory axis (qsearch.search._space.ladder_params); "
+                              "none: the sampler alone")
 
 
 class SilentSection(_Strict):

@@ -25,6 +25,7 @@ SUMMARY = "summary"  # one-line configuration
 WORKER_HOST = "worker_host"
 REASON = "reason"  # why a trial stopped early or failed (silent, nan_loss, a worker's quota, ...)
 BASELINE_FAILURE = "baseline_failure"  # a baseline that stopped the study: the one-line diagnosis
+INITIAL_DESIGN = "initial_design"  # the enqueued initial design a trial belongs to ("ladder"; set when enqueued)
 DUPLICATE_OF = "duplicate_of"  # trial number whose measurements a repeated configuration reuses
 ACCURACY_DROP = "accuracy_drop"  # points below the float baseline
 FEASIBLE = "feasible"

@@ -25,6 +25,8 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from qsearch.search._optuna_compat import frozen_trial_id, study_storage
+
 #: trial user attribute naming what the wrapper changed (absent when the inner proposal was new)
 REDRAWN_ATTR = "redrawn_params"
 #: one-parameter re-draws before re-drawing every parameter
@@ -93,7 +95,7 @@ class DistinctSampler(optuna.samplers.BaseSampler):
         redrawn = self._redraw(study, trial, proposal, search_space, seen)
         if redrawn is not None:
             changed = sorted(n for n in proposal if params_key({n: proposal[n]}) != params_key({n: redrawn[n]}))
-            study._storage.set_trial_user_attr(trial._trial_id, REDRAWN_ATTR, changed)
+            study_storage(study).set_trial_user_attr(frozen_trial_id(trial), REDRAWN_ATTR, changed)
             return redrawn
         return proposal  # the space is exhausted: the objective reuses the earlier measurement
 

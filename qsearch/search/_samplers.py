@@ -9,6 +9,7 @@ import optuna
 
 from qsearch.errors import InputError
 from qsearch.search._distinct import distinct
+from qsearch.search._initial import initial_design
 from qsearch.search._space import grid_search_space
 from qsearch.studyfile import StudyFile
 
@@ -35,9 +36,10 @@ def sampler_seed(seed: int | None, worker_offset: int = 0) -> int | None:
 
 
 def make_sampler(study: StudyFile, worker_offset: int = 0) -> optuna.samplers.BaseSampler:
-    """The study file's sampler, seeded for one worker (``worker_offset``: see :func:`sampler_seed`); with
-    ``sampler.distinct`` it never proposes an evaluated point again."""
-    sampler = optuna_sampler(study, worker_offset)
+    """The study file's sampler, seeded for one worker (``worker_offset``: see :func:`sampler_seed`), behind its
+    initial design (``sampler.initial_design``); with ``sampler.distinct`` it never proposes an evaluated point
+    again."""
+    sampler = initial_design(optuna_sampler(study, worker_offset), study)
     seed = sampler_seed(study.sampler.seed, worker_offset)
     return distinct(sampler, seed=seed) if study.sampler.distinct else sampler
 

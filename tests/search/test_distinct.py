@@ -18,7 +18,7 @@ SMALL_SPACE = {"scheme": ["ptq", "qat"], "weight_bits": [2, 4], "membrane_bits":
 def _study_file(distinct_on: bool, seed: int = 0):
     return parse_study(tiny_study_dict(search_space=SMALL_SPACE, trial_runner="synthetic",
                                        sampler={"kind": "nsga2", "seed": seed, "population_size": 4,
-                                                "distinct": distinct_on}))
+                                                "distinct": distinct_on, "initial_design": "none"}))
 
 
 def _candidates(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

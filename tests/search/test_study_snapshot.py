@@ -15,9 +15,11 @@ from qsearch.studyfile import parse_study
 
 
 def _study_file():
-    # a random sampler without the distinct wrapper reads nothing itself: every read counted is qsearch's
+    # a random sampler without the distinct wrapper and the initial design reads nothing itself: every read
+    # counted is qsearch's checks'
     return parse_study(tiny_study_dict(trial_runner="synthetic", sampler={"kind": "random", "seed": 3,
-                                                                          "distinct": False}))
+                                                                          "distinct": False,
+                                                                          "initial_design": "none"}))
 
 
 @pytest.fixture

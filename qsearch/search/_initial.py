@@ -1,0 +1,108 @@
+"""The initial design: a ladder of weight widths proposed before the sampler's own first generation.
+
+NSGA-II draws its first generation at random. A random configuration of the default space mixes eight choices,
+and one narrow layer or state format is enough to break accuracy, so most of that generation lands below the
+accuracy budget and the front starts from a few lucky draws. ``sampler.initial_design: ladder`` (the default)
+proposes first one trial per weight width — every layer at that width, every other parameter at the float
+baseline's value (the most precise neuron formats, no pruning, round-to-nearest) — PTQ rungs first (no
+training: the whole memory axis within seconds), then QAT rungs, each in ascending width. The rungs measure what
+the weight width alone costs on the user's data, and give the sampler parents on the feasible front from the
+start, without qsearch knowing where that front lies.
+
+:class:`InitialDesignSampler` wraps the sampler (under the distinct wrapper): a trial gets the first rung that no
+other trial of the study holds yet, so a continued study, a second worker or a rerun never proposes a rung twice
+(two workers starting the same rung at the same instant can: the distinct wrapper then re-draws one). Nothing is
+enqueued, so a study stopped early (a silent baseline, a small ``n_trials``) leaves no waiting trials behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.trial import FrozenTrial, TrialState
+
+from qsearch.search._attrs import BASELINE, INITIAL_DESIGN
+from qsearch.search._distinct import params_key
+from qsearch.search._optuna_compat import frozen_trial_id, study_storage
+from qsearch.search._space import baseline_params
+from qsearch.studyfile import StudyFile
+
+LADDER = "ladder"
+
+
+def ladder_params(study: StudyFile) -> list[dict[str, Any]]:
+    """The rungs of the ladder, in the order they are proposed (PTQ then QAT, each in ascending width)."""
+    space = study.search_space
+    base = baseline_params(study)
+    weight_keys = [key for key in base if key == "weight_bits" or key.startswith("weight_bits_l")]
+    return [{**base, "scheme": scheme, **dict.fromkeys(weight_keys, width)}
+            for scheme in ("ptq", "qat") if scheme in space.scheme
+            for width in sorted(space.weight_bits)]
+
+
+class InitialDesignSampler(optuna.samplers.BaseSampler):
+    """Wraps ``inner``: proposes each of ``rungs`` once (the first one no trial holds yet), then defers to it."""
+
+    def __init__(self, inner: optuna.samplers.BaseSampler, rungs: Sequence[dict[str, Any]],
+                 design: str = LADDER) -> None:
+        self.inner = inner
+        self.rungs = [dict(rung) for rung in rungs]
+        self.design = design
+        self._exhausted = not self.rungs  # every rung is held by a trial: the study is read no more
+        self._rung_of: dict[int, dict[str, Any] | None] = {}  # trial number -> its rung (None: the sampler's)
+
+    def _rung(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        if trial.number in self._rung_of:
+            return self._rung_of[trial.number]
+        rung = None
+        if not self._exhausted and "fixed_params" not in trial.system_attrs:  # enqueued trials keep theirs
+            held = {params_key(t.params) for t in study.get_trials(deepcopy=False)
+                    if t.number != trial.number and not t.user_attrs.get(BASELINE) and t.state != TrialState.WAITING}
+            free = [r for r in self.rungs if params_key(r) not in held]
+            self._exhausted = len(free) <= 1
+            rung = free[0] if free else None
+            if rung is not None:
+                study_storage(study).set_trial_user_attr(frozen_trial_id(trial), INITIAL_DESIGN, self.design)
+        self._rung_of = {trial.number: rung}  # only the current trial is ever asked about again
+        return rung
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return self.inner.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        rung = self._rung(study, trial)
+        if rung is None:
+            return self.inner.sample_relative(study, trial, search_space)
+        return {name: rung[name] for name in search_space if name in rung}
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        rung = self._rung(study, trial)
+        if rung is not None and param_name in rung:
+            return rung[param_name]
+        return self.inner.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.inner.before_trial(study, trial)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        self.inner.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.inner.reseed_rng()
+
+
+def initial_design(sampler: optuna.samplers.BaseSampler, study: StudyFile) -> optuna.samplers.BaseSampler:
+    """``sampler`` behind the study file's initial design (as is for ``none`` and for a grid, which visits
+    every rung anyway)."""
+    if study.sampler.initial_design != LADDER or isinstance(sampler, optuna.samplers.GridSampler):
+        return sampler
+    return InitialDesignSampler(sampler, ladder_params(study))
+
+
+__all__ = ["LADDER", "InitialDesignSampler", "initial_design", "ladder_params"]
