@@ -17,7 +17,6 @@ relative parameter. A grid sampler needs no wrapper: it never repeats a grid poi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from qsearch.search._optuna_compat import frozen_trial_id, study_storage
+from qsearch.search._wrapping import WrappingSampler
 
 #: trial user attribute naming what the wrapper changed (absent when the inner proposal was new)
 REDRAWN_ATTR = "redrawn_params"
@@ -40,12 +40,12 @@ def params_key(params: dict[str, Any]) -> tuple:
     return tuple(sorted((name, repr(value)) for name, value in params.items()))
 
 
-class DistinctSampler(optuna.samplers.BaseSampler):
+class DistinctSampler(WrappingSampler):
     """Wraps ``inner`` so that no trial repeats an earlier trial's parameters (while the space allows)."""
 
     def __init__(self, inner: optuna.samplers.BaseSampler, seed: int | None = None,
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.max_attempts = max_attempts
         self._rng = np.random.default_rng(seed)
         self._random = optuna.samplers.RandomSampler(seed=None if seed is None else seed + 1)
@@ -118,19 +118,8 @@ class DistinctSampler(optuna.samplers.BaseSampler):
                 return candidate
         return None
 
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
-        return self.inner.sample_independent(study, trial, param_name, param_distribution)
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self.inner.before_trial(study, trial)
-
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: Sequence[float] | None) -> None:
-        self.inner.after_trial(study, trial, state, values)
-
     def reseed_rng(self) -> None:
-        self.inner.reseed_rng()
+        super().reseed_rng()
         self._random.reseed_rng()
         self._rng = np.random.default_rng()
 

@@ -28,6 +28,7 @@ from qsearch.search._attrs import BASELINE, INITIAL_DESIGN
 from qsearch.search._distinct import params_key
 from qsearch.search._optuna_compat import frozen_trial_id, study_storage
 from qsearch.search._space import baseline_params
+from qsearch.search._wrapping import WrappingSampler
 from qsearch.studyfile import StudyFile
 
 LADDER = "ladder"
@@ -43,12 +44,12 @@ def ladder_params(study: StudyFile) -> list[dict[str, Any]]:
             for width in sorted(space.weight_bits)]
 
 
-class InitialDesignSampler(optuna.samplers.BaseSampler):
+class InitialDesignSampler(WrappingSampler):
     """Wraps ``inner``: proposes each of ``rungs`` once (the first one no trial holds yet), then defers to it."""
 
     def __init__(self, inner: optuna.samplers.BaseSampler, rungs: Sequence[dict[str, Any]],
                  design: str = LADDER) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.rungs = [dict(rung) for rung in rungs]
         self.design = design
         self._exhausted = not self.rungs  # every rung is held by a trial: the study is read no more
@@ -69,9 +70,6 @@ class InitialDesignSampler(optuna.samplers.BaseSampler):
         self._rung_of = {trial.number: rung}  # only the current trial is ever asked about again
         return rung
 
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return self.inner.infer_relative_search_space(study, trial)
-
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         rung = self._rung(study, trial)
@@ -85,16 +83,6 @@ class InitialDesignSampler(optuna.samplers.BaseSampler):
         if rung is not None and param_name in rung:
             return rung[param_name]
         return self.inner.sample_independent(study, trial, param_name, param_distribution)
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self.inner.before_trial(study, trial)
-
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: Sequence[float] | None) -> None:
-        self.inner.after_trial(study, trial, state, values)
-
-    def reseed_rng(self) -> None:
-        self.inner.reseed_rng()
 
 
 def initial_design(sampler: optuna.samplers.BaseSampler, study: StudyFile) -> optuna.samplers.BaseSampler:
