@@ -10,9 +10,10 @@ the weight width alone costs on the user's data, and give the sampler parents on
 start, without qsearch knowing where that front lies.
 
 :class:`InitialDesignSampler` wraps the sampler (under the distinct wrapper): a trial gets the first rung that no
-other trial of the study holds yet, so a continued study, a second worker or a rerun never proposes a rung twice
-(two workers starting the same rung at the same instant can: the distinct wrapper then re-draws one). Nothing is
-enqueued, so a study stopped early (a silent baseline, a small ``n_trials``) leaves no waiting trials behind.
+other trial of the study holds yet, so a continued study, a second worker or a rerun does not propose a rung
+again (two workers that start trials within the moment before either has written its parameters may both take
+the same rung: one configuration trained twice, nothing wrong recorded). Nothing is enqueued, so a study stopped
+early (a silent baseline, a small ``n_trials``) leaves no waiting trials behind.
 """
 
 from __future__ import annotations
