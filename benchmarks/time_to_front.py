@@ -36,6 +36,14 @@ Per seed the table gives each runner's time to 90/95/99 % (``never`` when its ru
 its final hypervolume at its last trial, as a share of the reference. ``final_hv_shipped_minus_before: <mean> ±
 <sd> (n seeds)`` is shipped's final share minus before's (same trial count), mean and sample SD over seeds.
 
+How fine a level can be is set by the validation split: the script prints how much of the reference
+hypervolume is left when every reference point loses one validation sample (on digits, 360 samples, about
+87 %), and the time to that level ("to1s", with its ratios): a level above it is crossed only by matching the
+reference's luckiest draws sample for sample, which says more about the draw than about the runner.
+
+``--keep DIR`` keeps every run's record (JSON) in DIR; ``--replay DIR`` (with the run's own options) reports
+from those records without running anything.
+
 The last two lines are ``time_to_95_vs_before: <x>`` and ``time_to_95_vs_user_script: <y>``: wall time to
 95 % for ``shipped`` over that of the other runner (median over seeds; below 1 means shipped is faster). Where
 the other runner never reached 95 % in its run, its time to 95 % is more than its whole run, so the ratio is at
@@ -120,7 +128,7 @@ def hypervolume(points: list[dict], floor: float, ceiling_kib: float) -> float:
 
 
 def launch(runner: str, seed: int, n_trials: int, user_epochs: int, user_seconds: float, tmp: Path) -> dict:
-    out = tmp / f"{runner}-{seed}-{n_trials}.json"
+    out = run_path(tmp, runner, seed, n_trials)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     started = time.perf_counter()
@@ -207,6 +215,9 @@ def main() -> None:
                         help="no user-script trial is launched after this many seconds (default 900)")
     parser.add_argument("--reference-trials", type=int, help="trials of the reference run (default 400; quick 60)")
     parser.add_argument("--jobs", type=int, default=1, help="runner processes at a time (they share the cores)")
+    parser.add_argument("--keep", type=Path, help="keep every run's record (JSON) in this folder")
+    parser.add_argument("--replay", type=Path, help="no runs: report the records --keep wrote to this folder "
+                                                    "(give the same --seeds/--trials/... as the run)")
     parser.add_argument("--run-one", choices=(*RUNNERS, "reference"), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -229,34 +240,54 @@ def main() -> None:
           f"user script capped at {args.user_seconds:.0f} s", flush=True)
     jobs = [("reference", 1000, reference_trials)] + [
         (r, s, user_trials if r == "user" else trials) for s in seeds for r in RUNNERS]
-    with tempfile.TemporaryDirectory() as tmp_name:
-        done = launch_all(jobs, args.jobs, user_epochs, args.user_seconds, Path(tmp_name))
+    if args.replay:
+        done = {(r, s): json.loads(run_path(args.replay, r, s, n).read_text()) for r, s, n in jobs}
+    elif args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        done = launch_all(jobs, args.jobs, user_epochs, args.user_seconds, args.keep)
+    else:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            done = launch_all(jobs, args.jobs, user_epochs, args.user_seconds, Path(tmp_name))
+    report(done, seeds, drop, ceiling)
+
+
+def report(done: dict[tuple[str, int], dict], seeds: list[int], drop: float, ceiling: float) -> None:
     reference = done.pop(("reference", 1000))
     runs = done
     floor = reference["baseline"] - drop
+    reference_points = [e["point"] for e in reference["events"] if e["point"]]
     every_point = [e["point"] for run in (reference, *runs.values()) for e in run["events"] if e["point"]]
-    reference_hv = hypervolume([e["point"] for e in reference["events"] if e["point"]], floor, ceiling)
+    reference_hv = hypervolume(reference_points, floor, ceiling)
     union_hv = hypervolume(every_point, floor, ceiling)
     print(f"\nbudget floor {floor:.2f} % validation accuracy, memory ceiling {ceiling:.2f} KiB, "
           f"reference hypervolume {reference_hv:.2f} (the reference run's; all points of all runs: {union_hv:.2f})")
+    step, one_sample = sample_resolution(reference_points, floor, ceiling)
+    print(f"one validation sample is {step:.2f} points: the reference front one sample lower everywhere holds "
+          f"{one_sample:.1%} of its hypervolume, so a level above {one_sample:.1%} is crossed only by matching the "
+          "reference's best draws sample for sample (levels: 90/95/99 % and this one, 'to1s')")
+    fractions = (*FRACTIONS, one_sample)
 
     ratios: dict[str, list[Ratio]] = {"before": [], "user": []}
+    ratios_1s: dict[str, list[Ratio]] = {"before": [], "user": []}
     final_difference: list[float] = []
     header = "runner     seed  trials  wall_s   cpu_s  " + "  ".join(
-        f"to{int(f * 100)}_wall/cpu_s" for f in FRACTIONS)
+        f"to{int(f * 100)}_wall/cpu_s" for f in FRACTIONS) + "   to1s_wall/cpu_s"
     print(header + "  final_hv  of_union  hv@equal_wall")
     for seed in seeds:
         rows = {r: progress(runs[(r, seed)], floor, ceiling) for r in RUNNERS}
         equal_wall = min(rows[r][-1][0] for r in RUNNERS)
         to95: dict[str, float | None] = {}
+        to1s: dict[str, float | None] = {}
         final: dict[str, float] = {}
         for r in RUNNERS:
             cells = []
-            for fraction in FRACTIONS:
+            for fraction in fractions:
                 hit = time_to(rows[r], fraction * reference_hv)
                 cells.append("never".rjust(17) if hit is None else f"{hit[0]:8.1f}/{hit[1]:8.1f}")
                 if fraction == 0.95:
                     to95[r] = None if hit is None else hit[0]
+            hit = time_to(rows[r], one_sample * reference_hv)
+            to1s[r] = None if hit is None else hit[0]
             final[r] = rows[r][-1][2] / reference_hv if reference_hv else 0.0
             share = hv_at(rows[r], equal_wall) / reference_hv if reference_hv else 0.0
             print(f"{r:9s} {seed:5d} {len(rows[r]):7d} {rows[r][-1][0]:7.1f} {rows[r][-1][1]:7.1f}  "
@@ -265,14 +296,34 @@ def main() -> None:
         for other in ratios:
             ratios[other].append(ratio_to_95(to95["shipped"], rows["shipped"][-1][0], to95[other],
                                              rows[other][-1][0]))
+            ratios_1s[other].append(ratio_to_95(to1s["shipped"], rows["shipped"][-1][0], to1s[other],
+                                                rows[other][-1][0]))
         final_difference.append(final["shipped"] - final["before"])
         print(f"seed {seed}: final hypervolume (share of reference) shipped {final['shipped']:.4f}, before "
               f"{final['before']:.4f}, shipped - before {final_difference[-1]:+.4f}; time_to_95_vs_before "
-              f"{format_ratio(ratios['before'][-1])}, time_to_95_vs_user_script {format_ratio(ratios['user'][-1])}")
+              f"{format_ratio(ratios['before'][-1])}, time_to_95_vs_user_script {format_ratio(ratios['user'][-1])}; "
+              f"to1s: vs before {format_ratio(ratios_1s['before'][-1])}, vs user script "
+              f"{format_ratio(ratios_1s['user'][-1])}")
 
     print(f"final_hv_shipped_minus_before: {mean_sd(final_difference)}")
+    print(f"time_to_one_sample_level_vs_before: {median_ratio(ratios_1s['before'])}")
+    print(f"time_to_one_sample_level_vs_user_script: {median_ratio(ratios_1s['user'])}")
     print(f"time_to_95_vs_before: {median_ratio(ratios['before'])}")
     print(f"time_to_95_vs_user_script: {median_ratio(ratios['user'])}")
+
+
+def sample_resolution(points: list[dict], floor: float, ceiling: float) -> tuple[float, float]:
+    """The validation split's step (the smallest gap between two recorded accuracies: one sample) and the share
+    of the hypervolume of ``points`` that is left when every point loses one sample."""
+    levels = sorted({round(p["accuracy"], 9) for p in points})
+    step = min((b - a for a, b in zip(levels, levels[1:], strict=False) if b - a > 1e-6), default=0.0)
+    full = hypervolume(points, floor, ceiling)
+    lowered = hypervolume([{**p, "accuracy": p["accuracy"] - step} for p in points], floor, ceiling)
+    return step, (lowered / full if full else 0.0)
+
+
+def run_path(folder: Path, runner: str, seed: int, n_trials: int) -> Path:
+    return folder / f"{runner}-{seed}-{n_trials}.json"
 
 
 if __name__ == "__main__":
