@@ -70,6 +70,7 @@ from compare_samplers import hypervolume_2d  # this script's folder is on sys.pa
 
 ROOT = Path(__file__).resolve().parent.parent
 FRACTIONS = (0.90, 0.95, 0.99)
+EARLY_S = (30.0, 60.0, 120.0)  # the front early in a run: hypervolume reached by these wall times
 RUNNERS = ("user", "before", "shipped")
 
 
@@ -293,6 +294,9 @@ def report(done: dict[tuple[str, int], dict], seeds: list[int], drop: float, cei
             print(f"{r:9s} {seed:5d} {len(rows[r]):7d} {rows[r][-1][0]:7.1f} {rows[r][-1][1]:7.1f}  "
                   + "  ".join(cells) + f"  {final[r]:8.1%}  {rows[r][-1][2] / union_hv if union_hv else 0.0:8.1%}"
                   f"  {share:6.1%} @ {equal_wall:.0f}s")
+        print(f"seed {seed}: hypervolume (share of reference) at " + "/".join(f"{t:.0f}" for t in EARLY_S)
+              + " s wall: " + "; ".join(r + " " + "/".join(f"{hv_at(rows[r], t) / reference_hv:.1%}" for t in EARLY_S)
+                                        for r in RUNNERS if reference_hv))
         for other in ratios:
             ratios[other].append(ratio_to_95(to95["shipped"], rows["shipped"][-1][0], to95[other],
                                              rows[other][-1][0]))
