@@ -9,11 +9,10 @@ training: the whole memory axis within seconds), then QAT rungs, each in ascendi
 the weight width alone costs on the user's data, and give the sampler parents on the feasible front from the
 start, without qsearch knowing where that front lies.
 
-:class:`InitialDesignSampler` wraps the sampler (under the distinct wrapper): a trial gets the first rung that no
-other trial of the study holds yet, so a continued study, a second worker or a rerun does not propose a rung
-again (two workers that start trials within the moment before either has written its parameters may both take
-the same rung: one configuration trained twice, nothing wrong recorded). Nothing is enqueued, so a study stopped
-early (a silent baseline, a small ``n_trials``) leaves no waiting trials behind.
+:class:`InitialDesignSampler` wraps the sampler (under the distinct wrapper): the k-th trial after the baseline,
+by trial number, gets rung k. Trial numbers are unique within a study, so workers that start together take
+different rungs, and a continued study goes on with the next rung. Nothing is enqueued, so a study stopped early
+(a silent baseline, a small ``n_trials``) leaves no waiting trials behind.
 """
 
 from __future__ import annotations
@@ -23,10 +22,9 @@ from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import FrozenTrial
 
 from qsearch.search._attrs import BASELINE, INITIAL_DESIGN
-from qsearch.search._distinct import params_key
 from qsearch.search._optuna_compat import frozen_trial_id, study_storage
 from qsearch.search._space import baseline_params
 from qsearch.search._wrapping import WrappingSampler
@@ -46,26 +44,28 @@ def ladder_params(study: StudyFile) -> list[dict[str, Any]]:
 
 
 class InitialDesignSampler(WrappingSampler):
-    """Wraps ``inner``: proposes each of ``rungs`` once (the first one no trial holds yet), then defers to it."""
+    """Wraps ``inner``: proposes ``rungs`` to the first trials after the baseline, in order, then defers to it."""
 
     def __init__(self, inner: optuna.samplers.BaseSampler, rungs: Sequence[dict[str, Any]],
                  design: str = LADDER) -> None:
         super().__init__(inner)
         self.rungs = [dict(rung) for rung in rungs]
         self.design = design
-        self._exhausted = not self.rungs  # every rung is held by a trial: the study is read no more
+        self._exhausted = not self.rungs  # every rung is taken: the study is read no more
         self._rung_of: dict[int, dict[str, Any] | None] = {}  # trial number -> its rung (None: the sampler's)
 
     def _rung(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any] | None:
+        """Rung k for the k-th trial after the baseline, counted by trial number (unique per study, assigned by
+        the storage), so workers that start together take different rungs without seeing each other's
+        parameters."""
         if trial.number in self._rung_of:
             return self._rung_of[trial.number]
         rung = None
         if not self._exhausted and "fixed_params" not in trial.system_attrs:  # enqueued trials keep theirs
-            held = {params_key(t.params) for t in study.get_trials(deepcopy=False)
-                    if t.number != trial.number and not t.user_attrs.get(BASELINE) and t.state != TrialState.WAITING}
-            free = [r for r in self.rungs if params_key(r) not in held]
-            self._exhausted = len(free) <= 1
-            rung = free[0] if free else None
+            index = sum(1 for t in study.get_trials(deepcopy=False)
+                        if t.number < trial.number and not t.user_attrs.get(BASELINE))
+            self._exhausted = index >= len(self.rungs) - 1  # later trials have higher numbers
+            rung = self.rungs[index] if index < len(self.rungs) else None
             if rung is not None:
                 study_storage(study).set_trial_user_attr(frozen_trial_id(trial), INITIAL_DESIGN, self.design)
         self._rung_of = {trial.number: rung}  # only the current trial is ever asked about again

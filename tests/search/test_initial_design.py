@@ -94,3 +94,15 @@ def test_initial_design_none_leaves_the_sampler_alone_and_a_grid_is_never_wrappe
     if design == "none":
         study = run_study(sf, sqlite_url, "none", n_trials=5)
         assert not any(INITIAL_DESIGN in t.user_attrs for t in study.trials)
+
+
+def test_workers_that_start_together_take_different_rungs(sqlite_url):
+    # two trials created before either has written a parameter (workers starting at once): rung by trial number
+    rungs = ladder_params(_study_file())
+    choices = {name: sorted({r[name] for r in rungs}, key=str) for name in rungs[0]}
+    study = optuna.create_study(storage=sqlite_url, study_name="race", directions=["maximize", "minimize"],
+                                sampler=InitialDesignSampler(optuna.samplers.RandomSampler(seed=0), rungs))
+    first, second = study.ask(), study.ask()
+    late = {name: second.suggest_categorical(name, c) for name, c in choices.items()}  # the later one suggests first
+    early = {name: first.suggest_categorical(name, c) for name, c in choices.items()}
+    assert (early, late) == (rungs[0], rungs[1])
