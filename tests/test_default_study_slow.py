@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TRIALS = 150  # seed 0 selects (on validation) a model past 8x at trial 121 (README "Search quality")
+TRIALS = 150  # seed 0 passes 8x within the budget (on validation) at trial 7, the ladder's qat w3/3 rung (9.8x)
 
 
 @pytest.mark.slow
