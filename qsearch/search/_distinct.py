@@ -24,7 +24,7 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from qsearch.search._optuna_compat import frozen_trial_id, study_storage
+from qsearch.search._optuna_compat import frozen_trial_id, is_enqueued, study_storage
 from qsearch.search._wrapping import WrappingSampler
 
 #: trial user attribute naming what the wrapper changed (absent when the inner proposal was new)
@@ -80,7 +80,7 @@ class DistinctSampler(WrappingSampler):
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        if not search_space or "fixed_params" in trial.system_attrs:
+        if not search_space or is_enqueued(trial):
             return {}  # an enqueued trial (the baseline, a retried copy) keeps the parameters it was given
         inner_space = self.inner.infer_relative_search_space(study, trial)
         proposal = dict(self.inner.sample_relative(study, trial, inner_space)) if inner_space else {}

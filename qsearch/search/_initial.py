@@ -25,7 +25,7 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
 
 from qsearch.search._attrs import BASELINE, INITIAL_DESIGN
-from qsearch.search._optuna_compat import frozen_trial_id, study_storage
+from qsearch.search._optuna_compat import frozen_trial_id, is_enqueued, study_storage
 from qsearch.search._space import baseline_params
 from qsearch.search._wrapping import WrappingSampler
 from qsearch.studyfile import StudyFile
@@ -61,7 +61,7 @@ class InitialDesignSampler(WrappingSampler):
         if trial.number in self._rung_of:
             return self._rung_of[trial.number]
         rung = None
-        if not self._exhausted and "fixed_params" not in trial.system_attrs:  # enqueued trials keep theirs
+        if not self._exhausted and not is_enqueued(trial):  # enqueued trials keep their parameters
             index = sum(1 for t in study.get_trials(deepcopy=False)
                         if t.number < trial.number and not t.user_attrs.get(BASELINE))
             self._exhausted = index >= len(self.rungs) - 1  # later trials have higher numbers

@@ -99,6 +99,16 @@ def frozen_trial_id(trial: optuna.trial.FrozenTrial) -> int:
     return _attr(trial, "_trial_id", "optuna.trial.FrozenTrial")
 
 
+#: the system attribute ``Study.enqueue_trial`` stores a queued trial's parameters under
+FIXED_PARAMS_KEY = "fixed_params"
+
+
+def is_enqueued(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether ``trial`` was queued with fixed parameters (``study.enqueue_trial``: the baseline, a retried
+    copy), which Optuna applies before asking the sampler."""
+    return FIXED_PARAMS_KEY in trial.system_attrs
+
+
 def check_all() -> None:
     """Touch every internal above on the installed Optuna (the tests call it; so may a health check)."""
     _module_attr("optuna.storages._cached_storage", "_CachedStorage")
@@ -107,9 +117,13 @@ def check_all() -> None:
     _attr(optuna.storages.RDBStorage, "_set_trial_attr_without_commit", "optuna.storages.RDBStorage")
     _module_attr(OPTIMIZE_LOGGER, "_log_failed_trial")
     frozen_trial_id(optuna.trial.create_trial(value=1.0))
-    study_id(optuna.create_study())
+    study = optuna.create_study()
+    study_id(study)
+    study.enqueue_trial({"x": 1.0})
+    if not is_enqueued(study.get_trials(deepcopy=False)[0]):
+        raise _missing(f"the {FIXED_PARAMS_KEY!r} system attribute of an enqueued trial")
 
 
-__all__ = ["FAILED_WITHOUT_VALUE", "OPTIMIZE_LOGGER", "OptunaInternalMissing", "cached_frozen_trial", "check_all",
-           "frozen_trial_id", "rdb_backend", "stop_requested", "study_id", "study_storage", "trial_id",
-           "write_trial_user_attrs"]
+__all__ = ["FAILED_WITHOUT_VALUE", "FIXED_PARAMS_KEY", "OPTIMIZE_LOGGER", "OptunaInternalMissing",
+           "cached_frozen_trial", "check_all", "frozen_trial_id", "is_enqueued", "rdb_backend", "stop_requested",
+           "study_id", "study_storage", "trial_id", "write_trial_user_attrs"]
