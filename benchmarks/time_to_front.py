@@ -281,14 +281,9 @@ def report(done: dict[tuple[str, int], dict], seeds: list[int], drop: float, cei
         to1s: dict[str, float | None] = {}
         final: dict[str, float] = {}
         for r in RUNNERS:
-            cells = []
-            for fraction in fractions:
-                hit = time_to(rows[r], fraction * reference_hv)
-                cells.append("never".rjust(17) if hit is None else f"{hit[0]:8.1f}/{hit[1]:8.1f}")
-                if fraction == 0.95:
-                    to95[r] = None if hit is None else hit[0]
-            hit = time_to(rows[r], one_sample * reference_hv)
-            to1s[r] = None if hit is None else hit[0]
+            hits = [time_to(rows[r], fraction * reference_hv) for fraction in fractions]
+            cells = ["never".rjust(17) if hit is None else f"{hit[0]:8.1f}/{hit[1]:8.1f}" for hit in hits]
+            to95[r], to1s[r] = (None if hit is None else hit[0] for hit in (hits[FRACTIONS.index(0.95)], hits[-1]))
             final[r] = rows[r][-1][2] / reference_hv if reference_hv else 0.0
             share = hv_at(rows[r], equal_wall) / reference_hv if reference_hv else 0.0
             print(f"{r:9s} {seed:5d} {len(rows[r]):7d} {rows[r][-1][0]:7.1f} {rows[r][-1][1]:7.1f}  "
