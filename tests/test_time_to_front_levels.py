@@ -28,3 +28,33 @@ def test_ratios_are_bounds_where_a_runner_never_reached_the_level():
     assert ttf.ratio_to_95(None, 400.0, None, 500.0) is None
     assert ttf.median_ratio([("=", 0.2), ("<=", 0.1), ("=", 0.4)]) == "<= 0.200"
     assert ttf.median_ratio([("<=", 0.2), (">=", 3.0)]).startswith("n/a")
+
+
+def test_the_memory_end_is_the_reference_fronts_largest_memory_plus_its_range_over_population_minus_one():
+    floor = 96.0
+    points = [{"accuracy": 98.0, "memory_kib": 6.0}, {"accuracy": 97.0, "memory_kib": 3.0},
+              {"accuracy": 96.5, "memory_kib": 8.0},  # dominated: not on the front
+              {"accuracy": 95.0, "memory_kib": 1.0}]  # outside the budget: not on the feasible front
+    assert ttf.front_ceiling(points, floor, population_size=4) == pytest.approx(6.0 + (6.0 - 3.0) / 3)
+    with pytest.raises(ValueError, match="no point within the accuracy budget"):
+        ttf.front_ceiling(points[-1:], floor, population_size=4)
+
+
+def test_replay_reports_both_memory_ends_and_ends_with_the_two_ratio_lines(tmp_path, capsys):
+    def run(points: list[tuple[float, float, float]], baseline: float | None = None) -> dict:
+        events = [{"wall": 1.0, "cpu": 1.0, "point": None}] + [
+            {"wall": wall, "cpu": wall, "point": {"accuracy": acc, "memory_kib": kib}} for wall, acc, kib in points]
+        return {"events": events, "baseline": baseline}
+
+    front = [(10.0, 97.0, 3.0), (20.0, 98.0, 6.0)]
+    done = {("reference", 1000): run(front, baseline=97.0),
+            ("user", 0): run([(50.0, 96.5, 6.0)]),  # reaches no level
+            ("before", 0): run([(40.0, 97.0, 3.0), (80.0, 98.0, 6.0)]),
+            ("shipped", 0): run([(10.0, 97.0, 3.0), (20.0, 98.0, 6.0)])}
+    ttf.report(done, [0], drop=1.0, float_ceiling=38.0, population_size=4)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "memory end 38.00 KiB (float32)" in "\n".join(lines)
+    assert "memory end 7.00 KiB (the reference front's" in "\n".join(lines)
+    assert lines[-2] == "time_to_95_vs_before: 0.250"  # shipped reached the full front at 20 s, before at 80 s
+    assert lines[-1] == "time_to_95_vs_user_script: <= 0.400"  # the user script never did, in its 50 s
+    assert "float32_end_time_to_95_vs_before: 0.250" in lines
