@@ -51,9 +51,11 @@ from those records without running anything.
 The last two lines are ``time_to_95_vs_before: <x>`` and ``time_to_95_vs_user_script: <y>``: wall time to
 95 % for ``shipped`` over that of the other runner (median over seeds; below 1 means shipped is faster). Where
 the other runner never reached 95 % in its run, its time to 95 % is more than its whole run, so the ratio is at
-most ``shipped's time / the other run's total wall``: printed with ``<=`` (and the median too, when any seed's
-ratio is such a bound; ``>=`` likewise where shipped never reached 95 % and the other did). Per-seed ratios are
-on each seed's summary line. On a shared machine every time here is noisy.
+most ``shipped's time / the other run's total wall``: printed with ``<=`` (``>=`` likewise where shipped never
+reached 95 % and the other did; unknown where neither did). The median over seeds is bounded by the medians of
+those bounds (``median_ratio``): exact, ``<=``, ``>=`` or ``between``. Per-seed ratios are on each seed's summary
+line. ``--user-seeds`` runs the user script for some seeds only: the other seeds compare shipped and before,
+and the user-script median is over the seeds it ran. On a shared machine every time here is noisy.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -195,13 +198,19 @@ def format_ratio(ratio: Ratio) -> str:
 
 
 def median_ratio(ratios: list[Ratio]) -> str:
-    """The median over seeds; where some seeds give upper bounds (and the rest exact values) the median of
-    those numbers bounds the true median, so it is printed with ``<=`` (``>=`` likewise)."""
-    kinds = {r[0] for r in ratios if r is not None}
-    if None in ratios or {"<=", ">="} <= kinds:
-        return "n/a (per seed: " + ", ".join(format_ratio(r) for r in ratios) + ")"
-    median = statistics.median(r[1] for r in ratios if r is not None)
-    return format_ratio((next((k for k in kinds if k != "="), "="), median))
+    """The median over seeds. Each seed's ratio is known to lie in an interval (exact: a point; ``<=``: from 0;
+    ``>=``: to infinity; None: anywhere), and the median is monotone in every value, so the true median lies
+    between the median of the intervals' low ends and that of their high ends: printed exact, as ``<=`` / ``>=``
+    bound, or as ``between``."""
+    if not ratios:
+        return "n/a (no seed)"
+    low = statistics.median(0.0 if r is None or r[0] == "<=" else r[1] for r in ratios)
+    high = statistics.median(math.inf if r is None or r[0] == ">=" else r[1] for r in ratios)
+    if low == high:
+        return f"{low:.3f}"
+    if high == math.inf:
+        return f">= {low:.3f}" if low > 0 else "n/a (per seed: " + ", ".join(format_ratio(r) for r in ratios) + ")"
+    return f"<= {high:.3f}" if low == 0 else f"between {low:.3f} and {high:.3f}"
 
 
 def mean_sd(values: list[float]) -> str:
@@ -213,6 +222,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed, shorter studies and reference")
     parser.add_argument("--seeds", type=int, nargs="+")
+    parser.add_argument("--user-seeds", type=int, nargs="*",
+                        help="seeds the user script runs for (default: all; the others compare shipped and before)")
     parser.add_argument("--trials", type=int, help="trials per qsearch runner (default 200; quick 40)")
     parser.add_argument("--user-trials", type=int, help="trials of the user script (default 100; quick 12)")
     parser.add_argument("--user-epochs", type=int, help="epochs per user-script trial (default 10; quick 5)")
@@ -232,6 +243,7 @@ def main() -> None:
                 args.user_epochs, args.user_seconds)
         return
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
+    user_seeds = seeds if args.user_seeds is None else args.user_seeds
     trials = args.trials or (40 if args.quick else 200)
     user_trials = args.user_trials or (12 if args.quick else 100)
     user_epochs = args.user_epochs or (5 if args.quick else 10)
@@ -245,7 +257,8 @@ def main() -> None:
     print(f"reference: qsearch as shipped, {reference_trials} trials, seed 1000; {args.jobs} process(es) at a time; "
           f"user script capped at {args.user_seconds:.0f} s", flush=True)
     jobs = [("reference", 1000, reference_trials)] + [
-        (r, s, user_trials if r == "user" else trials) for s in seeds for r in RUNNERS]
+        (r, s, user_trials if r == "user" else trials) for s in seeds for r in RUNNERS
+        if r != "user" or s in user_seeds]
     if args.replay:
         done = {(r, s): json.loads(run_path(args.replay, r, s, n).read_text()) for r, s, n in jobs}
     elif args.keep:
@@ -311,12 +324,12 @@ def report_levels(reference_points: list[dict], runs: dict[tuple[str, int], dict
         f"to{int(f * 100)}_wall/cpu_s" for f in FRACTIONS) + "   to1s_wall/cpu_s"
     print(header + "  final_hv  of_union  hv@equal_wall")
     for seed in seeds:
-        rows = {r: progress(runs[(r, seed)], floor, ceiling) for r in RUNNERS}
-        equal_wall = min(rows[r][-1][0] for r in RUNNERS)
+        rows = {r: progress(runs[(r, seed)], floor, ceiling) for r in RUNNERS if (r, seed) in runs}
+        equal_wall = min(rows[r][-1][0] for r in rows)
         to95: dict[str, float | None] = {}
         to1s: dict[str, float | None] = {}
         final: dict[str, float] = {}
-        for r in RUNNERS:
+        for r in rows:
             hits = [time_to(rows[r], fraction * reference_hv) for fraction in fractions]
             cells = ["never".rjust(17) if hit is None else f"{hit[0]:8.1f}/{hit[1]:8.1f}" for hit in hits]
             to95[r], to1s[r] = (None if hit is None else hit[0] for hit in (hits[FRACTIONS.index(0.95)], hits[-1]))
@@ -327,8 +340,8 @@ def report_levels(reference_points: list[dict], runs: dict[tuple[str, int], dict
                   f"  {share:6.1%} @ {equal_wall:.0f}s")
         print(f"seed {seed}: hypervolume (share of reference) at " + "/".join(f"{t:.0f}" for t in EARLY_S)
               + " s wall: " + "; ".join(r + " " + "/".join(f"{hv_at(rows[r], t) / reference_hv:.1%}" for t in EARLY_S)
-                                        for r in RUNNERS if reference_hv))
-        for other in ratios:
+                                        for r in rows if reference_hv))
+        for other in (r for r in ratios if r in rows):
             ratios[other].append(ratio_to_95(to95["shipped"], rows["shipped"][-1][0], to95[other],
                                              rows[other][-1][0]))
             ratios_1s[other].append(ratio_to_95(to1s["shipped"], rows["shipped"][-1][0], to1s[other],
@@ -336,9 +349,10 @@ def report_levels(reference_points: list[dict], runs: dict[tuple[str, int], dict
         final_difference.append(final["shipped"] - final["before"])
         print(f"seed {seed}: final hypervolume (share of reference) shipped {final['shipped']:.4f}, before "
               f"{final['before']:.4f}, shipped - before {final_difference[-1]:+.4f}; time_to_95_vs_before "
-              f"{format_ratio(ratios['before'][-1])}, time_to_95_vs_user_script {format_ratio(ratios['user'][-1])}; "
+              f"{format_ratio(ratios['before'][-1])}, time_to_95_vs_user_script "
+              f"{format_ratio(ratios['user'][-1]) if 'user' in rows else 'not run'}; "
               f"to1s: vs before {format_ratio(ratios_1s['before'][-1])}, vs user script "
-              f"{format_ratio(ratios_1s['user'][-1])}")
+              f"{format_ratio(ratios_1s['user'][-1]) if 'user' in rows else 'not run'}")
 
     return {"final_hv_shipped_minus_before": mean_sd(final_difference),
             "time_to_one_sample_level_vs_before": median_ratio(ratios_1s["before"]),

@@ -26,8 +26,12 @@ def test_ratios_are_bounds_where_a_runner_never_reached_the_level():
     assert ttf.ratio_to_95(50.0, 400.0, None, 500.0) == ("<=", 0.1)  # the other needed more than its whole run
     assert ttf.ratio_to_95(None, 400.0, 200.0, 500.0) == (">=", 2.0)
     assert ttf.ratio_to_95(None, 400.0, None, 500.0) is None
-    assert ttf.median_ratio([("=", 0.2), ("<=", 0.1), ("=", 0.4)]) == "<= 0.200"
-    assert ttf.median_ratio([("<=", 0.2), (">=", 3.0)]).startswith("n/a")
+    assert ttf.median_ratio([("=", 0.2), ("<=", 0.1), ("=", 0.4)]) == "0.200"  # the bound is below the middle
+    assert ttf.median_ratio([("<=", 0.2), (">=", 3.0)]) == ">= 1.500"  # the mean of the two middle values
+    assert ttf.median_ratio([("<=", 0.3), None, ("=", 0.4)]) == "<= 0.400"  # one unknown seed cannot move it past
+    assert ttf.median_ratio([("=", 0.3), None, (">=", 0.6)]) == ">= 0.300"
+    assert ttf.median_ratio([("=", 0.2), ("<=", 0.5), (">=", 0.4)]) == "between 0.200 and 0.500"
+    assert ttf.median_ratio([None, None, ("=", 0.1)]).startswith("n/a")
 
 
 def test_the_memory_end_is_the_reference_fronts_largest_memory_plus_its_range_over_population_minus_one():
