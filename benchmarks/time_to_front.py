@@ -45,8 +45,9 @@ hypervolume is left when every reference point loses one validation sample (on d
 87 %), and the time to that level ("to1s", with its ratios): a level above it is crossed only by matching the
 reference's luckiest draws sample for sample, which says more about the draw than about the runner.
 
-``--keep DIR`` keeps every run's record (JSON) in DIR; ``--replay DIR`` (with the run's own options) reports
-from those records without running anything.
+``--keep DIR`` keeps every run's record (JSON) in DIR, and a later run with the same DIR (and options) reads the
+records already there instead of running them again, so seeds can be added; ``--replay DIR`` (with the run's own
+options) reports from those records without running anything.
 
 The last two lines are ``time_to_95_vs_before: <x>`` and ``time_to_95_vs_user_script: <y>``: wall time to
 95 % for ``shipped`` over that of the other runner (median over seeds; below 1 means shipped is faster). Where
@@ -152,10 +153,16 @@ def launch(runner: str, seed: int, n_trials: int, user_epochs: int, user_seconds
 
 def launch_all(jobs: list[tuple[str, int, int]], parallel: int, user_epochs: int, user_seconds: float,
                tmp: Path) -> dict[tuple[str, int], dict]:
-    """Every ``(runner, seed, trials)`` in its own process, ``parallel`` at a time, in the order given."""
+    """Every ``(runner, seed, trials)`` in its own process, ``parallel`` at a time, in the order given; a run
+    whose record is already in ``tmp`` (``--keep`` of an earlier run, same options) is read, not run again."""
+    kept = {(r, s): json.loads(run_path(tmp, r, s, n).read_text()) for r, s, n in jobs
+            if run_path(tmp, r, s, n).exists()}
+    if kept:
+        print(f"  {len(kept)} run(s) read from {tmp}: " + ", ".join(f"{r} {s}" for r, s in kept), flush=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = {(r, s): pool.submit(launch, r, s, n, user_epochs, user_seconds, tmp) for r, s, n in jobs}
-        return {key: future.result() for key, future in futures.items()}
+        futures = {(r, s): pool.submit(launch, r, s, n, user_epochs, user_seconds, tmp) for r, s, n in jobs
+                   if (r, s) not in kept}
+        return {**kept, **{key: future.result() for key, future in futures.items()}}
 
 
 def progress(run: dict, floor: float, ceiling: float) -> list[tuple[float, float, float]]:

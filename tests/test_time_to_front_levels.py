@@ -62,3 +62,14 @@ def test_replay_reports_both_memory_ends_and_ends_with_the_two_ratio_lines(tmp_p
     assert lines[-2] == "time_to_95_vs_before: 0.250"  # shipped reached the full front at 20 s, before at 80 s
     assert lines[-1] == "time_to_95_vs_user_script: <= 0.400"  # the user script never did, in its 50 s
     assert "float32_end_time_to_95_vs_before: 0.250" in lines
+
+
+def test_kept_records_are_read_not_run_again(tmp_path, monkeypatch):
+    jobs = [("reference", 1000, 4), ("before", 0, 2), ("shipped", 0, 2)]
+    for runner, seed, trials in jobs[:2]:
+        ttf.run_path(tmp_path, runner, seed, trials).write_text('{"events": [], "baseline": 97.0}')
+    launched = []
+    monkeypatch.setattr(ttf, "launch", lambda r, s, n, *rest: launched.append((r, s, n)) or {"events": []})
+    done = ttf.launch_all(jobs, 2, 5, 10.0, tmp_path)
+    assert launched == [("shipped", 0, 2)]  # only the run without a record
+    assert done[("reference", 1000)] == {"events": [], "baseline": 97.0} and set(done) == {(r, s) for r, s, _ in jobs}
