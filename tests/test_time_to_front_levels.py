@@ -61,7 +61,7 @@ def test_replay_reports_both_memory_ends_and_ends_with_the_two_ratio_lines(tmp_p
     assert "memory end 7.00 KiB (the reference front's" in "\n".join(lines)
     assert lines[-2] == "time_to_95_vs_before: 0.250"  # shipped reached the full front at 20 s, before at 80 s
     assert lines[-1] == "time_to_95_vs_user_script: <= 0.400"  # the user script never did, in its 50 s
-    assert "float32_end_time_to_95_vs_before: 0.250" in lines
+    assert "front_end_time_to_95_vs_before: 0.250" in lines
 
 
 def test_kept_records_are_read_not_run_again(tmp_path, monkeypatch):
