@@ -104,6 +104,34 @@ def test_continuing_with_another_study_file_needs_the_flag(tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_a_study_from_an_older_qsearch_continues_where_the_file_only_lacks_new_defaulted_fields(tmp_path):
+    import hashlib
+    import json
+
+    import optuna
+
+    from qsearch.search._study import RUN_ONLY_FIELDS, STUDY_FILE_ATTR, STUDY_FILE_HASH_ATTR
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    assert runner.invoke(app, _run(tmp_path, _study(tmp_path), url)).exit_code == 0
+    # what an older qsearch recorded: the same file without a field added since (with its default), and its hash
+    study = optuna.load_study(study_name="p", storage=url)
+    older = json.loads(json.dumps(study.user_attrs[STUDY_FILE_ATTR]))
+    del older["sampler"]["initial_design"]
+    study.set_user_attr(STUDY_FILE_ATTR, older)
+    spec = {k: v for k, v in older.items() if k not in RUN_ONLY_FIELDS}
+    study.set_user_attr(STUDY_FILE_HASH_ATTR, hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest())
+    trials_before = len(study.trials)
+    more = _study(tmp_path, "more.yaml", n_trials=5)
+    result = runner.invoke(app, _run(tmp_path, more, url))
+    assert result.exit_code == 0, result.output
+    assert len(study.trials) > trials_before  # it did continue
+    changed = _study(tmp_path, "changed.yaml", search_space={"weight_bits": [2, 4]})  # a real change still counts
+    _one_line(_run(tmp_path, changed, url), "study_file: study 'p' was run with a different study file")
+    explicit = _study(tmp_path, "explicit.yaml", sampler={"kind": "random", "seed": 0, "initial_design": "none"})
+    _one_line(_run(tmp_path, explicit, url), "study_file: study 'p' was run with a different study file")
+
+
 def test_readers_refuse_unknown_studies_and_missing_files_without_creating_them(tmp_path):
     url = f"sqlite:///{tmp_path / 'p.db'}"
     assert runner.invoke(app, _run(tmp_path, _study(tmp_path), url)).exit_code == 0

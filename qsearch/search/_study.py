@@ -34,7 +34,7 @@ from qsearch.search._space import baseline_params
 from qsearch.search._storage import check_persistent, make_storage, storage_kind
 from qsearch.search._synthetic import runner_for
 from qsearch.search._workers import optimize_exactly
-from qsearch.studyfile import StudyFile
+from qsearch.studyfile import StudyFile, parse_study
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 #: baseline states that will (or did) give the study its reference accuracy; a FAILed one does not
@@ -99,13 +99,28 @@ def _check_same_study_file(study: optuna.Study, study_file: StudyFile, name: str
     attrs = study.user_attrs
     digest = study_file_hash(study_file)
     stored = attrs.get(STUDY_FILE_HASH_ATTR)
-    if stored is not None and stored != digest and not allow:
+    if stored is not None and stored != digest and not allow and not _same_after_upgrade(attrs, digest):
         raise InputError(f"study_file: study {name!r} was run with a different study file (search space, "
                          "training or data changed); use a new --study-name, or --allow-changed-study-file")
     if STUDY_FILE_ATTR not in attrs:
         study.set_user_attr(STUDY_FILE_ATTR, json.loads(study_file.model_dump_json()))
     if stored is None:
         study.set_user_attr(STUDY_FILE_HASH_ATTR, digest)
+
+
+def _same_after_upgrade(attrs: dict, digest: str) -> bool:
+    """Whether the study file recorded with the study, read by this qsearch, says what the current one says.
+
+    The stored hash covers every field the qsearch that created the study knew; a later qsearch adds fields
+    with defaults (``sampler.distinct``, ``sampler.initial_design``, ...), so the same file hashes differently
+    after an upgrade. Reading the recorded file fills those defaults in, the same as reading the user's file."""
+    recorded = attrs.get(STUDY_FILE_ATTR)
+    if not isinstance(recorded, dict):
+        return False
+    try:
+        return study_file_hash(parse_study(recorded, "recorded study file")) == digest
+    except InputError:  # a field this qsearch no longer reads: the files cannot be compared
+        return False
 
 
 def _has_baseline(study: optuna.Study, wait_s: float = BASELINE_WAIT_S, poll_s: float = 0.2) -> bool:
