@@ -202,7 +202,7 @@ def ratio_to_95(shipped: float | None, shipped_total: float, other: float | None
 
 def format_ratio(ratio: Ratio) -> str:
     if ratio is None:
-        return "n/a (neither reached 95 %)"
+        return "n/a (neither reached the level)"
     return ("" if ratio[0] == "=" else ratio[0] + " ") + f"{ratio[1]:.3f}"
 
 
