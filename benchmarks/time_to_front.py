@@ -47,9 +47,10 @@ hypervolume is left when every reference point loses one validation sample (on d
 87 %), and the time to that level ("to1s", with its ratios): a level above it is crossed only by matching the
 reference's luckiest draws sample for sample, which says more about the draw than about the runner.
 
-``--keep DIR`` keeps every run's record (JSON) in DIR, and a later run with the same DIR (and options) reads the
-records already there instead of running them again, so seeds can be added; ``--replay DIR`` (with the run's own
-options) reports from those records without running anything.
+``--keep DIR`` keeps every run's record (JSON) and qsearch study (SQLite, study name ``ttf``) in DIR, and a
+later run with the same DIR (and options) reads the records already there instead of running them again, so
+seeds can be added; ``--replay DIR`` (with the run's own options) reports from those records without running
+anything.
 
 The last two lines are ``time_to_95_vs_before: <x>`` and ``time_to_95_vs_user_script: <y>``: wall time to
 95 % for ``shipped`` over that of the other runner (median over seeds; below 1 means shipped is faster). Where
@@ -126,9 +127,10 @@ def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int, 
             else:
                 record(None)
 
-        with tempfile.TemporaryDirectory() as tmp:
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            run_study(sf, f"sqlite:///{tmp}/study.db", "ttf", n_trials=n_trials, callbacks=[on_trial])
+        db = out.with_suffix(".db")  # beside the record: kept with --keep (which configuration found what)
+        db.unlink(missing_ok=True)  # a crashed run's study would be continued, not started anew
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        run_study(sf, f"sqlite:///{db}", "ttf", n_trials=n_trials, callbacks=[on_trial])
     out.write_text(json.dumps({"events": events, "baseline": baseline[0] if baseline else None}))
 
 
