@@ -43,8 +43,8 @@ def study_replays(db: Path, study_name: str, margins: list[float]) -> tuple[int,
 
 def line(label: str, report: ReplayReport) -> str:
     feasible = report.trials - report.infeasible
-    return (f"{label}: stopped {report.stopped} of {report.infeasible} infeasible + {feasible} feasible; false stops "
-            f"{report.false_stops}/{feasible} ({report.false_stop_rate:.1%}); QAT epochs saved "
+    return (f"{label}: stopped {report.stopped} of {report.trials} ({report.infeasible} ended infeasible); false "
+            f"stops {report.false_stops} of {feasible} feasible ({report.false_stop_rate:.1%}); QAT epochs saved "
             f"{report.epochs_saved}/{report.epochs_total} ({report.saved_fraction:.1%})")
 
 
