@@ -73,3 +73,21 @@ def test_kept_records_are_read_not_run_again(tmp_path, monkeypatch):
     done = ttf.launch_all(jobs, 2, 5, 10.0, tmp_path)
     assert launched == [("shipped", 0, 2)]  # only the run without a record
     assert done[("reference", 1000)] == {"events": [], "baseline": 97.0} and set(done) == {(r, s) for r, s, _ in jobs}
+
+
+def test_seeds_without_a_user_run_compare_shipped_and_before_only(capsys):
+    def run(points: list[tuple[float, float, float]], baseline: float | None = None) -> dict:
+        return {"baseline": baseline, "events": [
+            {"wall": wall, "cpu": wall, "point": {"accuracy": acc, "memory_kib": kib}} for wall, acc, kib in points]}
+
+    full = [(10.0, 97.0, 3.0), (20.0, 98.0, 6.0)]
+    done = {("reference", 1000): run(full, baseline=97.0),
+            ("user", 0): run([(100.0, 96.5, 6.0)]), ("before", 0): run([(40.0, 97.0, 3.0), (80.0, 98.0, 6.0)]),
+            ("shipped", 0): run(full),
+            ("before", 1): run([(10.0, 97.0, 3.0), (30.0, 98.0, 6.0)]), ("shipped", 1): run(full)}  # no user run
+    ttf.report(done, [0, 1], drop=1.0, float_ceiling=38.0, population_size=4)
+    out = capsys.readouterr().out
+    assert "time_to_95_vs_user_script not run" in out
+    lines = out.strip().splitlines()
+    assert lines[-2] == "time_to_95_vs_before: 0.458"  # the median of 20/80 and 20/30
+    assert lines[-1] == "time_to_95_vs_user_script: <= 0.200"  # seed 0 only: 20 s against a 100 s run
