@@ -311,10 +311,11 @@ def front_ceiling(points: list[dict], floor: float, population_size: int) -> flo
     spreads over H = N - 1 intervals in two objectives. With float32's memory as the end instead (38 KiB, about
     ten times the front's), most of the area is the most accurate point's column."""
     feasible = [(p["memory_kib"], p["accuracy"]) for p in points if p["accuracy"] > floor]
-    front = [(m, a) for m, a in feasible if not any(m2 <= m and a2 >= a and (m2, a2) != (m, a) for m2, a2 in feasible)]
-    if not front:
+    if not feasible:
         raise ValueError("the reference run found no point within the accuracy budget")
-    low, high = min(m for m, _ in front), max(m for m, _ in front)
+    # the front's ends: the smallest feasible point, and the smallest of the most accurate ones
+    best = max(a for _, a in feasible)
+    low, high = min(m for m, _ in feasible), min(m for m, a in feasible if a == best)
     return high + (high - low if high > low else high) / max(population_size - 1, 1)
 
 
