@@ -20,6 +20,7 @@ import optuna
 
 from qsearch.search import _attrs
 from qsearch.search._hopeless import DEFAULT_MARGIN, ReplayReport, replay, study_curves
+from qsearch.search._study import STUDY_FILE_ATTR
 from qsearch.studyfile import parse_study
 
 
@@ -28,7 +29,7 @@ def study_replays(db: Path, study_name: str, margins: list[float]) -> tuple[int,
     study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{db}")
     trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     baseline = next(t for t in trials if t.user_attrs.get(_attrs.BASELINE))
-    spec = parse_study(study.user_attrs["qsearch_study_file"], f"{db}: recorded study file")
+    spec = parse_study(study.user_attrs[STUDY_FILE_ATTR], f"{db}: recorded study file")
     if spec.early_stopping.hopeless.enabled:
         raise SystemExit(f"{db}: the hopeless rule was on, so its curves are not the whole population; "
                          "replay studies run with early_stopping.hopeless.enabled: false")

@@ -9,6 +9,7 @@ import pytest
 from benchmark_modules import load_benchmark
 
 from qsearch.search import _attrs
+from qsearch.search._study import STUDY_FILE_ATTR
 from qsearch.studyfile import parse_study
 
 script = load_benchmark("hopeless_replay")
@@ -19,7 +20,7 @@ def _recorded_study(db, hopeless_enabled: bool) -> None:
     spec = parse_study({"early_stopping": {"hopeless": {"enabled": hopeless_enabled, "min_curves": 2}},
                         "constraints": {"max_accuracy_drop": 1.0}})
     study = optuna.create_study(study_name="ttf", storage=f"sqlite:///{db}", directions=["maximize", "minimize"])
-    study.set_user_attr("qsearch_study_file", json.loads(spec.model_dump_json()))
+    study.set_user_attr(STUDY_FILE_ATTR, json.loads(spec.model_dump_json()))
 
     def add(curve: list[float], final: float, scheme: str = "qat", **attrs) -> None:
         study.add_trial(optuna.trial.create_trial(values=[final, 1.0], user_attrs={
