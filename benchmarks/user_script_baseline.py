@@ -2,8 +2,8 @@
 
 Optuna NSGA-II over weight and membrane bit widths (and rounding), Norse's own step-by-step modules (``LIFCell``
 hidden layer, ``LICell`` readout), fake quantization of the weights and the membrane with straight-through
-gradients, every trial trained from scratch on the digits data (rate-coded, T = 16), no reuse of anything
-between trials. Objectives: validation accuracy (%) and memory (KiB: quantized weights + membrane state + the
+gradients, every trial trained from scratch on the digits data (rate-coded, T = 16; or any qsearch data spec,
+such as an ``npz`` of MNIST digits), no reuse of anything between trials. Objectives: validation accuracy (%) and memory (KiB: quantized weights + membrane state + the
 float32 synaptic currents and neuron parameters this script leaves unquantized, by qsearch's cost model so
 both sides are measured with one yardstick).
 
@@ -14,6 +14,7 @@ after 900 s of study time, the one running finishes — what a user with a fixed
 from __future__ import annotations
 
 import argparse
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from qsearch.data import DigitsSpec
 from qsearch.quant import QuantConfig
 from qsearch.search._data import trial_data
 
-SIZES = [64, 128, 10]
+HIDDEN = 128
 TIMESTEPS = 16
 EPOCHS = 10
 WEIGHT_BITS = [2, 3, 4, 5, 6]
@@ -47,13 +48,14 @@ def fake_quant(x: torch.Tensor, bits: int, stochastic: bool = False) -> torch.Te
 
 
 class Net(torch.nn.Module):
-    def __init__(self, weight_bits: int, membrane_bits: int, stochastic: bool) -> None:
+    def __init__(self, sizes: list[int], weight_bits: int, membrane_bits: int, stochastic: bool) -> None:
         super().__init__()
-        self.fc1, self.fc2 = torch.nn.Linear(64, 128, bias=False), torch.nn.Linear(128, 10, bias=False)
+        self.fc1 = torch.nn.Linear(sizes[0], sizes[1], bias=False)
+        self.fc2 = torch.nn.Linear(sizes[1], sizes[2], bias=False)
         self.lif, self.li = LIFCell(LIFParameters(alpha=torch.tensor(100.0))), LICell()
         self.wb, self.mb, self.stochastic = weight_bits, membrane_bits, stochastic
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (T, batch, 64) spikes
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (T, batch, inputs) spikes
         w1 = fake_quant(self.fc1.weight, self.wb, self.stochastic)
         w2 = fake_quant(self.fc2.weight, self.wb, self.stochastic)
         s1 = s2 = None
@@ -66,24 +68,26 @@ class Net(torch.nn.Module):
         return torch.stack(out).max(0).values
 
 
-def memory_kib(weight_bits: int, membrane_bits: int) -> float:
+def memory_kib(sizes: list[int], weight_bits: int, membrane_bits: int) -> float:
     config = QuantConfig(scheme="qat", weight_bits=(weight_bits,) * 2, membrane_bits=membrane_bits,
                          current_bits=32, param_bits=32, timesteps=TIMESTEPS)
-    return memory_breakdown(SIZES, config).total / 8192
+    return memory_breakdown(sizes, config).total / 8192
 
 
 def run(seed: int, n_trials: int, on_trial: Callable[[dict], None], epochs: int = EPOCHS,
-        seconds: float | None = None) -> None:
+        seconds: float | None = None, spec: object = None) -> None:
     """Run the study; ``on_trial`` gets ``{accuracy, memory_kib}`` after every trial. ``seconds``: no trial is
-    launched after that much wall time (Optuna's ``timeout``; the running one finishes)."""
-    data = trial_data(DigitsSpec(), TIMESTEPS)  # the same splits and rate code qsearch's digits study uses
+    launched after that much wall time (Optuna's ``timeout``; the running one finishes). ``spec``: a qsearch
+    data spec (default digits); the same splits and spike code the qsearch study of that spec uses."""
+    data = trial_data(spec or DigitsSpec(), TIMESTEPS)
+    sizes = [math.prod(data.input_shape), HIDDEN, data.n_classes]
 
     def objective(trial: optuna.Trial) -> tuple[float, float]:
         wb = trial.suggest_categorical("weight_bits", WEIGHT_BITS)
         mb = trial.suggest_categorical("membrane_bits", MEMBRANE_BITS)
         stochastic = trial.suggest_categorical("rounding", ["nearest", "stochastic"]) == "stochastic"
         torch.manual_seed(seed)
-        net = Net(wb, mb, stochastic)
+        net = Net(sizes, wb, mb, stochastic)
         optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
         generator = torch.Generator().manual_seed(seed)
         for _ in range(epochs):
@@ -95,7 +99,7 @@ def run(seed: int, n_trials: int, on_trial: Callable[[dict], None], epochs: int 
         with torch.no_grad():
             correct = sum(int((net(x).argmax(1) == y).sum()) for x, y in data.validation.batches(512))
         accuracy = 100.0 * correct / len(data.validation)
-        point = {"accuracy": accuracy, "memory_kib": memory_kib(wb, mb)}
+        point = {"accuracy": accuracy, "memory_kib": memory_kib(sizes, wb, mb)}
         on_trial(point)
         return accuracy, point["memory_kib"]
 

@@ -48,14 +48,14 @@ def test_replay_reports_both_memory_ends_and_ends_with_the_two_ratio_lines(tmp_p
     def run(points: list[tuple[float, float, float]], baseline: float | None = None) -> dict:
         events = [{"wall": 1.0, "cpu": 1.0, "point": None}] + [
             {"wall": wall, "cpu": wall, "point": {"accuracy": acc, "memory_kib": kib}} for wall, acc, kib in points]
-        return {"events": events, "baseline": baseline}
+        return {"events": events, "baseline": baseline, "float_memory_kib": 38.0 if baseline else None}
 
     front = [(10.0, 97.0, 3.0), (20.0, 98.0, 6.0)]
     done = {("reference", 1000): run(front, baseline=97.0),
             ("user", 0): run([(50.0, 96.5, 6.0)]),  # reaches no level
             ("before", 0): run([(40.0, 97.0, 3.0), (80.0, 98.0, 6.0)]),
             ("shipped", 0): run([(10.0, 97.0, 3.0), (20.0, 98.0, 6.0)])}
-    ttf.report(done, [0], drop=1.0, float_ceiling=38.0, population_size=4)
+    ttf.report(done, [0], drop=1.0, population_size=4)
     lines = capsys.readouterr().out.strip().splitlines()
     assert "memory end 38.00 KiB (float32)" in "\n".join(lines)
     assert "memory end 7.00 KiB (the reference front's" in "\n".join(lines)
@@ -70,7 +70,7 @@ def test_kept_records_are_read_not_run_again(tmp_path, monkeypatch):
         ttf.run_path(tmp_path, runner, seed, trials).write_text('{"events": [], "baseline": 97.0}')
     launched = []
     monkeypatch.setattr(ttf, "launch", lambda r, s, n, *rest: launched.append((r, s, n)) or {"events": []})
-    done = ttf.launch_all(jobs, 2, 5, 10.0, tmp_path)
+    done = ttf.launch_all(jobs, 2, 5, 10.0, tmp_path, None)
     assert launched == [("shipped", 0, 2)]  # only the run without a record
     assert done[("reference", 1000)] == {"events": [], "baseline": 97.0} and set(done) == {(r, s) for r, s, _ in jobs}
 
@@ -85,8 +85,9 @@ def test_seeds_without_a_user_run_compare_shipped_and_before_only(capsys):
             ("user", 0): run([(100.0, 96.5, 6.0)]), ("before", 0): run([(40.0, 97.0, 3.0), (80.0, 98.0, 6.0)]),
             ("shipped", 0): run(full),
             ("before", 1): run([(10.0, 97.0, 3.0), (30.0, 98.0, 6.0)]), ("shipped", 1): run(full)}  # no user run
-    ttf.report(done, [0, 1], drop=1.0, float_ceiling=38.0, population_size=4)
+    ttf.report(done, [0, 1], drop=1.0, population_size=4)
     out = capsys.readouterr().out
+    assert "memory end 38.12 KiB (float32)" in out  # a record without the float memory: the digits network's
     assert "time_to_95_vs_user_script not run" in out
     lines = out.strip().splitlines()
     assert lines[-2] == "time_to_95_vs_before: 0.458"  # the median of 20/80 and 20/30
