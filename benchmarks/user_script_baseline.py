@@ -3,9 +3,9 @@
 Optuna NSGA-II over weight and membrane bit widths (and rounding), Norse's own step-by-step modules (``LIFCell``
 hidden layer, ``LICell`` readout), fake quantization of the weights and the membrane with straight-through
 gradients, every trial trained from scratch on the digits data (rate-coded, T = 16; or any qsearch data spec,
-such as an ``npz`` of MNIST digits), no reuse of anything between trials. Objectives: validation accuracy (%) and memory (KiB: quantized weights + membrane state + the
-float32 synaptic currents and neuron parameters this script leaves unquantized, by qsearch's cost model so
-both sides are measured with one yardstick).
+such as an ``npz`` of MNIST digits), no reuse of anything between trials. Objectives: validation accuracy (%)
+and memory (KiB: quantized weights + membrane state + the float32 synaptic currents and neuron parameters this
+script leaves unquantized, by qsearch's cost model so both sides are measured with one yardstick).
 
 Run alone: ``python benchmarks/user_script_baseline.py --trials 20 --seed 0`` (``--seconds 900``: launch no trial
 after 900 s of study time, the one running finishes — what a user with a fixed time budget would do).
