@@ -275,10 +275,10 @@ class SamplerSection(_Strict):
     distinct: bool = Field(True, description="re-draw a proposal that repeats an earlier trial's parameters, so "
                                              "every trial is a new point (qsearch.search._distinct)")
     initial_design: InitialDesign = Field(
-        "ladder", description="ladder: enqueue after the float baseline one trial per weight width (uniform over "
-                              "the layers, every other choice the baseline's), PTQ first, then QAT, so the first "
-                              "generation already spans the memory axis (qsearch.search._space.ladder_params); "
-                              "none: the sampler alone")
+        "ladder", description="ladder: the first trials after the float baseline are one per weight width "
+                              "(uniform over the layers, every other choice the baseline's), PTQ first, then QAT, "
+                              "so the first generation already spans the memory axis (a sampler wrapper: "
+                              "qsearch.search._initial); none: the sampler alone")
 
 
 class SilentSection(_Strict):
