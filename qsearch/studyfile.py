@@ -2,7 +2,8 @@
 
 Every section is a strict model (unknown keys are errors). ``load_study_file`` turns a YAML file into a
 :class:`StudyFile` or raises :class:`StudyFileError` with a one-line message naming the field path and what
-is allowed. The README's "Study file reference" documents every field.
+is allowed. Every field carries a ``description``; ``qsearch.studyfile_reference`` renders them into
+docs/study-file.md (``make docs``), the study-file reference.
 """
 
 from __future__ import annotations
@@ -65,12 +66,14 @@ _SILENT = SilentNetworkMonitor()
 
 
 class NeuronSection(_Strict):
+    """The LIF neuron shared by every layer (Norse's ``LIFParameters``); the defaults are ``NeuronSpec``'s."""
+
     tau_mem_inv: float = Field(_NEURON.tau_mem_inv, gt=0, description="inverse membrane time constant, 1/s")
     tau_syn_inv: float = Field(_NEURON.tau_syn_inv, gt=0, description="inverse synaptic time constant, 1/s")
-    v_th: float = Field(_NEURON.v_th, gt=0)
-    v_reset: float = _NEURON.v_reset
-    v_leak: float = _NEURON.v_leak
-    dt: float = Field(_NEURON.dt, gt=0)
+    v_th: float = Field(_NEURON.v_th, gt=0, description="spike threshold of the membrane potential")
+    v_reset: float = Field(_NEURON.v_reset, description="membrane potential after a spike")
+    v_leak: float = Field(_NEURON.v_leak, description="resting potential the membrane leaks towards")
+    dt: float = Field(_NEURON.dt, gt=0, description="simulation time step, s")
     alpha: float = Field(_NEURON.alpha, gt=0, description="surrogate-gradient sharpness")
 
     def to_neuron_spec(self) -> NeuronSpec:
@@ -79,10 +82,12 @@ class NeuronSection(_Strict):
 
 
 class ModelSection(_Strict):
+    """The network: built from layer sizes (mlp, conv) or imported from a trained one (nir, python)."""
+
     kind: Literal["mlp", "conv", "nir", "python"] = Field(
         "mlp", description="mlp: linear LIF layers; conv: conv LIF blocks with pooling, then linear LIF layers; "
                            "nir: import a trained network from model.path; python: a Norse model from "
-                           "model.factory (see README 'Import your own network')")
+                           "model.factory (see docs/import-your-network.md)")
     path: str | None = Field(None, description="nir: the NIR graph file (relative to the working directory)")
     factory: str | None = Field(None, description="python: package.module:function returning a Norse network")
     state_dict: str | None = Field(None, description="python: a torch state_dict file loaded into the factory's "
@@ -96,23 +101,26 @@ class ModelSection(_Strict):
         "nir/python: the imported network's float accuracy in percent; the study stops before any trial if the "
         "import misses it by more than accuracy_tolerance"))
     accuracy_tolerance: float = Field(1.0, ge=0, description="percentage points allowed off expected_accuracy")
-    hidden: list[int] = Field(default_factory=lambda: [128], description="hidden linear layer sizes")
+    hidden: list[int] = Field(default_factory=lambda: [128], description="hidden linear layer sizes (conv: after "
+                                                                         "the conv blocks, may be [])")
     channels: list[int] = Field(default_factory=lambda: [16, 32], min_length=1,
                                 description="conv: output channels of each conv LIF block")
     kernel_size: int = Field(3, ge=1, le=15, description="conv: odd kernel size ('same' padding, stride 1)")
     pool: int = Field(2, ge=1, le=8, description="conv: pooling window and stride after each block (1: none)")
-    pooling: Literal["sum", "max"] = Field("sum", description="conv: sum (spike counts; NIR SumPool2d) or max")
+    pooling: Literal["sum", "max"] = Field("sum", description="conv: sum (spike counts; NIR SumPool2d) or max "
+                                                              "(spike OR; no NIR node)")
     input_shape: list[int] | None = Field(None, min_length=1, max_length=3, description=(
         "conv: reshape flat samples to (channels, height, width), e.g. [1, 8, 8] for digits"))
     readout: Literal["spiking", "li", "li_sum"] = Field(
-        "spiking", description="LIF output (spike counts) or leaky integrator (li: peak membrane over time, li_sum: "
-                               "membrane summed over time)")
+        "spiking", description="spiking: LIF output, logits = spike counts; li_sum: leaky integrator, logits = its "
+                               "membrane summed over time (the shipped static studies' choice); li: leaky "
+                               "integrator, logits = its peak membrane (Norse's convention)")
     weight_scale: float | Literal["auto"] = Field(
         "auto", description="auto: scale each layer until its neurons fire at init_rate on training samples "
                             "(qsearch.snn._init); a number multiplies the default initialisation")
     init_rate: float = Field(0.1, gt=0, lt=1, description="auto: target spikes per neuron per step, hidden layers")
     init_output_rate: float = Field(0.1, gt=0, lt=1, description="auto: target rate of a spiking readout")
-    neuron: NeuronSection = NeuronSection()
+    neuron: NeuronSection = Field(NeuronSection(), description="the LIF neuron constants (section model.neuron)")
     device: DeviceChoice = Field("auto", description="auto: CUDA when torch finds a device, else cpu (recorded "
                                                      "per trial); cuda without a device stops before any trial")
 
@@ -159,13 +167,16 @@ class ModelSection(_Strict):
 
 
 class TrainingSection(_Strict):
-    epochs: int = Field(_TRAIN.epochs, ge=1)
+    """Float training (Adam, BPTT with Norse's surrogate gradient) and the QAT fine-tuning after it."""
+
+    epochs: int = Field(_TRAIN.epochs, ge=1, description="float training epochs (at least; see min_steps)")
     min_steps: int = Field(0, ge=0, description="optimizer steps at least: small data sets train more epochs "
                                                 "(epochs = max(epochs, ceil(min_steps / batches per epoch)))")
-    batch_size: int = Field(_TRAIN.batch_size, ge=1)
-    learning_rate: float = Field(_TRAIN.learning_rate, gt=0)
-    cosine_schedule: bool = _TRAIN.cosine_schedule
-    seed: int = _TRAIN.seed
+    batch_size: int = Field(_TRAIN.batch_size, ge=1, description="training samples per optimizer step")
+    learning_rate: float = Field(_TRAIN.learning_rate, gt=0, description="Adam's learning rate for float training")
+    cosine_schedule: bool = Field(_TRAIN.cosine_schedule, description="decay the learning rate along a cosine "
+                                                                      "over the epochs")
+    seed: int = Field(_TRAIN.seed, description="seed of the initial weights, the shuffling and stochastic rounding")
     qat_from_float: bool = Field(True, description="QAT fine-tunes the float network instead of training anew")
     qat_epochs: int = Field(10, ge=1, description="QAT fine-tuning epochs (when qat_from_float)")
     qat_lr_scale: float = Field(0.3, gt=0, le=1, description="QAT fine-tuning learning rate / learning_rate")
@@ -182,9 +193,11 @@ class TrainingSection(_Strict):
 
 
 class FloatRange(_Strict):
-    low: float = Field(gt=0)
-    high: float = Field(gt=0)
-    log: bool = True
+    """A range of floats to search (Optuna's ``suggest_float``)."""
+
+    low: float = Field(gt=0, description="smallest value")
+    high: float = Field(gt=0, description="largest value (>= low)")
+    log: bool = Field(True, description="sample on a log scale")
 
     @model_validator(mode="after")
     def _ordered(self) -> FloatRange:
@@ -194,19 +207,38 @@ class FloatRange(_Strict):
 
 
 class SearchSpaceSection(_Strict):
-    scheme: list[QuantizedScheme] = Field(default_factory=_quantized_schemes, min_length=1)
-    weight_bits: list[int] = Field(default_factory=lambda: [2, 3, 4, 6, 8], min_length=1)
-    per_layer_weight_bits: bool = False
-    membrane_bits: list[int] = Field(default_factory=lambda: [6, 8, 10, 12, 16], min_length=1)
-    current_bits: list[int] = Field(default_factory=lambda: [6, 8, 10, 12, 16], min_length=1)
-    param_bits: list[int] = Field(default_factory=lambda: [4, 6, 8, 12, 16], min_length=1)
+    """The choices every trial samples from (one Optuna parameter each)."""
+
+    scheme: list[QuantizedScheme] = Field(
+        default_factory=_quantized_schemes, min_length=1,
+        description="ptq: train in float, quantize, evaluate; qat: fine-tune with fake quantization "
+                    "(straight-through gradients)")
+    weight_bits: list[int] = Field(default_factory=lambda: [2, 3, 4, 6, 8], min_length=1,
+                                   description=f"weight widths, each {WEIGHT_WIDTHS.allowed()} bits (1: binary)")
+    per_layer_weight_bits: bool = Field(False, description="one weight width per layer (parameters weight_bits_l0, "
+                                                           "weight_bits_l1, ...) instead of one for all layers")
+    membrane_bits: list[int] = Field(default_factory=lambda: [6, 8, 10, 12, 16], min_length=1,
+                                     description=f"membrane-potential widths, each {STATE_WIDTHS.allowed()} bits")
+    current_bits: list[int] = Field(default_factory=lambda: [6, 8, 10, 12, 16], min_length=1,
+                                    description=f"synaptic-current widths, each {STATE_WIDTHS.allowed()} bits")
+    param_bits: list[int] = Field(default_factory=lambda: [4, 6, 8, 12, 16], min_length=1,
+                                  description=f"widths of the five neuron constants (two decays, leak, threshold, "
+                                              f"reset), each {PARAM_WIDTHS.allowed()} bits")
     rounding: list[Literal["truncate", "nearest", "stochastic"]] = Field(
-        default_factory=lambda: list(ROUNDING_MODES), min_length=1)
-    timesteps: list[int] = Field(default_factory=lambda: [8, 12, 16], min_length=1)
-    sparsity: list[float] | None = None
-    per_layer_sparsity: bool = False
-    learning_rate: FloatRange | None = None
-    epochs: list[int] | None = None
+        default_factory=lambda: list(ROUNDING_MODES), min_length=1,
+        description="rounding of weights and neuron states: truncate (floor), nearest (ties down), stochastic "
+                    "(unbiased, seeded)")
+    timesteps: list[int] = Field(default_factory=lambda: [8, 12, 16], min_length=1,
+                                 description="simulation steps T per sample, each 1..1000")
+    sparsity: list[float] | None = Field(None, description="magnitude-pruning fractions, each 0 <= s < 1; null: no "
+                                                           "pruning")
+    per_layer_sparsity: bool = Field(False, description="one sparsity per layer (sparsity_l0, ...) instead of one "
+                                                        "for all layers")
+    learning_rate: FloatRange | None = Field(None, description="search the float training learning rate in this "
+                                                               "range (section search_space.learning_rate); "
+                                                               "null: training.learning_rate")
+    epochs: list[int] | None = Field(None, description="float training epoch counts to search; null: "
+                                                       "training.epochs")
 
     @field_validator("weight_bits", "membrane_bits", "current_bits", "param_bits", "timesteps", "sparsity", "epochs",
                      mode="before")
@@ -254,6 +286,8 @@ class SearchSpaceSection(_Strict):
 
 
 class QuantizationSection(_Strict):
+    """How the fixed-point formats are calibrated from the trained network."""
+
     weight_calibration: WeightCalibration = Field(
         DEFAULT_WEIGHT_CALIBRATION,
         description="mse: power-of-two step with the least squared error (may clip the largest weights); "
@@ -261,17 +295,25 @@ class QuantizationSection(_Strict):
 
 
 class ConstraintsSection(_Strict):
-    max_accuracy_drop: float | None = Field(1.0, ge=0, description="percentage points below the float baseline")
-    max_memory_kib: float | None = Field(None, gt=0)
+    """Feasibility: a trial outside these is no candidate (given to the sampler as Optuna constraints)."""
+
+    max_accuracy_drop: float | None = Field(1.0, ge=0, description=(
+        "the accuracy budget: most percentage points a trial may lose against the float baseline (drop = float "
+        "minus quantized accuracy on accuracy_split); null: no budget"))
+    max_memory_kib: float | None = Field(None, gt=0, description="memory budget, KiB; null: none")
 
 
 class SamplerSection(_Strict):
-    kind: SamplerKind = "nsga2"
-    seed: int | None = 0
-    population_size: int = Field(16, ge=2, description="nsga2/nsga3")
-    mutation_prob: float | None = Field(None, ge=0, le=1)
-    crossover_prob: float = Field(0.9, ge=0, le=1)
-    n_startup_trials: int = Field(10, ge=0, description="tpe/gp")
+    """The Optuna sampler that proposes each trial's configuration."""
+
+    kind: SamplerKind = Field("nsga2", description="Optuna sampler; grid: exhaustive sweep of the categorical "
+                                                   "space")
+    seed: int | None = Field(0, description="sampler seed (each extra worker adds its index); null: random")
+    population_size: int = Field(16, ge=2, description="nsga2/nsga3: trials per generation")
+    mutation_prob: float | None = Field(None, ge=0, le=1, description="nsga2/nsga3; null: Optuna's default "
+                                                                      "(1 / number of parameters)")
+    crossover_prob: float = Field(0.9, ge=0, le=1, description="nsga2/nsga3")
+    n_startup_trials: int = Field(10, ge=0, description="tpe/gp: random trials before the model is used")
     distinct: bool = Field(True, description="re-draw a proposal that repeats an earlier trial's parameters, so "
                                              "every trial is a new point (qsearch.search._distinct)")
     initial_design: InitialDesign = Field(
@@ -282,12 +324,15 @@ class SamplerSection(_Strict):
 
 
 class SilentSection(_Strict):
-    enabled: bool = True
+    """Stop a trial whose network goes silent during training (Firmin et al. 2024): recorded PRUNED, silent."""
+
+    enabled: bool = Field(True, description="watch training for silent networks")
     min_spikes: float | None = Field(None, ge=0, description=(
         "fewer watched-layer spikes than this makes a sample silent; none: 1 for float training, and for QAT "
         "relative_min_spikes times the float network's own mean (the same rule on every data set)"))
     relative_min_spikes: float = Field(0.1, gt=0, le=1, description="QAT: share of the float network's spikes")
-    max_silent_fraction: float = Field(_SILENT.max_silent_fraction, ge=0, le=1)
+    max_silent_fraction: float = Field(_SILENT.max_silent_fraction, ge=0, le=1,
+                                       description="above this share of silent samples in a window the trial stops")
     check_every: int = Field(_SILENT.check_every, ge=1, description="training samples per check window")
     grace_epochs: float = Field(1.0, ge=0, description="training epochs before the first check (float training: "
                                 "times the factor min_steps multiplies training.epochs by, the same share of steps)")
@@ -311,6 +356,8 @@ class SilentSection(_Strict):
 
 
 class HopelessSection(_Strict):
+    """Stop a QAT trial that can no longer reach the accuracy budget: recorded PRUNED, hopeless."""
+
     enabled: bool = Field(True, description="stop a QAT trial whose validation accuracy can no longer reach "
                                             "the accuracy budget (qsearch.search._hopeless)")
     margin: float = Field(2.0, ge=0, description="percentage points added to the largest gain seen")
@@ -318,35 +365,57 @@ class HopelessSection(_Strict):
 
 
 class EarlyStoppingSection(_Strict):
-    silent: SilentSection = SilentSection()
-    hopeless: HopelessSection = HopelessSection()
+    """Rules that end a trial's training early."""
+
+    silent: SilentSection = Field(SilentSection(), description="the silent-network stop (section "
+                                                               "early_stopping.silent)")
+    hopeless: HopelessSection = Field(HopelessSection(), description="the hopeless-QAT stop (section "
+                                                                     "early_stopping.hopeless)")
     patience: int | None = Field(None, ge=1, description="epochs without validation improvement")
 
 
 class BaselineSection(_Strict):
-    timesteps: int | None = Field(None, ge=1, description="default: the largest searched timesteps")
+    """The float32 baseline, trial 0: the reference every accuracy drop is measured against."""
+
+    timesteps: int | None = Field(None, ge=1, description="T of the float baseline; null: the largest searched "
+                                                          "timesteps")
 
 
 class StudyFile(_Strict):
-    name: str = Field("qsearch", min_length=1, description="default study name")
-    storage: str = "sqlite:///qsearch.db"
-    n_trials: int = Field(30, ge=1)
-    timeout: float | None = Field(None, gt=0, description="seconds")
-    seed: int = 0
-    dataset: DatasetSpec = DigitsSpec()
-    model: ModelSection = ModelSection()
-    training: TrainingSection = TrainingSection()
-    search_space: SearchSpaceSection = SearchSpaceSection()
-    quantization: QuantizationSection = QuantizationSection()
+    """A whole study: what to search, on which data, and where to record it."""
+
+    name: str = Field("qsearch", min_length=1, description=(
+        "study name in the storage (--study-name overrides); a copied study file needs a new one, as a name "
+        "started with another study file is refused"))
+    storage: str = Field("sqlite:///qsearch.db", description=(
+        "storage URL (--storage overrides): sqlite:///FILE, postgresql+psycopg://..., mysql+pymysql://..., "
+        "journal:FILE"))
+    n_trials: int = Field(30, ge=1, description="trials one qsearch run adds (--n-trials overrides)")
+    timeout: float | None = Field(None, gt=0, description="seconds one qsearch run may take (--timeout "
+                                                          "overrides); null: no limit")
+    seed: int = Field(0, description="recorded with the study; the seeds in use are dataset.seed, training.seed "
+                                     "and sampler.seed")
+    dataset: DatasetSpec = Field(DigitsSpec(), description="the data and its spike encoding, chosen by "
+                                                           "dataset.name (sections dataset)")
+    model: ModelSection = Field(ModelSection(), description="the network (section model)")
+    training: TrainingSection = Field(TrainingSection(), description="float training and QAT fine-tuning "
+                                                                     "(section training)")
+    search_space: SearchSpaceSection = Field(SearchSpaceSection(), description="what each trial samples "
+                                                                               "(section search_space)")
+    quantization: QuantizationSection = Field(QuantizationSection(), description="format calibration "
+                                                                                 "(section quantization)")
     objectives: list[Objective] = Field(default_factory=lambda: ["accuracy", "memory"], min_length=2,
-                                        max_length=3)
+                                        max_length=3, description="what the search optimizes: accuracy and one "
+                                                                  "or two costs, each once")
     accuracy_split: Literal["test", "validation"] = Field(
         "validation", description="the split the accuracy objective and the selection use; test accuracy is "
                                   "always measured and reported, and selecting on it warns")
-    constraints: ConstraintsSection = ConstraintsSection()
-    sampler: SamplerSection = SamplerSection()
-    early_stopping: EarlyStoppingSection = EarlyStoppingSection()
-    baseline: BaselineSection = BaselineSection()
+    constraints: ConstraintsSection = Field(ConstraintsSection(), description="the accuracy and memory budgets "
+                                                                              "(section constraints)")
+    sampler: SamplerSection = Field(SamplerSection(), description="the Optuna sampler (section sampler)")
+    early_stopping: EarlyStoppingSection = Field(EarlyStoppingSection(), description="rules that end a trial "
+                                                                                     "early (section early_stopping)")
+    baseline: BaselineSection = Field(BaselineSection(), description="the float baseline (section baseline)")
     trial_runner: Literal["snn", "synthetic"] = Field(
         "snn", description="snn trains every network; synthetic is the closed-form test double "
                            "(qsearch.search._synthetic) for tests and storage benchmarks")
