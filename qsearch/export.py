@@ -38,6 +38,7 @@ from qsearch.search import BASELINE_ATTR, make_storage, mask_url
 from qsearch.search._data import trial_data
 from qsearch.search._objective import REFERENCE_ATTR
 from qsearch.search._rows import read_results
+from qsearch.search._storage import mask_study_file
 from qsearch.search._study import STUDY_FILE_ATTR
 from qsearch.search._trial import TrainedTrial, train_trial_model
 from qsearch.snn import LayerShape, device_generator, evaluate
@@ -98,7 +99,7 @@ def _study_file(study: optuna.Study, study_name: str) -> StudyFile:
     data = study.user_attrs.get(STUDY_FILE_ATTR)
     if data is None:
         raise InputError(f"--study-name: study {study_name!r} holds no study file (not created by qsearch)")
-    return parse_study(data, f"study {study_name!r}")
+    return parse_study(mask_study_file(data), f"study {study_name!r}")
 
 
 def retrain_trial(study_file: StudyFile, trial: optuna.trial.FrozenTrial) -> TrainedTrial:
@@ -311,7 +312,7 @@ def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_na
         "membrane_format": attrs.get("membrane_format"),
         "device": {"trial": attrs.get("device", "cpu"), "export": export_device},
         "selection": selection, "reproduced": reproduced,
-        "study_file": json.loads(study_file.model_dump_json()),
+        "study_file": mask_study_file(json.loads(study_file.model_dump_json())),
         "files": {"network": NETWORK_FILE, "nir": NIR_FILE if nir else None},
     }
 

@@ -104,14 +104,14 @@ def study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
     """Objectives, accuracy budget and accuracy split stored with the study (defaults if made elsewhere)."""
     from qsearch.errors import InputError
     from qsearch.search import make_storage
-    from qsearch.search._storage import mask_url
+    from qsearch.search._storage import mask_study_file, mask_url
     from qsearch.search._study import STUDY_FILE_ATTR
 
     try:
         study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
     except KeyError:
         raise InputError(f"--study-name: no study {name!r} in {mask_url(url)}") from None
-    spec = study.user_attrs.get(STUDY_FILE_ATTR, {})
+    spec = mask_study_file(study.user_attrs.get(STUDY_FILE_ATTR, {}))
     objectives = spec.get("objectives", ["accuracy", "memory"])
     budget = spec.get("constraints", {}).get("max_accuracy_drop", 1.0)
     return objectives, budget, spec.get("accuracy_split", "validation")

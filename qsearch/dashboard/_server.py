@@ -48,9 +48,22 @@ def _delegate(name: str) -> Callable:
     return method
 
 
+def without_credentials(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Study user attributes with the recorded study file's storage password masked (studies recorded before
+    qsearch masked it when writing still hold it)."""
+    from qsearch.search._storage import mask_study_file
+    from qsearch.search._study import STUDY_FILE_ATTR
+
+    spec = attrs.get(STUDY_FILE_ATTR)
+    if not isinstance(spec, dict):
+        return attrs
+    return {**attrs, STUDY_FILE_ATTR: mask_study_file(spec)}
+
+
 class FeasibilityStorage(optuna.storages.BaseStorage):
-    """A view of an Optuna storage whose trials carry the legacy ``constraints`` attribute; every other call
-    (writes included: notes saved in the dashboard) goes to the storage unchanged."""
+    """A view of an Optuna storage whose trials carry the legacy ``constraints`` attribute and whose studies
+    show no storage password; every other call (writes included: notes saved in the dashboard) goes to the
+    storage unchanged."""
 
     def __init__(self, backend: optuna.storages.BaseStorage) -> None:
         self._backend = backend
@@ -64,6 +77,17 @@ class FeasibilityStorage(optuna.storages.BaseStorage):
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         return with_legacy_constraints(self._backend.get_trial(trial_id))
+
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        return without_credentials(self._backend.get_study_user_attrs(study_id))
+
+    def get_all_studies(self) -> list[Any]:  # FrozenStudy, which optuna 5 does not export
+        studies = []
+        for study in self._backend.get_all_studies():
+            shown = copy.copy(study)  # FrozenStudy's user_attrs is a public field; the storage's copy stays as is
+            shown.user_attrs = without_credentials(study.user_attrs)
+            studies.append(shown)
+        return studies
 
 
 for _name in sorted(optuna.storages.BaseStorage.__abstractmethods__ - set(vars(FeasibilityStorage))):

@@ -36,6 +36,18 @@ def mask_url(url: str) -> str:
         return url.split("@")[-1] if "@" in url else url
 
 
+def mask_study_file(spec: dict[str, Any]) -> dict[str, Any]:
+    """A recorded study file (its JSON form) with the password in its ``storage`` URL masked.
+
+    The study file is recorded with the study, and the record is read by everyone who can read the storage:
+    optuna-dashboard serves it, ``export`` copies it into the model card. A password must not travel with it;
+    the run itself was given the URL by the user and never reads it back from the record."""
+    storage = spec.get("storage")
+    if not isinstance(storage, str) or mask_url(storage) == storage:
+        return spec
+    return {**spec, "storage": mask_url(storage)}
+
+
 def storage_kind(url: str) -> str:
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme in RDB_SCHEMES:

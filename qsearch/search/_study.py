@@ -31,7 +31,7 @@ from qsearch.search._samplers import make_sampler
 from qsearch.search._schema import set_up_schema
 from qsearch.search._settings import RunSettings
 from qsearch.search._space import baseline_params
-from qsearch.search._storage import check_persistent, make_storage, storage_kind
+from qsearch.search._storage import check_persistent, make_storage, mask_study_file, storage_kind
 from qsearch.search._synthetic import runner_for
 from qsearch.search._workers import optimize_exactly
 from qsearch.studyfile import StudyFile, parse_study
@@ -103,7 +103,7 @@ def _check_same_study_file(study: optuna.Study, study_file: StudyFile, name: str
         raise InputError(f"study_file: study {name!r} was run with a different study file (search space, "
                          "training or data changed); use a new --study-name, or --allow-changed-study-file")
     if STUDY_FILE_ATTR not in attrs:
-        study.set_user_attr(STUDY_FILE_ATTR, json.loads(study_file.model_dump_json()))
+        study.set_user_attr(STUDY_FILE_ATTR, mask_study_file(json.loads(study_file.model_dump_json())))
     if stored is None:
         study.set_user_attr(STUDY_FILE_HASH_ATTR, digest)
 
