@@ -43,5 +43,10 @@ test-browser: install
 benchmark: install
 	$(BIN)/python benchmarks/trial_speed.py
 
+# the study-file reference, generated from qsearch/studyfile.py (tests/test_study_file_reference.py checks it)
+.PHONY: docs
+docs: install
+	$(BIN)/python -m qsearch.studyfile_reference > docs/study-file.md
+
 clean:
 	rm -rf $(VENV) *.egg-info qsearch.db qsearch.db.artifacts pareto.html plots exports
