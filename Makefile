@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # every install goes through constraints.txt: torch==2.13.0 (local CPU wheel), torchvision==0.28.0
 PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install run test test-fast test-slow test-browser lint typecheck benchmark clean
+.PHONY: install run test test-fast test-slow test-faults test-browser lint typecheck benchmark clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ test: install lint
 
 test-slow: install
 	$(BIN)/pytest -q -m slow
+
+# the fault probes (tests/faults): each drives `qsearch` as a user would, in subprocesses
+test-faults: install
+	$(BIN)/pytest -q -m faults
 
 # needs Debian's chromium and chromium-driver (.ci/run installs them when missing)
 test-browser: install

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages.journal import JournalFileBackend
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from qsearch.errors import QsearchError
 from qsearch.search import _optuna_compat as compat
+from qsearch.search._journal import TolerantJournalFileBackend
 from qsearch.search._retry import RetryingRDBStorage
 from qsearch.search._schema import set_up_schema
 
@@ -164,7 +164,7 @@ def _journal_storage(url: str, read_only: bool) -> optuna.storages.BaseStorage:
             path.touch(exist_ok=True)
             with path.open("a"):
                 pass  # writable? (Optuna only finds out at the first write, with a traceback)
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        return optuna.storages.JournalStorage(TolerantJournalFileBackend(str(path)))
     except OSError as error:
         raise StorageError(f"--storage: cannot write journal file {path}: {error.strerror or error}") from None
 
