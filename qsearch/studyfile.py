@@ -315,12 +315,12 @@ class SamplerSection(_Strict):
     crossover_prob: float = Field(0.9, ge=0, le=1, description="nsga2/nsga3")
     n_startup_trials: int = Field(10, ge=0, description="tpe/gp: random trials before the model is used")
     distinct: bool = Field(True, description="re-draw a proposal that repeats an earlier trial's parameters, so "
-                                             "every trial is a new point (qsearch.search._distinct)")
+                                             "every trial is a new point")
     initial_design: InitialDesign = Field(
         "ladder", description="ladder: the first trials after the float baseline are one per weight width "
                               "(uniform over the layers, every other choice the baseline's), PTQ first, then QAT, "
-                              "so the first generation already spans the memory axis (a sampler wrapper: "
-                              "qsearch.search._initial); none: the sampler alone")
+                              "so the first generation already spans the memory axis (a sampler wrapper, nothing "
+                              "enqueued); none: the sampler alone")
 
 
 class SilentSection(_Strict):
@@ -359,7 +359,7 @@ class HopelessSection(_Strict):
     """Stop a QAT trial that can no longer reach the accuracy budget: recorded PRUNED, hopeless."""
 
     enabled: bool = Field(True, description="stop a QAT trial whose validation accuracy can no longer reach "
-                                            "the accuracy budget (qsearch.search._hopeless)")
+                                            "the accuracy budget")
     margin: float = Field(2.0, ge=0, description="percentage points added to the largest gain seen")
     min_curves: int = Field(5, ge=1, description="finished QAT learning curves needed before any stop")
 
@@ -417,8 +417,8 @@ class StudyFile(_Strict):
                                                                                      "early (section early_stopping)")
     baseline: BaselineSection = Field(BaselineSection(), description="the float baseline (section baseline)")
     trial_runner: Literal["snn", "synthetic"] = Field(
-        "snn", description="snn trains every network; synthetic is the closed-form test double "
-                           "(qsearch.search._synthetic) for tests and storage benchmarks")
+        "snn", description="snn trains every network; synthetic replaces training with a closed-form test "
+                           "double (milliseconds per trial) for tests and storage benchmarks")
     synthetic_sleep_s: float = Field(0.0, ge=0, description="seconds each synthetic trial takes")
 
     @field_validator("objectives")
