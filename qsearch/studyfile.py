@@ -117,7 +117,7 @@ class ModelSection(_Strict):
                                "integrator, logits = its peak membrane (Norse's convention)")
     weight_scale: float | Literal["auto"] = Field(
         "auto", description="auto: scale each layer until its neurons fire at init_rate on training samples "
-                            "(qsearch.snn._init); a number multiplies the default initialisation")
+                            "(see docs/how-a-study-works.md); a number multiplies the default initialisation")
     init_rate: float = Field(0.1, gt=0, lt=1, description="auto: target spikes per neuron per step, hidden layers")
     init_output_rate: float = Field(0.1, gt=0, lt=1, description="auto: target rate of a spiking readout")
     neuron: NeuronSection = Field(NeuronSection(), description="the LIF neuron constants (section model.neuron)")
