@@ -118,7 +118,7 @@ def main() -> None:
 
     import torch
 
-    from qsearch.search._space import baseline_config
+    from qsearch.search import baseline_config
 
     torch.set_num_threads(1)
     study_path = Path(args.study if args.study.endswith(".yaml") else f"studies/{args.study}.yaml")

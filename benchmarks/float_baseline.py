@@ -27,11 +27,9 @@ ROW_COLUMNS = "n_train | snn_val | snn_test | ref | ref_val | ref_test | gap_tes
 def baseline_row(study, seed: int) -> str:
     """Train ``study``'s float baseline and fit the reference on its split; the cells of :data:`ROW_COLUMNS`
     (a baseline stopped as silent shows ``silent@<epoch>`` and no accuracy)."""
-    from qsearch.search import reference_accuracy
-    from qsearch.search._data import trial_splits
-    from qsearch.search._space import baseline_config
-    from qsearch.search._trial import run_trial
+    from qsearch.search import baseline_config
     from qsearch.snn import SilentNetworkError
+    from qsearch.trial import reference_accuracy, run_trial, trial_splits
 
     config = baseline_config(study)
     reference = reference_accuracy(trial_splits(study.dataset, config.timesteps), seed=seed)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import optuna
 
-from qsearch.search import _attrs
-from qsearch.search._hopeless import DEFAULT_MARGIN, ReplayReport, replay, study_curves
-from qsearch.search._study import STUDY_FILE_ATTR
+from qsearch.record import keys
+from qsearch.search import STUDY_FILE_ATTR, ReplayReport, replay, study_curves
+from qsearch.search._hopeless import DEFAULT_MARGIN
 from qsearch.studyfile import parse_study
 
 
@@ -28,7 +28,7 @@ def study_replays(db: Path, study_name: str, margins: list[float]) -> tuple[int,
     """The study's QAT curve count and the replay per margin (target from its own baseline and budget)."""
     study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{db}")
     trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    baseline = next(t for t in trials if t.user_attrs.get(_attrs.BASELINE))
+    baseline = next(t for t in trials if t.user_attrs.get(keys.BASELINE))
     spec = parse_study(study.user_attrs[STUDY_FILE_ATTR], f"{db}: recorded study file")
     if spec.early_stopping.hopeless.enabled:
         raise SystemExit(f"{db}: the hopeless rule was on, so its curves are not the whole population; "
@@ -36,7 +36,7 @@ def study_replays(db: Path, study_name: str, margins: list[float]) -> tuple[int,
     drop = spec.constraints.max_accuracy_drop
     if drop is None:
         raise SystemExit(f"{db}: constraints.max_accuracy_drop is null, so there is no budget to judge against")
-    target = float(baseline.user_attrs[_attrs.ACCURACY]) - drop
+    target = float(baseline.user_attrs[keys.ACCURACY]) - drop
     curves = study_curves(trials)
     min_curves = spec.early_stopping.hopeless.min_curves
     return len(curves), {margin: replay(curves, target, margin=margin, min_curves=min_curves) for margin in margins}

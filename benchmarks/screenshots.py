@@ -46,8 +46,8 @@ def main() -> None:
 
     from qsearch.dashboard import dashboard_app, study_summary
     from qsearch.plots import write_pareto_html
-    from qsearch.search import make_storage
-    from qsearch.search._optuna_compat import study_id
+    from qsearch.record import make_storage
+    from qsearch.record.optuna_compat import study_id
 
     args.outdir.mkdir(parents=True, exist_ok=True)
     summary, split = study_summary(args.storage, args.study)

@@ -2,7 +2,7 @@
 
 Every worker runs the real search path — ``open_study``, the ``Objective`` (sampling, user attributes,
 constraints, the results-table row) and ``optimize_exactly`` (the exact shared trial count) — with the
-synthetic trial runner (``qsearch.search._synthetic``) in place of training, so what is measured is the
+synthetic trial runner (``qsearch.trial._synthetic``) in place of training, so what is measured is the
 storage: Optuna's tables, the results table, the sampler reading the study. Two set-ups:
 
 - ``direct``: every worker talks to PostgreSQL (``--url``), with heartbeats (as ``qsearch run`` does);
@@ -62,11 +62,11 @@ def _worker(index: int, study_url: str, results_url: str, name: str, total: int,
 
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the gRPC proxy client
 
+    from qsearch.execution._workers import optimize_exactly
     from qsearch.results import engine_for, ensure_table
     from qsearch.search import Objective, open_study
-    from qsearch.search._synthetic import runner_for
-    from qsearch.search._workers import optimize_exactly
     from qsearch.studyfile import parse_study
+    from qsearch.trial import runner_for
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sf = parse_study(spec)
@@ -134,8 +134,9 @@ def run_mode(mode: str, url: str, workers: int, trials: int, spec: dict, ctx) ->
     import optuna
     from optuna.trial import TrialState
 
+    from qsearch.record import delete_study, make_storage
     from qsearch.results import engine_for, load_results
-    from qsearch.search import delete_study, make_storage, open_study
+    from qsearch.search import open_study
     from qsearch.studyfile import parse_study
 
     tag = f"qsearch-bench-{uuid.uuid4().hex[:8]}"

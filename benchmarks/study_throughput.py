@@ -23,7 +23,7 @@ in-memory storage, a journal file, SQLite and PostgreSQL (when ``--pg-url`` answ
 trial, the overhead over in-memory, and the storage writes per trial counted at the storage API (Optuna's
 ``set_trial_*``/``create_new_trial``/heartbeats, by method) and, for the SQL databases, SQL commits and
 statements per trial. SQLite and PostgreSQL run a second time with one transaction per user attribute (how
-qsearch wrote them before :func:`qsearch.search._storage.set_user_attrs`), for comparison. Finally it checks
+qsearch wrote them before :func:`qsearch.record._storage.set_user_attrs`), for comparison. Finally it checks
 that a trial's writes do not grow with its epochs (the epoch hook must not write to the storage): the same
 trials with 1 and with 20 epochs.
 
@@ -203,7 +203,7 @@ def _summarise(layout: Layout, url: str, name: str, launched: dt.datetime, exit_
     import optuna
     from optuna.trial import TrialState
 
-    from qsearch.search import make_storage
+    from qsearch.record import make_storage
 
     study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
     trials = study.get_trials(deepcopy=False)
@@ -220,7 +220,7 @@ def _summarise(layout: Layout, url: str, name: str, launched: dt.datetime, exit_
 
 
 def _delete(url: str, name: str) -> None:
-    from qsearch.search import delete_study, storage_kind
+    from qsearch.record import delete_study, storage_kind
 
     if storage_kind(url) == "journal":
         return  # the journal file is in a temporary folder removed at the end
@@ -310,7 +310,7 @@ def counting_writes() -> Iterator[collections.Counter]:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from qsearch.search._retry import RetryingRDBStorage
+    from qsearch.record._retry import RetryingRDBStorage
 
     counter: collections.Counter = collections.Counter()
     # an RDB storage is used through Optuna's cache, which calls the RDB storage's private methods: count there
@@ -358,10 +358,11 @@ def run_synthetic(sf, url: str | None, trials: int) -> StorageRun:
     """``trials`` synthetic trials on a fresh study, as ``run_study`` runs them (``url`` None: in memory)."""
     import optuna
 
-    from qsearch.search import Objective, open_study, results_engine_for
+    from qsearch.execution._workers import optimize_exactly
+    from qsearch.record import results_engine_for
+    from qsearch.search import Objective, open_study
     from qsearch.search import _study as study_module
-    from qsearch.search._synthetic import runner_for
-    from qsearch.search._workers import optimize_exactly
+    from qsearch.trial import runner_for
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = f"storage-overhead-{uuid.uuid4().hex[:8]}"
@@ -409,7 +410,7 @@ def postgres_answers(url: str) -> bool:
 @contextlib.contextmanager
 def per_key_user_attrs() -> Iterator[None]:
     """User attributes written as before qsearch batched them: one storage call (one transaction) per key."""
-    from qsearch.search._retry import RetryingRDBStorage
+    from qsearch.record._retry import RetryingRDBStorage
 
     batched = RetryingRDBStorage.__dict__["set_trial_user_attrs"]
     del RetryingRDBStorage.set_trial_user_attrs  # set_user_attrs then calls trial.set_user_attr per key
@@ -508,7 +509,7 @@ def main() -> int:
     parser.add_argument("--skip-layouts", action="store_true")
     parser.add_argument("--skip-storage", action="store_true")
     args = parser.parse_args()
-    from qsearch.search._launch import available_cores
+    from qsearch.execution._launch import available_cores
 
     cores = available_cores()  # the C of --workers auto (affinity, capped by a cgroup CPU quota)
     layouts = unique_layouts([parse_layout(token, cores) for token in args.layouts])

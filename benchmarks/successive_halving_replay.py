@@ -91,16 +91,16 @@ def read_study(storage: str, name: str) -> tuple[list[QatTrial], list[tuple[int,
 
     from qsearch.cost import memory_breakdown
     from qsearch.quant import QuantConfig
-    from qsearch.search import _attrs
+    from qsearch.record import keys
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
     drop = yaml.safe_load((ROOT / "studies" / "digits.yaml").read_text())["constraints"]["max_accuracy_drop"]
-    baseline = next(float(t.user_attrs[_attrs.ACCURACY]) for t in trials if t.user_attrs.get(_attrs.BASELINE))
+    baseline = next(float(t.user_attrs[keys.ACCURACY]) for t in trials if t.user_attrs.get(keys.BASELINE))
     floor = baseline - drop
-    points = [(t.number, float(t.user_attrs[_attrs.ACCURACY]), float(t.user_attrs["memory_bits"]) / 8192)
-              for t in trials if t.state == optuna.trial.TrialState.COMPLETE and not t.user_attrs.get(_attrs.BASELINE)
-              and t.user_attrs.get(_attrs.FEASIBLE)]
+    points = [(t.number, float(t.user_attrs[keys.ACCURACY]), float(t.user_attrs["memory_bits"]) / 8192)
+              for t in trials if t.state == optuna.trial.TrialState.COMPLETE and not t.user_attrs.get(keys.BASELINE)
+              and t.user_attrs.get(keys.FEASIBLE)]
     front = non_dominated(points)
     ever: set[int] = set()
     for i in range(len(points)):  # the running front after each feasible trial, in trial order
@@ -108,21 +108,21 @@ def read_study(storage: str, name: str) -> tuple[list[QatTrial], list[tuple[int,
     qat = []
     for t in trials:
         attrs = t.user_attrs
-        if ((attrs.get(_attrs.CONFIG) or {}).get("scheme") != "qat" or _attrs.DUPLICATE_OF in attrs
+        if ((attrs.get(keys.CONFIG) or {}).get("scheme") != "qat" or keys.DUPLICATE_OF in attrs
                 or GENERATION_KEY not in t.system_attrs):
             continue
-        epochs = int(attrs.get(_attrs.EPOCHS_RUN) or 0)
-        curve = attrs.get(_attrs.VALIDATION_CURVE)
+        epochs = int(attrs.get(keys.EPOCHS_RUN) or 0)
+        curve = attrs.get(keys.VALIDATION_CURVE)
         if curve:
             values = {i + 1: float(v) for i, v in enumerate(curve)}
-        elif attrs.get(_attrs.HOPELESS_EVIDENCE):
-            evidence = attrs[_attrs.HOPELESS_EVIDENCE]
+        elif attrs.get(keys.HOPELESS_EVIDENCE):
+            evidence = attrs[keys.HOPELESS_EVIDENCE]
             values = {int(evidence["epoch"]) + 1: float(evidence["accuracy"])}
         else:
             values = {}
-        memory = memory_breakdown(SIZES, QuantConfig.from_dict(attrs[_attrs.CONFIG])).total / 8192
+        memory = memory_breakdown(SIZES, QuantConfig.from_dict(attrs[keys.CONFIG])).total / 8192
         qat.append(QatTrial(t.number, int(t.system_attrs[GENERATION_KEY]), memory, epochs, values, bool(curve),
-                            bool(attrs.get(_attrs.FEASIBLE)), t.number in front, t.number in ever))
+                            bool(attrs.get(keys.FEASIBLE)), t.number in front, t.number in ever))
     numbers = {t.number for t in qat}
     qat_seconds = sum(t.duration.total_seconds() for t in trials if t.number in numbers and t.duration)
     ended = [t.datetime_complete for t in trials if t.datetime_complete]

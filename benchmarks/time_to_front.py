@@ -126,7 +126,8 @@ def run_one(runner: str, seed: int, n_trials: int, out: Path, user_epochs: int, 
     else:
         import optuna
 
-        from qsearch.search import BASELINE_ATTR, run_study
+        from qsearch.execution import run_study
+        from qsearch.search import BASELINE_ATTR
         from qsearch.studyfile import parse_study
 
         sf = parse_study(study_dict(runner != "before", seed, n_trials, npz))

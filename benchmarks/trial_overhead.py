@@ -163,7 +163,7 @@ def child(root: Path, study_path: Path, trials: int, folder: Path) -> dict:
     import yaml
 
     import qsearch
-    from qsearch.search import run_study
+    from qsearch.execution import run_study
     from qsearch.studyfile import parse_study
 
     assert Path(qsearch.__file__).resolve().is_relative_to(root.resolve()), qsearch.__file__

@@ -29,7 +29,7 @@ with warnings.catch_warnings():
 from qsearch.cost import memory_breakdown
 from qsearch.data import DigitsSpec
 from qsearch.quant import QuantConfig
-from qsearch.search._data import trial_data
+from qsearch.trial import trial_data
 
 HIDDEN = 128
 TIMESTEPS = 16

@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from qsearch.errors import InputError, QsearchError
-from qsearch.search._storage import StorageError, mask_url
+from qsearch.record import StorageError, mask_url
 
 
 class _OneLineUsageErrors(TyperGroup):
@@ -105,18 +105,16 @@ def run(
     import optuna
     import torch
 
-    from qsearch.search import _launch, storage_kind
-    from qsearch.search._interrupt import Interrupted, StopGate
-    from qsearch.search._settings import RunSettings
-    from qsearch.search._storage import check_persistent
-    from qsearch.search._trial import check_study_inputs, study_device
+    from qsearch.execution import Interrupted, RunSettings, StopGate, launch
+    from qsearch.record import check_persistent, storage_kind
     from qsearch.studyfile import load_study_file
+    from qsearch.trial import check_study_inputs, study_device
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     torch.set_num_threads(threads)
     if timeout is not None and not timeout > 0:
         raise fail(f"--timeout: {timeout:g} must be a positive number of seconds")
-    environment = _launch.launch_environment()  # the only read of the environment
+    environment = launch.launch_environment()  # the only read of the environment
     with user_errors(None):
         sf = load_study_file(study_file)
     warn_test_selection(sf)
@@ -129,10 +127,10 @@ def run(
         check_persistent(url)
         check_study_inputs(sf)  # missing data or a model that does not fit it: one line, nothing recorded
         gpus = torch.cuda.device_count() if study_device(sf) == "cuda" else 0
-        count = _launch.resolve_workers(_launch.parse_workers(workers), storage_kind(url),
+        count = launch.resolve_workers(launch.parse_workers(workers), storage_kind(url),
                                         inside_worker=environment.is_worker, gpus=gpus)
         if count > 1:
-            result = _launch.run_workers(study_file, settings, count, threads_per_worker=threads, gpus=gpus)
+            result = launch.run_workers(study_file, settings, count, threads_per_worker=threads, gpus=gpus)
             if result.signum is not None:
                 raise fail(_interrupted_line(result.signum), code=result.code)
             if result.code:
@@ -144,7 +142,7 @@ def run(
             return
         gate = StopGate()
         try:
-            with _launch.stop_signals(gate):
+            with launch.stop_signals(gate):
                 _run(sf, settings, plot, quiet, report, gate, artifacts)
         except Interrupted as stop:
             if reported_by_parent:
@@ -182,12 +180,11 @@ def user_errors(url: str | None = None, create: bool = False) -> Iterator[None]:
     user's database refusing (SQLAlchemy and driver errors). Anything else is a bug and keeps its traceback.
 
     Without ``create`` (every command but ``run``) the storage is only read: a missing SQLite file is refused
-    and nothing opened inside creates a table (:func:`~qsearch.search._storage.readers_only`).
+    and nothing opened inside creates a table (:func:`~qsearch.record._storage.readers_only`).
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from qsearch.search import storage_kind
-    from qsearch.search._storage import check_readable, readers_only
+    from qsearch.record import check_readable, readers_only, storage_kind
 
     try:
         if url is not None:
@@ -204,7 +201,7 @@ def user_errors(url: str | None = None, create: bool = False) -> Iterator[None]:
     except QsearchError as error:
         raise fail(_one_line(error, url)) from None
     except SQLAlchemyError as error:
-        from qsearch.search import describe_target
+        from qsearch.record import describe_target
 
         target = describe_target(url) if url else "the database"
         detail = _one_line(getattr(error, "orig", None) or error, url)
@@ -241,12 +238,17 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: P
     import optuna
     from tqdm import tqdm
 
-    from qsearch.search._interrupt import INTERRUPTED_REASON
-    from qsearch.search._study import execute, finished_trials, open_run_study
-    from qsearch.search._workers import BASELINE_PENDING_REASON, QUOTA_REASON
+    from qsearch.execution import (
+        BASELINE_PENDING_REASON,
+        INTERRUPTED_REASON,
+        QUOTA_REASON,
+        execute,
+        open_settings_study,
+    )
+    from qsearch.search import finished_trials
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_run_study(sf, settings)
+    study = open_settings_study(sf, settings)
     start = finished_trials(study)
     total = (settings.total_trials - start) if settings.total_trials else settings.n_trials
     bar = tqdm(total=max(total, 0), desc=f"{settings.study_name} trials", unit="trial", disable=quiet,
@@ -280,9 +282,9 @@ def show_front(url: str, name: str, plot_path: Path | None = None, max_accuracy_
                output: OutputFormat = OutputFormat.table, feasible_only: bool = True) -> None:
     """The end-of-run report: the float baseline and the front, the selected model, the knee (and the plot)."""
     from qsearch.metrics import cost_objective
+    from qsearch.record import read_results
     from qsearch.report import record, reference_line, render_table, to_csv, to_json
     from qsearch.results import COLUMNS, pareto_front
-    from qsearch.search._rows import read_results
 
     rows = read_results(url, name)
     if not rows:
@@ -353,8 +355,8 @@ def _study_reference(url: str, name: str) -> dict | None:
     """The non-spiking reference the float baseline recorded with the study (None if it has none)."""
     import optuna
 
-    from qsearch.search import make_storage
-    from qsearch.search._objective import REFERENCE_ATTR
+    from qsearch.record import make_storage
+    from qsearch.search import REFERENCE_ATTR
 
     study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
     return study.user_attrs.get(REFERENCE_ATTR)
@@ -383,9 +385,9 @@ def best(
 
 
 def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
+    from qsearch.record import read_results
     from qsearch.report import record, reference_line, render_table, to_csv, to_json
     from qsearch.results import COLUMNS, ResultFilter, filter_rows, pareto_front
-    from qsearch.search._rows import read_results
 
     flt = ResultFilter(max_accuracy_drop=max_drop, max_memory_kib=max_kib, states=["COMPLETE"],
                        feasible_only=not include_infeasible, include_baseline=False)
@@ -423,9 +425,9 @@ def trials(
     output: FormatOpt = OutputFormat.table,
 ) -> None:
     """Every recorded trial, filtered and sorted."""
+    from qsearch.record import read_results
     from qsearch.report import render_table, to_csv, to_json
     from qsearch.results import COLUMNS, ResultFilter
-    from qsearch.search._rows import read_results
 
     allowed = {"COMPLETE", "PRUNED", "FAIL"}
     for s in state or []:
@@ -448,7 +450,7 @@ def _require_study(url: str, name: str) -> None:
     """Refuse a study name the storage does not hold (an empty table would look like a study without trials)."""
     import optuna
 
-    from qsearch.search import make_storage
+    from qsearch.record import make_storage
 
     names = optuna.get_all_study_names(make_storage(url, heartbeat_interval=None))
     if name not in names:
@@ -461,8 +463,8 @@ def studies(storage: StorageOpt = DEFAULT_STORAGE, output: FormatOpt = OutputFor
     """List the studies in a storage."""
     import optuna
 
+    from qsearch.record import make_storage
     from qsearch.report import to_json
-    from qsearch.search import make_storage
 
     with user_errors(storage):
         summaries = optuna.get_all_study_summaries(make_storage(storage, heartbeat_interval=None))
@@ -491,8 +493,7 @@ def plot(
     import optuna
 
     from qsearch.plots import write_plots
-    from qsearch.search import make_storage
-    from qsearch.search._rows import read_results
+    from qsearch.record import make_storage, read_results
 
     with user_errors(storage):
         summary = _summarize(storage, study_name, read_results(storage, study_name))
@@ -514,7 +515,7 @@ def dashboard(
     from qsearch.dashboard import serve
 
     with user_errors(storage):
-        from qsearch.search import make_storage
+        from qsearch.record import make_storage
 
         make_storage(storage, heartbeat_interval=None)
     typer.echo(f"optuna-dashboard for {mask_url(storage)} at http://{host}:{port}/")
@@ -547,9 +548,9 @@ def configure_kernel() -> None:
     that train (``run`` and its workers, ``export``), not by the readers."""
     import os
 
-    from qsearch.snn import _fused
+    from qsearch.snn import KernelSettings, configure_fused_kernel
 
-    _fused.configure(_fused.KernelSettings.from_environment(os.environ))
+    configure_fused_kernel(KernelSettings.from_environment(os.environ))
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ A small SNN trial (a few hundred neurons, batches of 64) keeps a large GPU mostl
 recurrence is a handful of tiny kernels, so launch latency and the Python loop dominate. Several trial processes
 per GPU overlap those gaps; :func:`gpu_worker_layout` spreads them round-robin, each seeing one GPU through
 ``CUDA_VISIBLE_DEVICES``. ``DEFAULT_TRIALS_PER_GPU`` is the best of 4, 8 and 16 measured on an H200 with the
-default study (README, "GPU"); there the machine's 16 CPU cores still ran that small network 2.2x faster.
+default study (docs/gpu.md); there the machine's 16 CPU cores still ran that small network 2.2x faster.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Literal
 from qsearch.errors import InputError
 
 DeviceChoice = Literal["auto", "cpu", "cuda"]
-#: trial processes sharing one GPU unless told otherwise (4 beat 8 and 16 on an H200: README, "GPU")
+#: trial processes sharing one GPU unless told otherwise (4 beat 8 and 16 on an H200: docs/gpu.md)
 DEFAULT_TRIALS_PER_GPU = 4
 
 

@@ -33,14 +33,9 @@ import torch
 from qsearch.errors import DataError, InputError
 from qsearch.metrics import accuracy_standard_error, bits_to_kib, cost_objective, pj_to_nj
 from qsearch.quant import FLOAT_BITS, FixedPoint, QuantConfig
+from qsearch.record import make_storage, mask_study_file, mask_url, read_results
 from qsearch.results import summarize
-from qsearch.search import BASELINE_ATTR, make_storage, mask_url
-from qsearch.search._data import trial_data
-from qsearch.search._objective import REFERENCE_ATTR
-from qsearch.search._rows import read_results
-from qsearch.search._storage import mask_study_file
-from qsearch.search._study import STUDY_FILE_ATTR
-from qsearch.search._trial import TrainedTrial, train_trial_model
+from qsearch.search import BASELINE_ATTR, REFERENCE_ATTR, STUDY_FILE_ATTR
 from qsearch.snn import LayerShape, device_generator, evaluate
 from qsearch.snn.integer import (
     CONSTANT_NAMES,
@@ -52,6 +47,7 @@ from qsearch.snn.integer import (
 )
 from qsearch.snn.network import is_leaky_readout
 from qsearch.studyfile import StudyFile, load_study_file, parse_study
+from qsearch.trial import TrainedTrial, train_trial_model, trial_data
 
 FORMAT_NAME = "qsearch-integer-snn"
 FORMAT_VERSION = 2  # 2: conv layers (kind, shapes, pooling); version 1 files still load

@@ -25,8 +25,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from qsearch.errors import InputError
 from qsearch.metrics import ACCURACY, metric
-from qsearch.results import FrontSummary, ResultRow
-from qsearch.results._selection import front_order
+from qsearch.results import FrontSummary, ResultRow, front_order
 
 __all__ = [
     "ParetoInfo", "hypervolume_figure", "importance_figure", "infeasible_reason", "pareto_figure", "pareto_info",
@@ -359,7 +358,7 @@ def _lines(info: ParetoInfo, layout: dict, annotations: list[dict], log_x: bool)
 
 
 def _is_baseline_trial(trial: FrozenTrial) -> bool:
-    from qsearch.search import BASELINE_ATTR  # the search layer imports torch; plots do not need it otherwise
+    from qsearch.record.keys import BASELINE as BASELINE_ATTR  # the record layer imports torch; plots need not
 
     return bool(trial.user_attrs.get(BASELINE_ATTR))
 

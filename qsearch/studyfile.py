@@ -438,7 +438,7 @@ def _format_error(error: ValidationError) -> str:
     first = error.errors()[0]
     path = ".".join(str(p) for p in first["loc"]) or "(top level)"
     if first["type"] == "extra_forbidden":
-        return f"{path}: unknown key; remove it or check the spelling (see README 'Study file reference')"
+        return f"{path}: unknown key; remove it or check the spelling (see docs/study-file.md)"
     message = first["msg"].removeprefix("Value error, ")
     allowed = first.get("ctx", {}).get("expected")
     if allowed and str(allowed) not in message:

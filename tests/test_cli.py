@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from qsearch.cli import app
 from qsearch.quant import QuantConfig
+from qsearch.record import make_storage
 from qsearch.results import TrialResult, engine_for, ensure_table, save_result
-from qsearch.search import make_storage
-from qsearch.search._study import STUDY_FILE_ATTR
+from qsearch.search import STUDY_FILE_ATTR
 
 runner = CliRunner()
 

@@ -110,7 +110,7 @@ def test_a_study_from_an_older_qsearch_continues_where_the_file_only_lacks_new_d
 
     import optuna
 
-    from qsearch.search._study import RUN_ONLY_FIELDS, STUDY_FILE_ATTR, STUDY_FILE_HASH_ATTR
+    from qsearch.search import RUN_ONLY_FIELDS, STUDY_FILE_ATTR, STUDY_FILE_HASH_ATTR
 
     url = f"sqlite:///{tmp_path / 'p.db'}"
     assert runner.invoke(app, _run(tmp_path, _study(tmp_path), url)).exit_code == 0
@@ -165,6 +165,6 @@ def test_an_internal_error_is_a_traceback_and_exit_1(tmp_path, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("qsearch.search._rows.read_results", broken)
+    monkeypatch.setattr("qsearch.record.read_results", broken)
     result = runner.invoke(app, ["trials", "--storage", url, "--study-name", "p"])
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)

@@ -29,8 +29,8 @@ def test_conv_network_that_does_not_fit_the_data_is_one_line_before_any_trial(tm
 
 
 def test_conv_network_with_input_shape_on_digits_passes_the_check(tmp_path: Path) -> None:
-    from qsearch.search._trial import check_study_inputs
     from qsearch.studyfile import parse_study
+    from qsearch.trial import check_study_inputs
 
     check_study_inputs(parse_study({"model": {"kind": "conv", "channels": [4], "input_shape": [1, 8, 8]}}))
 

@@ -50,7 +50,7 @@ def test_no_gpu_gives_no_gpu_layout_and_bad_counts_raise() -> None:
 
 def test_auto_workers_on_a_gpu_study_follow_the_gpu_layout_and_each_sees_one_gpu():
     from qsearch.devices import gpu_environments
-    from qsearch.search._launch import resolve_workers
+    from qsearch.execution._launch import resolve_workers
 
     assert resolve_workers("auto", "rdb", cores=16, gpus=2) == len(gpu_worker_layout(2, 16)) == 8
     assert resolve_workers("auto", "sqlite", cores=16, gpus=2) == 1  # SQLite stays single-writer

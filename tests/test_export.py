@@ -10,11 +10,12 @@ import optuna
 import pytest
 from study_fixtures import tiny_study_dict
 
-import qsearch.search._trial as trial_module
+import qsearch.trial._pipeline as trial_module
+from qsearch.execution import run_study
 from qsearch.export import evaluate_exported, export_trial, load_exported
 from qsearch.quant import FixedPoint, QuantConfig
+from qsearch.record import make_storage
 from qsearch.results import engine_for, load_results
-from qsearch.search import make_storage, run_study
 from qsearch.snn.integer import IntegerNetwork
 from qsearch.studyfile import parse_study
 

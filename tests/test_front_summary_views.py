@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from qsearch.cli import app
 from qsearch.export import _selection
-from qsearch.search import make_storage
+from qsearch.record import make_storage
 from qsearch.studyfile import load_study_file
 
 runner = CliRunner()

@@ -8,8 +8,8 @@ import optuna
 import pytest
 from benchmark_modules import load_benchmark
 
-from qsearch.search import _attrs
-from qsearch.search._study import STUDY_FILE_ATTR
+from qsearch.record import keys
+from qsearch.search import STUDY_FILE_ATTR
 from qsearch.studyfile import parse_study
 
 script = load_benchmark("hopeless_replay")
@@ -24,9 +24,9 @@ def _recorded_study(db, hopeless_enabled: bool) -> None:
 
     def add(curve: list[float], final: float, scheme: str = "qat", **attrs) -> None:
         study.add_trial(optuna.trial.create_trial(values=[final, 1.0], user_attrs={
-            _attrs.CONFIG: {"scheme": scheme}, _attrs.VALIDATION_CURVE: curve, _attrs.ACCURACY: final, **attrs}))
+            keys.CONFIG: {"scheme": scheme}, keys.VALIDATION_CURVE: curve, keys.ACCURACY: final, **attrs}))
 
-    add([88.0, 90.0], 90.0, "float", **{_attrs.BASELINE: True})  # target = 89
+    add([88.0, 90.0], 90.0, "float", **{keys.BASELINE: True})  # target = 89
     add([80.0, 85.0, 86.0], 86.0)  # the evidence: at most 6 points gained with 2 epochs to go, 1 with 1 to go
     add([88.0, 89.0, 90.0], 90.0)
     add([70.0, 71.0, 72.0], 72.0)  # hopeless after epoch 0 at margin 0 and 2 (70 + 6 + 2 < 89), saves 2 epochs

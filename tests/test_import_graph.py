@@ -11,7 +11,7 @@ import qsearch
 ROOT = Path(qsearch.__file__).parent
 #: modules allowed to read os.environ: the launch edge, and the documented kernel escape hatch
 #: the command-line edge (cli, the launch layer) and the kernel build, which puts the venv tools on PATH
-ENVIRONMENT_READERS = {"qsearch.cli", "qsearch.search._launch", "qsearch.snn._fused"}
+ENVIRONMENT_READERS = {"qsearch.cli", "qsearch.execution._launch", "qsearch.snn._fused"}
 
 
 def _module_name(path: Path) -> str:
@@ -91,3 +91,53 @@ def test_only_the_launch_edge_reads_the_environment():
                     and isinstance(node.value, ast.Name) and node.value.id == "os":
                 readers.add(name)
     assert readers <= ENVIRONMENT_READERS, sorted(readers - ENVIRONMENT_READERS)
+
+
+def _package_of(module: str) -> str:
+    """The package a module belongs to: ``qsearch.record._storage`` -> ``qsearch.record``."""
+    is_package = (ROOT.parent / Path(*module.split("."))).is_dir()
+    return module if is_package else module.rpartition(".")[0]
+
+
+def private_reaches(graph: dict[str, set[str]]) -> list[str]:
+    """Imports of another package's private module (a name starting with ``_``): each package's ``__init__``
+    (or a public module of it) is its contract."""
+    found = []
+    for name, targets in graph.items():
+        for target in targets:
+            leaf = target.rpartition(".")[2]
+            shared = _package_of(target) == "qsearch"  # the root's private modules (``_norse``) serve every package
+            if leaf.startswith("_") and not leaf.startswith("__") and not shared \
+                    and _package_of(target) != _package_of(name):
+                found.append(f"{name} -> {target}")
+    return sorted(found)
+
+
+def test_no_module_reaches_into_another_packages_private_module():
+    graph = import_graph()
+    assert "qsearch.record._storage" in graph
+    assert private_reaches(graph) == []
+
+
+def test_the_private_module_rule_sees_a_reach():
+    graph = {"qsearch.cli": {"qsearch.record._storage", "qsearch.record"},
+             "qsearch.record": {"qsearch.record._storage"}, "qsearch.record._storage": set()}
+    assert private_reaches(graph) == ["qsearch.cli -> qsearch.record._storage"]
+
+
+#: the packages of the middle, lowest first: a package imports only those before it (and the leaf packages)
+LAYERS = ["qsearch.trial", "qsearch.record", "qsearch.search", "qsearch.execution"]
+
+
+def test_the_middle_imports_point_one_way():
+    graph = import_graph()
+    upward = []
+    for name, targets in graph.items():
+        here = _package_of(name)
+        if here not in LAYERS:
+            continue
+        for target in targets:
+            there = _package_of(target)
+            if there in LAYERS and LAYERS.index(there) > LAYERS.index(here):
+                upward.append(f"{name} -> {target}")
+    assert upward == []

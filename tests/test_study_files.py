@@ -9,8 +9,8 @@ import pytest
 import yaml
 from dataset_files import write_dvsgesture, write_mnist, write_nmnist, write_shd
 
+from qsearch.execution import run_study
 from qsearch.results import engine_for, load_results
-from qsearch.search import run_study
 from qsearch.search._space import layer_count
 from qsearch.studyfile import load_study_file, parse_study
 

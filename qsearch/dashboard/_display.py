@@ -1,6 +1,6 @@
 """How a trial's user attributes read in optuna-dashboard: a one-line summary first, one unit per quantity.
 
-Display only: the stored attributes (:mod:`qsearch.search._attrs`, any version) are not changed, so studies
+Display only: the stored attributes (:mod:`qsearch.record.keys`, any version) are not changed, so studies
 stored before this view read the same way. Memory is shown in KiB (its breakdown too) and energy in nJ, the
 units of ``qsearch best`` and the figures; raw bit and pJ keys are replaced by them.
 """

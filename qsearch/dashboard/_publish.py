@@ -49,7 +49,7 @@ def _trial_note(study: optuna.Study, number: int, body: str) -> None:
     """A note on a recorded trial (optuna-dashboard keys trial notes by the storage's trial id)."""
     from optuna_dashboard import save_note
 
-    from qsearch.search._optuna_compat import frozen_trial_id
+    from qsearch.record.optuna_compat import frozen_trial_id
 
     save_note(optuna.Trial(study, frozen_trial_id(study.get_trials(deepcopy=False)[number])), body)
 
@@ -103,9 +103,8 @@ def store_selected_model(url: str, study: optuna.Study, summary: FrontSummary, a
 def study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
     """Objectives, accuracy budget and accuracy split stored with the study (defaults if made elsewhere)."""
     from qsearch.errors import InputError
-    from qsearch.search import make_storage
-    from qsearch.search._storage import mask_study_file, mask_url
-    from qsearch.search._study import STUDY_FILE_ATTR
+    from qsearch.record import make_storage, mask_study_file, mask_url
+    from qsearch.search import STUDY_FILE_ATTR
 
     try:
         study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
@@ -119,8 +118,8 @@ def study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
 
 def study_summary(url: str, name: str) -> tuple[FrontSummary, str]:
     """The study's front summary (as ``qsearch best`` computes it, with the stored budget) and its split."""
+    from qsearch.record import read_results
     from qsearch.results import summarize
-    from qsearch.search._rows import read_results
 
     objectives, budget, split = study_settings(url, name)
     return summarize(read_results(url, name), objectives, budget), split
@@ -128,8 +127,8 @@ def study_summary(url: str, name: str) -> tuple[FrontSummary, str]:
 
 def publish(url: str, name: str, *, artifact_dir: str | Path | None = None, store_model: bool = True) -> None:
     """Note, figure and (with ``store_model``) the selected model's artifact for study ``name`` at ``url``."""
-    from qsearch.search import make_storage
-    from qsearch.search._optuna_compat import study_id
+    from qsearch.record import make_storage
+    from qsearch.record.optuna_compat import study_id
 
     summary, split = study_summary(url, name)
     study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))

@@ -51,8 +51,8 @@ def _delegate(name: str) -> Callable:
 def without_credentials(attrs: dict[str, Any]) -> dict[str, Any]:
     """Study user attributes with the recorded study file's storage password masked (studies recorded before
     qsearch masked it when writing still hold it)."""
-    from qsearch.search._storage import mask_study_file
-    from qsearch.search._study import STUDY_FILE_ATTR
+    from qsearch.record import mask_study_file
+    from qsearch.search import STUDY_FILE_ATTR
 
     spec = attrs.get(STUDY_FILE_ATTR)
     if not isinstance(spec, dict):
@@ -181,7 +181,7 @@ def dashboard_app(url: str, artifact_dir=None) -> Callable:
     from optuna_dashboard import wsgi
 
     from qsearch.dashboard._publish import artifact_dir_for
-    from qsearch.search import make_storage
+    from qsearch.record import make_storage
 
     folder = artifact_dir_for(url, artifact_dir)
     store = FileSystemArtifactStore(str(folder)) if folder is not None and folder.is_dir() else None

@@ -1,22 +1,44 @@
-"""The search layer: study files to Optuna studies, trials to configs, storage URLs, the objective."""
+"""The Optuna layer: create or join a study, the search space, the samplers, and the objective that records.
 
+A thin layer over Optuna: one trial's work is :mod:`qsearch.trial`, what is stored is :mod:`qsearch.record`,
+and running the trials is :mod:`qsearch.execution`.
+"""
+
+from qsearch.search._hopeless import (
+    HOPELESS_REASON,
+    Curve,
+    Evidence,
+    HopelessRule,
+    HopelessTrialError,
+    ReplayReport,
+    replay,
+    study_curves,
+)
 from qsearch.search._objective import (
     BASELINE_ATTR,
     DUPLICATE_ATTR,
+    REFERENCE_ATTR,
+    BaselinePending,
     Objective,
-    result_row,
+    directions,
+    raise_if_baseline_failed,
 )
-from qsearch.search._reference import ReferenceResult, chance_accuracy, reference_accuracy
 from qsearch.search._samplers import make_sampler
+from qsearch.search._snapshot import StudySnapshot, trial_snapshot
 from qsearch.search._space import baseline_config, baseline_params, grid_search_space, sample_trial
-from qsearch.search._storage import StorageError, describe_target, make_storage, mask_url, storage_kind
-from qsearch.search._study import delete_study, finished_trials, open_study, results_engine_for, run_study
-from qsearch.search._trial import TrialOutcome, build_model, run_trial
+from qsearch.search._study import (
+    RUN_ONLY_FIELDS,
+    STUDY_FILE_ATTR,
+    STUDY_FILE_HASH_ATTR,
+    finished_trials,
+    open_study,
+    study_file_hash,
+)
 
 __all__ = [
-    "BASELINE_ATTR", "DUPLICATE_ATTR", "Objective", "ReferenceResult", "StorageError", "TrialOutcome",
-    "baseline_config", "baseline_params", "build_model", "chance_accuracy", "delete_study", "describe_target",
-    "finished_trials", "grid_search_space", "make_sampler", "make_storage", "mask_url", "open_study",
-    "reference_accuracy", "result_row", "results_engine_for", "run_study", "run_trial", "sample_trial",
-    "storage_kind",
+    "BASELINE_ATTR", "DUPLICATE_ATTR", "HOPELESS_REASON", "REFERENCE_ATTR", "RUN_ONLY_FIELDS", "STUDY_FILE_ATTR",
+    "STUDY_FILE_HASH_ATTR", "BaselinePending", "Curve", "Evidence", "HopelessRule", "HopelessTrialError",
+    "Objective", "ReplayReport", "StudySnapshot", "baseline_config", "baseline_params", "directions",
+    "finished_trials", "grid_search_space", "make_sampler", "open_study", "raise_if_baseline_failed", "replay",
+    "sample_trial", "study_curves", "study_file_hash", "trial_snapshot",
 ]

@@ -24,7 +24,7 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from qsearch.search._optuna_compat import frozen_trial_id, is_enqueued, study_storage
+from qsearch.record.optuna_compat import frozen_trial_id, is_enqueued, study_storage
 from qsearch.search._wrapping import WrappingSampler
 
 #: trial user attribute naming what the wrapper changed (absent when the inner proposal was new)

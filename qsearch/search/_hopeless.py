@@ -25,20 +25,20 @@ raises :class:`HopelessTrialError` from the epoch callback, and records the tria
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from qsearch.search import _attrs
+from qsearch.record import keys
+from qsearch.trial import EpochCallback, StopTraining
 
 #: user attribute holding a trial's validation accuracy per epoch, in percent (a TrialOutcome field)
-CURVE_ATTR = _attrs.VALIDATION_CURVE
+CURVE_ATTR = keys.VALIDATION_CURVE
 HOPELESS_REASON = "hopeless"
 #: user attribute holding the :class:`Evidence` of a hopeless stop
-EVIDENCE_ATTR = _attrs.HOPELESS_EVIDENCE
+EVIDENCE_ATTR = keys.HOPELESS_EVIDENCE
 DEFAULT_MARGIN = 2.0
 DEFAULT_MIN_CURVES = 5
 
-EpochCallback = Callable[[int, float, float], None]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Evidence:
                 f"{self.bound:.2f} pt in {self.remaining} epochs < {self.needed:.2f} % needed")
 
 
-class HopelessTrialError(RuntimeError):
+class HopelessTrialError(StopTraining):
     """Raised from the epoch callback of a trial that can no longer reach the accuracy budget."""
 
     def __init__(self, evidence: Evidence) -> None:
@@ -125,9 +125,9 @@ def study_curves(trials: Iterable) -> list[Curve]:
     curves = []
     for t in sorted(trials, key=lambda t: t.number):
         attrs = t.user_attrs
-        if (attrs.get(CURVE_ATTR) and (attrs.get(_attrs.CONFIG) or {}).get("scheme") == "qat"
-                and _attrs.DUPLICATE_OF not in attrs and attrs.get(_attrs.ACCURACY) is not None):
-            curves.append(Curve(validation=tuple(attrs[CURVE_ATTR]), final=float(attrs[_attrs.ACCURACY])))
+        if (attrs.get(CURVE_ATTR) and (attrs.get(keys.CONFIG) or {}).get("scheme") == "qat"
+                and keys.DUPLICATE_OF not in attrs and attrs.get(keys.ACCURACY) is not None):
+            curves.append(Curve(validation=tuple(attrs[CURVE_ATTR]), final=float(attrs[keys.ACCURACY])))
     return curves
 
 
@@ -141,22 +141,6 @@ def judging_hook(rule: HopelessRule, target: float, on_epoch: EpochCallback | No
         evidence = rule.should_stop(epoch, 100.0 * accuracy, target)
         if evidence is not None:
             raise HopelessTrialError(evidence)
-
-    return hook
-
-
-def unjudged(on_epoch: EpochCallback | None) -> EpochCallback | None:
-    """``on_epoch`` for a phase that is never stopped as hopeless: the float pre-training of a PTQ/QAT trial
-    (its network is cached and shared by every later trial of the same settings, and its accuracy is not the
-    trial's)."""
-    if on_epoch is None:
-        return None
-
-    def hook(epoch: int, loss: float, accuracy: float) -> None:
-        try:
-            on_epoch(epoch, loss, accuracy)
-        except HopelessTrialError:
-            pass
 
     return hook
 
@@ -208,5 +192,4 @@ def replay(curves: Sequence[Curve], target: float, margin: float = DEFAULT_MARGI
 
 
 __all__ = ["CURVE_ATTR", "DEFAULT_MARGIN", "DEFAULT_MIN_CURVES", "EVIDENCE_ATTR", "HOPELESS_REASON", "Curve",
-           "Evidence", "HopelessRule", "HopelessTrialError", "ReplayReport", "judging_hook", "replay", "study_curves",
-           "unjudged"]
+           "Evidence", "HopelessRule", "HopelessTrialError", "ReplayReport", "judging_hook", "replay", "study_curves"]

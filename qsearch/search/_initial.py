@@ -24,8 +24,8 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
 
-from qsearch.search._attrs import BASELINE, INITIAL_DESIGN
-from qsearch.search._optuna_compat import frozen_trial_id, is_enqueued, study_storage
+from qsearch.record.keys import BASELINE, INITIAL_DESIGN
+from qsearch.record.optuna_compat import frozen_trial_id, is_enqueued, study_storage
 from qsearch.search._space import baseline_params
 from qsearch.search._wrapping import WrappingSampler
 from qsearch.studyfile import StudyFile

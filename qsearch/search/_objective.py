@@ -8,7 +8,6 @@ same numbers. It reuses that trial's measurements (user attribute ``duplicate_of
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -17,12 +16,10 @@ from typing import Any, Literal
 import optuna
 from sqlalchemy import Engine
 
-from qsearch.metrics import bits_to_kib, metric, pj_to_nj
+from qsearch.metrics import bits_to_kib, metric
 from qsearch.quant import QuantConfig
-from qsearch.results import ResultRow, save_result
-from qsearch.search import _attrs
-from qsearch.search._data import trial_splits
-from qsearch.search._diagnosis import BaselineError, not_learning_message, silent_baseline_message
+from qsearch.record import call_with_retry, fail_stale_trials, keys, result_row, reused_outcome, set_user_attrs
+from qsearch.results import save_result
 from qsearch.search._hopeless import (
     EVIDENCE_ATTR,
     HOPELESS_REASON,
@@ -32,23 +29,30 @@ from qsearch.search._hopeless import (
     judging_hook,
     study_curves,
 )
-from qsearch.search._reference import ReferenceResult, chance_accuracy, reference_accuracy
-from qsearch.search._retry import call_with_retry
 from qsearch.search._snapshot import StudySnapshot, trial_snapshot
 from qsearch.search._space import SampledTrial, baseline_config, sample_trial
-from qsearch.search._storage import fail_stale_trials, set_user_attrs
-from qsearch.search._trial import TrialOutcome, run_trial
 from qsearch.snn import DivergedError, SilentNetworkError
 from qsearch.studyfile import StudyFile
+from qsearch.trial import (
+    BaselineError,
+    ReferenceResult,
+    TrialOutcome,
+    chance_accuracy,
+    not_learning_message,
+    reference_accuracy,
+    run_trial,
+    silent_baseline_message,
+    trial_splits,
+)
 
-BASELINE_ATTR = _attrs.BASELINE
-DUPLICATE_ATTR = _attrs.DUPLICATE_OF
+BASELINE_ATTR = keys.BASELINE
+DUPLICATE_ATTR = keys.DUPLICATE_OF
 #: user attribute of the baseline trial (and the study) holding the non-spiking reference (ReferenceResult)
-REFERENCE_ATTR = "reference"
-BASELINE_FAILURE_ATTR = _attrs.BASELINE_FAILURE
+REFERENCE_ATTR = keys.REFERENCE
+BASELINE_FAILURE_ATTR = keys.BASELINE_FAILURE
 #: the not-learning check needs at least this many validation samples
 MIN_JUDGED_VALIDATION = 30
-DUPLICATE_REASON = "duplicate"
+DUPLICATE_REASON = keys.DUPLICATE_REASON
 #: constraint value given to trials that are not candidates (the baseline) — positive means infeasible
 NOT_A_CANDIDATE = 1e9
 
@@ -107,18 +111,6 @@ def raise_if_baseline_failed(study: optuna.Study) -> None:
         raise BaselineError(message)
 
 
-def reused_outcome(original: optuna.trial.FrozenTrial, config: QuantConfig,
-                   duration_s: float) -> TrialOutcome | None:
-    """The outcome recorded in ``original``'s user attributes (None if any measurement is missing).
-
-    ``duration_s`` is this trial's own cost (the look-up), so summed durations stay the real compute time.
-    """
-    values = _attrs.measured_from_attrs(original.user_attrs)
-    if values is None:
-        return None
-    return TrialOutcome(config=config, **{**values, "duration_s": duration_s})
-
-
 class Objective:
     """Callable objective bound to one study file and results database."""
 
@@ -141,8 +133,8 @@ class Objective:
         sampled = sample_trial(trial, sf)
         config = baseline_config(sf) if is_baseline else sampled.config
         recorded = config.to_dict()
-        started_attrs = {_attrs.CONFIG: recorded, _attrs.SUMMARY: config.summary(),
-                         _attrs.WORKER_HOST: socket.gethostname()}
+        started_attrs = {keys.CONFIG: recorded, keys.SUMMARY: config.summary(),
+                         keys.WORKER_HOST: socket.gethostname()}
         started = time.perf_counter()
         original = None if is_baseline else snapshot.earlier_duplicate(trial.params, recorded)
         outcome = None if original is None else reused_outcome(original, config, time.perf_counter() - started)
@@ -162,20 +154,20 @@ class Objective:
                 self._stop_study(trial, config, "silent_baseline", silent_baseline_message(
                     stop.layer_rates, 100 * history[-1] if history else None, *self._reference(trial, config)),
                     epochs_run=stop.partial.epochs_run, silent=True)
-            set_user_attrs(trial, {_attrs.REASON: "silent", _attrs.EPOCHS_RUN: stop.partial.epochs_run,
-                                   _attrs.SILENT_FRACTION: stop.fraction})
+            set_user_attrs(trial, {keys.REASON: "silent", keys.EPOCHS_RUN: stop.partial.epochs_run,
+                                   keys.SILENT_FRACTION: stop.fraction})
             self._save(trial, config, "PRUNED", "silent", None, None, silent=True,
                        epochs_run=stop.partial.epochs_run)
             raise optuna.TrialPruned(str(stop)) from None
         except HopelessTrialError as stop:
             evidence = stop.evidence
-            set_user_attrs(trial, {_attrs.REASON: HOPELESS_REASON, _attrs.EPOCHS_RUN: evidence.epoch + 1,
+            set_user_attrs(trial, {keys.REASON: HOPELESS_REASON, keys.EPOCHS_RUN: evidence.epoch + 1,
                                    EVIDENCE_ATTR: evidence.as_dict()})
             self._save(trial, config, "PRUNED", HOPELESS_REASON, None, None, silent=False,
                        epochs_run=evidence.epoch + 1)
             raise optuna.TrialPruned(str(stop)) from None
         except DivergedError as error:
-            trial.set_user_attr(_attrs.REASON, "nan_loss")
+            trial.set_user_attr(keys.REASON, "nan_loss")
             self._save(trial, config, "FAIL", "nan_loss", None, None, silent=False, epochs_run=None)
             raise error
         if is_baseline:
@@ -231,7 +223,7 @@ class Objective:
     def _stop_study(self, trial: optuna.Trial, config: QuantConfig, reason: str, message: str, *,
                     epochs_run: int | None, silent: bool) -> None:
         """Record the unusable baseline (pruned, with its diagnosis) and stop the study: no trial follows."""
-        set_user_attrs(trial, {_attrs.REASON: reason, BASELINE_FAILURE_ATTR: message})
+        set_user_attrs(trial, {keys.REASON: reason, BASELINE_FAILURE_ATTR: message})
         self._save(trial, config, "PRUNED", reason, None, None, silent=silent, epochs_run=epochs_run)
         trial.study.stop()
         raise optuna.TrialPruned(message)
@@ -255,7 +247,7 @@ class Objective:
             feasible = feasible and value <= 0
         if is_baseline and constraints.max_accuracy_drop is None and constraints.max_memory_kib is None:
             trial.set_constraint("candidate", NOT_A_CANDIDATE)
-        set_user_attrs(trial, {**(attrs or {}), **_attrs.measured_attrs(outcome, drop, feasible)})  # one write
+        set_user_attrs(trial, {**(attrs or {}), **keys.measured_attrs(outcome, drop, feasible)})  # one write
         self._save(trial, config, "COMPLETE", reason, outcome, drop, silent=False,
                    epochs_run=outcome.epochs_run, feasible=feasible)
         return objective_values(outcome, sf.objectives)
@@ -269,34 +261,3 @@ class Objective:
                          epochs_run=epochs_run, feasible=feasible,
                          is_baseline=bool(trial.user_attrs.get(BASELINE_ATTR)))
         call_with_retry(save_result, self.results_engine, row)  # idempotent: replaces the (study, trial) row
-
-
-def result_row(study_name: str, number: int, config: QuantConfig, state: str, reason: str,
-               outcome: TrialOutcome | None, drop: float | None, *, silent: bool, epochs_run: int | None,
-               feasible: bool, is_baseline: bool, worker_host: str | None = None,
-               finished_at: dt.datetime | None = None) -> ResultRow:
-    """The typed results row of one trial (outcome is None for stopped or failed trials)."""
-    bits = [config.layer_bits(i) for i in range(max(len(config.weight_bits), 1))]
-    return ResultRow(
-        study_name=study_name, trial_number=number, state=state, reason=reason, is_baseline=is_baseline,
-        scheme=config.scheme, weight_bits="/".join(str(b) for b in bits), max_weight_bits=max(bits),
-        membrane_bits=config.membrane_bits, current_bits=config.current_bits, param_bits=config.param_bits,
-        rounding=config.rounding, timesteps=config.timesteps,
-        sparsity=sum(config.sparsity) / len(config.sparsity) if config.sparsity else 0.0,
-        accuracy=outcome.accuracy if outcome else None,
-        test_accuracy=outcome.test_accuracy if outcome else None,
-        validation_accuracy=outcome.validation_accuracy if outcome else None,
-        test_n=outcome.test_n if outcome else None, validation_n=outcome.validation_n if outcome else None,
-        accuracy_drop=drop,
-        memory_bits=outcome.memory_bits if outcome else None,
-        memory_kib=bits_to_kib(outcome.memory_bits) if outcome else None,
-        compression_ratio=outcome.float_memory_bits / outcome.memory_bits if outcome else None,
-        sops=outcome.sops if outcome else None,
-        energy_nj=pj_to_nj(outcome.energy_pj) if outcome else None,
-        epochs_run=epochs_run, silent=silent, feasible=feasible,
-        duration_s=outcome.duration_s if outcome else None,
-        worker_host=socket.gethostname() if worker_host is None else worker_host,
-        device=outcome.device if outcome else None,
-        config=config.to_dict(), memory_breakdown=outcome.memory_breakdown if outcome else None,
-        finished_at=finished_at,
-    )

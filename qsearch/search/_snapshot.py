@@ -21,7 +21,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from qsearch.search import _attrs
+from qsearch.record import keys
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ class StudySnapshot:
     def baseline(self) -> BaselineState:
         accuracy, running, waiting = None, False, False
         for t in self.trials:
-            if not t.user_attrs.get(_attrs.BASELINE):
+            if not t.user_attrs.get(keys.BASELINE):
                 continue
-            if t.state == TrialState.COMPLETE and accuracy is None and _attrs.ACCURACY in t.user_attrs:
-                accuracy = float(t.user_attrs[_attrs.ACCURACY])
+            if t.state == TrialState.COMPLETE and accuracy is None and keys.ACCURACY in t.user_attrs:
+                accuracy = float(t.user_attrs[keys.ACCURACY])
             running |= t.state == TrialState.RUNNING
             waiting |= t.state == TrialState.WAITING
         return BaselineState(accuracy, running, waiting)
@@ -70,9 +70,9 @@ class StudySnapshot:
     def baseline_failure(self) -> str | None:
         """The one-line diagnosis of a baseline that stopped the study, if there is one."""
         for t in self.trials:
-            if (t.state == TrialState.PRUNED and t.user_attrs.get(_attrs.BASELINE)
-                    and t.user_attrs.get(_attrs.BASELINE_FAILURE)):
-                return str(t.user_attrs[_attrs.BASELINE_FAILURE])
+            if (t.state == TrialState.PRUNED and t.user_attrs.get(keys.BASELINE)
+                    and t.user_attrs.get(keys.BASELINE_FAILURE)):
+                return str(t.user_attrs[keys.BASELINE_FAILURE])
         return None
 
     def earlier_duplicate(self, params: Mapping[str, Any], config: Mapping[str, Any]) -> FrozenTrial | None:
@@ -83,8 +83,8 @@ class StudySnapshot:
         honest.
         """
         for t in self.trials:
-            if (t.state == TrialState.COMPLETE and not t.user_attrs.get(_attrs.BASELINE) and t.params == params
-                    and t.user_attrs.get(_attrs.CONFIG) == config):
+            if (t.state == TrialState.COMPLETE and not t.user_attrs.get(keys.BASELINE) and t.params == params
+                    and t.user_attrs.get(keys.CONFIG) == config):
                 return t
         return None
 

@@ -10,9 +10,9 @@ import optuna
 
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
-from qsearch.search._imported import is_imported
-from qsearch.search._imported import weight_layer_count as imported_layer_count
 from qsearch.studyfile import StudyFile
+from qsearch.trial import is_imported
+from qsearch.trial import weight_layer_count as imported_layer_count
 
 Choice = TypeVar("Choice", bound=str)
 

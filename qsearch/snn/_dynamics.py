@@ -6,7 +6,7 @@ handle), so the next one is tried; the Python reference closes every chain and h
 
 - ``cpu``: the fused C++ kernel (:mod:`qsearch.snn._fused`, bit-identical to the loop), then the loop.
 - ``cuda``: the fused CUDA kernel (:mod:`qsearch.snn._fused_cuda`, bit-identical to the loop on the same
-  device), then the loop. Chosen over ``torch.compile`` of the loop by measurement on an H200 (README, "GPU"):
+  device), then the loop. Chosen over ``torch.compile`` of the loop by measurement on an H200 (docs/gpu.md):
   the compiled loop is 1.6-5.5x slower per call and recompiles (11-26 s) for every timestep count and format.
   Other implementations plug in with ``register_lif_implementation(device_type, impl)``.
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from qsearch.data import EncodedSplit
 from qsearch.quant import QuantConfig
-from qsearch.snn._init import layer_spike_rates
+from qsearch.snn._firing_rates import layer_spike_rates
 from qsearch.snn._plan import QuantPlan, make_plan
 from qsearch.snn.network import SpikingNetwork
 from qsearch.snn.silent import SilentNetworkMonitor

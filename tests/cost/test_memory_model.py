@@ -148,8 +148,8 @@ def test_default_kept_count_agrees_with_magnitude_mask_for_any_sparsity(fan_in: 
 
 
 def test_conv_network_memory_by_hand() -> None:
-    from qsearch.search._trial import float_config, network_memory
     from qsearch.snn import SpikingConvNet
+    from qsearch.trial._pipeline import float_config, network_memory
 
     net = SpikingConvNet((1, 4, 4), [2], 3, kernel_size=3, pool=2)  # conv 1->2 @4x4, sum-pool 2, linear 8->3
     cfg = QuantConfig(scheme="ptq", weight_bits=(4, 2), membrane_bits=8, current_bits=6, param_bits=5)

@@ -13,7 +13,7 @@ import pytest
 from optuna_dashboard import wsgi
 
 from qsearch.dashboard import NOTE_HEADING, PARETO_GRAPH_ID, dashboard_app
-from qsearch.search import make_storage
+from qsearch.record import make_storage
 
 
 def _get(app, path: str, query: str = "") -> tuple[str, bytes]:

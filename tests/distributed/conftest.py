@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from qsearch.search import delete_study
+from qsearch.record import delete_study
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import pytest
 from distributed_helpers import POSTGRES_URL, write_study
 from optuna.trial import TrialState
 
+from qsearch.execution._launch import worker_command, worker_env
 from qsearch.results import engine_for, load_results
 from qsearch.search import BASELINE_ATTR, open_study
-from qsearch.search._launch import worker_command, worker_env
 from qsearch.studyfile import load_study_file
 
 TOTAL = 2  # the baseline and one trial

@@ -15,9 +15,8 @@ import sqlalchemy as sa
 from distributed_helpers import SERVICE_URLS, synthetic_study_dict
 from optuna.trial import TrialState
 
-from qsearch.search import make_storage
-from qsearch.search._settings import RunSettings
-from qsearch.search._study import execute
+from qsearch.execution import RunSettings, execute
+from qsearch.record import make_storage
 from qsearch.studyfile import parse_study
 
 PROCESSES = 8

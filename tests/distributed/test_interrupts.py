@@ -16,8 +16,9 @@ import pytest
 from distributed_helpers import POSTGRES_URL, write_study
 from optuna.trial import TrialState
 
+from qsearch.record import make_storage
 from qsearch.results import engine_for, load_results
-from qsearch.search import BASELINE_ATTR, make_storage
+from qsearch.search import BASELINE_ATTR
 
 SLEEP_S = 4.0  # each synthetic trial: long enough to land a signal inside it
 

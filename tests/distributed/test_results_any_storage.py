@@ -9,9 +9,9 @@ from distributed_helpers import synthetic_study_dict, write_study
 from typer.testing import CliRunner
 
 from qsearch.cli import app
+from qsearch.execution import run_study
+from qsearch.record import read_results
 from qsearch.results import ResultFilter, engine_for, filter_rows, load_results
-from qsearch.search import run_study
-from qsearch.search._rows import read_results
 from qsearch.studyfile import parse_study
 
 runner = CliRunner()

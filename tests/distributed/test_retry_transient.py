@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from distributed_helpers import SERVICE_URLS
 
-from qsearch.search._retry import RetryPolicy, call_with_retry, is_transient
+from qsearch.record import RetryPolicy, call_with_retry, is_transient
 
 FAST = RetryPolicy(attempts=4, initial_s=0.01, max_wait_s=0.05)
 

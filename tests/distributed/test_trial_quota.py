@@ -8,11 +8,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from qsearch.search._launch import default_threads, default_worker_count, launch_environment, worker_command
-from qsearch.search._retry import RetryPolicy
+from qsearch.execution import QUOTA_REASON, check_parallel_storage
+from qsearch.execution._launch import default_threads, default_worker_count, launch_environment, worker_command
+from qsearch.execution._workers import QuotaFull, TrialQuota, optimize_exactly
+from qsearch.record import RetryPolicy, StorageError
 from qsearch.search._samplers import sampler_seed
-from qsearch.search._storage import StorageError
-from qsearch.search._workers import QUOTA_REASON, QuotaFull, TrialQuota, check_parallel_storage, optimize_exactly
 
 
 def _study_with_finished(n: int) -> optuna.Study:
@@ -165,7 +165,7 @@ def test_worker_goes_on_when_another_worker_failed_its_trial_as_dead():
 def test_heartbeats_survive_a_transient_error(tmp_path, monkeypatch):
     import sqlalchemy as sa
 
-    from qsearch.search._retry import HEARTBEAT_POLICY, RetryingRDBStorage
+    from qsearch.record._retry import HEARTBEAT_POLICY, RetryingRDBStorage
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat arguments
@@ -178,7 +178,7 @@ def test_heartbeats_survive_a_transient_error(tmp_path, monkeypatch):
             raise sa.exc.OperationalError("UPDATE", {}, Exception("database is locked"))
 
     monkeypatch.setattr(optuna.storages.RDBStorage, "record_heartbeat", flaky)
-    monkeypatch.setattr("qsearch.search._retry.HEARTBEAT_POLICY",
+    monkeypatch.setattr("qsearch.record._retry.HEARTBEAT_POLICY",
                         RetryPolicy(attempts=HEARTBEAT_POLICY.attempts, initial_s=0.01, max_wait_s=0.02))
     storage.record_heartbeat(7)
     assert calls == [7, 7, 7]

@@ -7,8 +7,8 @@ import pytest
 from distributed_helpers import synthetic_study_dict
 from sqlalchemy import event
 
-from qsearch.search import make_storage, run_study
-from qsearch.search._storage import set_user_attrs
+from qsearch.execution import run_study
+from qsearch.record import make_storage, set_user_attrs
 from qsearch.studyfile import parse_study
 
 ATTRS = {f"key_{i}": {"value": i, "list": [i, i + 1]} for i in range(16)} | {"none": None, "text": "w4/4"}

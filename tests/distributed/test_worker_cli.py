@@ -11,7 +11,7 @@ from distributed_helpers import POSTGRES_URL, write_study
 from typer.testing import CliRunner
 
 from qsearch.cli import app
-from qsearch.search import make_storage
+from qsearch.record import make_storage
 
 PASSWORD = "pw-s3cret"
 

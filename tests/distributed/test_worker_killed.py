@@ -16,9 +16,10 @@ import pytest
 from distributed_helpers import POSTGRES_URL, write_study
 from optuna.trial import TrialState
 
+from qsearch.execution._launch import worker_command, worker_env
+from qsearch.record import make_storage
 from qsearch.results import engine_for, load_results
-from qsearch.search import BASELINE_ATTR, make_storage, open_study
-from qsearch.search._launch import worker_command, worker_env
+from qsearch.search import BASELINE_ATTR, open_study
 from qsearch.studyfile import load_study_file
 
 TOTAL = 4
@@ -84,7 +85,7 @@ def test_killed_worker_trial_is_failed_retried_and_study_completes(tmp_path, stu
 def test_dead_worker_frees_its_slot_for_a_waiting_worker(tmp_path):
     """Unit level (SQLite, one process): all slots held, one by a trial whose heartbeat stopped ->
     ``wait_for_slot`` fails it, the retry callback re-enqueues it, and the slot is free again."""
-    from qsearch.search._workers import TrialQuota
+    from qsearch.execution._workers import TrialQuota
 
     storage = make_storage(f"sqlite:///{tmp_path / 'slots.db'}", heartbeat_interval=1, grace_period=2)
     study = optuna.create_study(storage=storage, study_name="slots")

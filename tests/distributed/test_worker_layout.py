@@ -9,9 +9,8 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from qsearch.cli import app
-from qsearch.search import _launch as workers_module
-from qsearch.search import make_storage
-from qsearch.search._launch import (
+from qsearch.execution import _launch as workers_module
+from qsearch.execution._launch import (
     WORKER_INDEX_ENV,
     cgroup_cpu_limit,
     launch_environment,
@@ -19,6 +18,7 @@ from qsearch.search._launch import (
     resolve_workers,
     worker_command,
 )
+from qsearch.record import make_storage
 
 
 @pytest.mark.parametrize(("kind", "cores", "expected"), [

@@ -15,11 +15,11 @@ import pytest
 from distributed_helpers import SERVICE_URLS, write_study
 from optuna.trial import TrialState
 
+from qsearch.execution import QUOTA_REASON, RunSettings
+from qsearch.execution._launch import run_workers, worker_command, worker_env
+from qsearch.record import make_storage
 from qsearch.results import engine_for, load_results
-from qsearch.search import BASELINE_ATTR, make_storage
-from qsearch.search._launch import run_workers, worker_command, worker_env
-from qsearch.search._settings import RunSettings
-from qsearch.search._workers import QUOTA_REASON
+from qsearch.search import BASELINE_ATTR
 
 WORKERS = 4
 TOTAL = 16

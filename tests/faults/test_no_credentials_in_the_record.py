@@ -11,8 +11,9 @@ import pytest
 from study_fixtures import tiny_study_dict
 
 from qsearch.dashboard import dashboard_app
+from qsearch.execution import run_study
 from qsearch.export import export_trial
-from qsearch.search import make_storage, run_study
+from qsearch.record import make_storage
 from qsearch.studyfile import parse_study
 
 SECRET = "s3cr3t-pw"

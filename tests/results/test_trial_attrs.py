@@ -6,9 +6,8 @@ import optuna
 import pytest
 
 from qsearch.quant import QuantConfig
-from qsearch.search import make_storage
-from qsearch.search._attrs import ATTRS_VERSION, VERSION_KEY
-from qsearch.search._rows import read_results
+from qsearch.record import make_storage, read_results
+from qsearch.record.keys import ATTRS_VERSION, VERSION_KEY
 
 _DIST = {"weight_bits": optuna.distributions.CategoricalDistribution([4, 32])}
 
@@ -58,8 +57,8 @@ def test_study_of_a_newer_namespace_is_refused_in_one_line(tmp_path):
 
 
 def test_trials_write_the_current_version(tmp_path, tiny_study):
-    from qsearch.search import run_study
-    from qsearch.search._synthetic import synthetic_trial
+    from qsearch.execution import run_study
+    from qsearch.trial import synthetic_trial
 
     url = f"journal:{tmp_path / 'now.journal'}"
     study = run_study(tiny_study, url, "now", 2, runner=synthetic_trial, heartbeat_interval=None,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from qsearch.quant import QuantConfig
-from qsearch.search import run_trial
 from qsearch.studyfile import load_study_file
+from qsearch.trial import run_trial
 
 DEFAULT_STUDY = Path(__file__).resolve().parents[2] / "studies" / "digits.yaml"
 

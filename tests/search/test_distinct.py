@@ -6,7 +6,8 @@ import optuna
 import pytest
 from study_fixtures import tiny_study_dict
 
-from qsearch.search import BASELINE_ATTR, DUPLICATE_ATTR, make_sampler, run_study
+from qsearch.execution import run_study
+from qsearch.search import BASELINE_ATTR, DUPLICATE_ATTR, make_sampler
 from qsearch.search._distinct import REDRAWN_ATTR, DistinctSampler, distinct, params_key
 from qsearch.studyfile import parse_study
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import optuna
 from study_fixtures import tiny_study_dict
 
+from qsearch.execution import run_study
 from qsearch.quant import QuantConfig
 from qsearch.results import engine_for, load_results
-from qsearch.search import DUPLICATE_ATTR, run_study
-from qsearch.search import _trial as trial_module
-from qsearch.search._synthetic import synthetic_trial
-from qsearch.search._trial import run_trial
+from qsearch.search import DUPLICATE_ATTR
 from qsearch.studyfile import parse_study
+from qsearch.trial import _pipeline as trial_module
+from qsearch.trial import run_trial, synthetic_trial
 
 #: a search space of one point: every trial after the first non-baseline one repeats it
 ONE_POINT = {"scheme": ["ptq"], "weight_bits": [4], "membrane_bits": [8], "current_bits": [8],

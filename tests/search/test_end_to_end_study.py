@@ -6,8 +6,10 @@ import optuna
 import pytest
 from study_fixtures import tiny_study_dict
 
+from qsearch.execution import run_study
+from qsearch.record import make_storage
 from qsearch.results import engine_for, load_results
-from qsearch.search import BASELINE_ATTR, make_storage, run_study
+from qsearch.search import BASELINE_ATTR
 from qsearch.studyfile import parse_study
 
 

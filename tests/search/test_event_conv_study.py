@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from dataset_files import write_nmnist
 
+from qsearch.execution import run_study
 from qsearch.export import evaluate_exported, export_trial
 from qsearch.quant import QuantConfig
 from qsearch.results import engine_for, load_results
-from qsearch.search import run_study
-from qsearch.search._trial import build_model, network_memory
 from qsearch.studyfile import parse_study
+from qsearch.trial import build_model
+from qsearch.trial._pipeline import network_memory
 
 T = 6
 

@@ -6,7 +6,8 @@ import optuna
 import pytest
 from study_fixtures import tiny_study_dict
 
-from qsearch.search import BASELINE_ATTR, run_study
+from qsearch.execution import run_study
+from qsearch.search import BASELINE_ATTR
 from qsearch.studyfile import parse_study
 
 ONE_POINT = {"scheme": ["ptq"], "weight_bits": [4], "membrane_bits": [8], "current_bits": [8], "param_bits": [8],

@@ -8,19 +8,12 @@ import optuna
 import pytest
 from study_fixtures import tiny_study_dict
 
+from qsearch.execution import run_study
 from qsearch.results import engine_for, load_results
-from qsearch.search import BASELINE_ATTR, run_study
-from qsearch.search._hopeless import (
-    EVIDENCE_ATTR,
-    Curve,
-    Evidence,
-    HopelessRule,
-    HopelessTrialError,
-    replay,
-    unjudged,
-)
-from qsearch.search._synthetic import synthetic_trial
+from qsearch.search import BASELINE_ATTR, Curve, Evidence, HopelessRule, HopelessTrialError, replay
+from qsearch.search._hopeless import EVIDENCE_ATTR
 from qsearch.studyfile import parse_study
+from qsearch.trial import synthetic_trial, unjudged
 
 
 def _rising(final: float, epochs: int, gain_per_epoch: float) -> Curve:

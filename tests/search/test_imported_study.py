@@ -22,17 +22,17 @@ from norse.torch import LIFCell, LIFParameters, SequentialState, to_nir
 from study_fixtures import tiny_study_dict
 from typer.testing import CliRunner
 
-import qsearch.search._trial as trial_module
+import qsearch.trial._pipeline as trial_module
 from qsearch.cli import app
+from qsearch.execution import run_study
 from qsearch.export import evaluate_exported, export_trial, load_exported
 from qsearch.quant import QuantConfig
 from qsearch.results import engine_for, load_results
-from qsearch.search import run_study
-from qsearch.search._data import trial_data
-from qsearch.search._imported import imported_network
 from qsearch.snn import evaluate, run_integer
 from qsearch.snn.integer import IntegerConstant, IntegerConstants
 from qsearch.studyfile import parse_study
+from qsearch.trial import trial_data
+from qsearch.trial._imported_network import imported_network
 
 runner = CliRunner()
 TAU_MEM_INV, TAU_SYN_INV = 200.0, 500.0  # the study file's neuron defaults

@@ -6,11 +6,11 @@ import optuna
 import pytest
 from study_fixtures import tiny_study_dict
 
-from qsearch.search import BASELINE_ATTR, make_sampler, run_study
-from qsearch.search._attrs import INITIAL_DESIGN
+from qsearch.execution import run_study
+from qsearch.record.keys import INITIAL_DESIGN
+from qsearch.search import BASELINE_ATTR, baseline_params, make_sampler
 from qsearch.search._distinct import params_key
 from qsearch.search._initial import InitialDesignSampler, ladder_params
-from qsearch.search._space import baseline_params
 from qsearch.studyfile import parse_study
 
 SPACE = {"scheme": ["qat", "ptq"], "weight_bits": [6, 2, 4], "per_layer_weight_bits": True,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from study_fixtures import tiny_study_dict
 
-from qsearch.search import run_study
+from qsearch.execution import run_study
 from qsearch.studyfile import parse_study
 
 BIN = Path(sys.executable).parent

@@ -7,9 +7,8 @@ import logging
 import optuna
 import pytest
 
-from qsearch.search import _optuna_compat as compat
-from qsearch.search import make_storage
-from qsearch.search._storage import set_user_attrs
+from qsearch.record import make_storage, set_user_attrs
+from qsearch.record import optuna_compat as compat
 
 
 @pytest.fixture

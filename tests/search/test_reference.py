@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from qsearch.data import LabeledTensors, Splits, load_digits_splits
-from qsearch.search import chance_accuracy, reference_accuracy
+from qsearch.trial import chance_accuracy, reference_accuracy
 
 
 def test_reference_fits_digits_far_above_chance():
@@ -37,8 +37,8 @@ def test_report_best_and_model_card_show_the_reference_beside_the_float_snn(tmp_
     from typer.testing import CliRunner
 
     from qsearch.cli import app
+    from qsearch.execution import run_study
     from qsearch.export import export_trial
-    from qsearch.search import run_study
     from qsearch.studyfile import parse_study
 
     url = f"sqlite:///{tmp_path / 'ref.db'}"

@@ -14,12 +14,13 @@ import pytest
 import torch
 from study_fixtures import tiny_study_dict
 
+from qsearch.execution import run_study
 from qsearch.quant import QuantConfig
 from qsearch.results import engine_for, load_results
-from qsearch.search import run_study
-from qsearch.search._trial import relative_min_spikes, train_trial_model
 from qsearch.snn import build_plan, calibrate_currents, device_generator
 from qsearch.studyfile import parse_study
+from qsearch.trial import train_trial_model
+from qsearch.trial._pipeline import relative_min_spikes
 
 #: the float network fires ~3 output spikes per class and step: its relative threshold is well above 1 spike
 FLOAT_MODEL = {"hidden": [32], "init_output_rate": 0.4, "device": "cpu"}

@@ -12,10 +12,10 @@ import math
 import pytest
 from study_fixtures import tiny_study_dict
 
-from qsearch.search import _trial
-from qsearch.search._space import baseline_config
+from qsearch.search import baseline_config
 from qsearch.snn import TrainResult
 from qsearch.studyfile import parse_study
+from qsearch.trial import _pipeline as _trial
 
 
 def _float_grace(monkeypatch, min_steps: int) -> tuple[int, int, int]:

@@ -8,11 +8,10 @@ import yaml
 from study_fixtures import tiny_study_dict
 
 from qsearch.errors import QsearchError
+from qsearch.execution import run_study
 from qsearch.results import engine_for, load_results
-from qsearch.search import run_study
-from qsearch.search._diagnosis import BaselineError, not_learning_message
-from qsearch.search._reference import ReferenceResult
 from qsearch.studyfile import parse_study
+from qsearch.trial import BaselineError, ReferenceResult, not_learning_message
 
 
 def _silent_study():

@@ -7,11 +7,10 @@ import optuna
 import pytest
 from study_fixtures import tiny_study_dict
 
-from qsearch.search import Objective, open_study
-from qsearch.search._snapshot import StudySnapshot, trial_snapshot
-from qsearch.search._synthetic import synthetic_trial
-from qsearch.search._workers import TrialQuota
+from qsearch.execution._workers import TrialQuota
+from qsearch.search import Objective, StudySnapshot, open_study, trial_snapshot
 from qsearch.studyfile import parse_study
+from qsearch.trial import synthetic_trial
 
 
 def _study_file():

@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from qsearch.cli import app
 from qsearch.quant import QuantConfig
-from qsearch.search._trial import run_trial, train_trial_model
 from qsearch.snn import evaluate, network, run_integer, to_integer
 from qsearch.snn._topology import integer_matmul
 from qsearch.studyfile import parse_study
+from qsearch.trial import run_trial, train_trial_model
 
 DEVICES = [pytest.param("cpu"),
            pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"))]

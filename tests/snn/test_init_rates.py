@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from qsearch.snn import NeuronSpec, SpikingConvNet, SpikingMLP
-from qsearch.snn._init import LI_LOGIT_STD, fit_firing_rates, layer_spike_rates
+from qsearch.snn._firing_rates import LI_LOGIT_STD, fit_firing_rates, layer_spike_rates
 
 
 def _spikes(steps: int, batch: int, features: int, rate: float, seed: int = 0) -> torch.Tensor:

@@ -17,9 +17,8 @@ import torch
 from norse.torch import LICell, LIFBoxCell, LIFCell, LIFParameters, LIParameters, SequentialState
 
 from qsearch.errors import InputError
-from qsearch.search._imported import norse_graph
-from qsearch.snn import SpikingNetwork
-from qsearch.snn._nir_import import map_graph
+from qsearch.snn import SpikingNetwork, map_graph
+from qsearch.trial._imported_network import norse_graph
 
 T, B = 12, 16
 

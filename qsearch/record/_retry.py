@@ -11,7 +11,7 @@ else (a wrong password, a missing table, bad data) is *not* transient and is rai
 
 Where it is used:
 
-- around ``study.optimize`` of a worker (``qsearch.search._workers.optimize_exactly``): a transient error in
+- around ``study.optimize`` of a worker (``qsearch.execution._workers.optimize_exactly``): a transient error in
   ``ask``/``tell``/a callback ends ``optimize``; the worker backs off and goes on (the trial that was in flight
   when ``tell`` failed has no heartbeat any more and is failed and retried like a killed worker's);
 - around writing the results row (``save_result`` replaces the row of (study, trial) in one transaction, so
@@ -165,7 +165,7 @@ class RetryingRDBStorage(optuna.storages.RDBStorage):
     def set_trial_user_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
         """``set_trial_user_attr`` for every item in one transaction: each call is a commit of its own (a
         synced write on SQLite), and a trial records about twenty (through :mod:`._optuna_compat`)."""
-        from qsearch.search._optuna_compat import write_trial_user_attrs
+        from qsearch.record.optuna_compat import write_trial_user_attrs
 
         write_trial_user_attrs(self, trial_id, attrs)
 

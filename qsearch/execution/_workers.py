@@ -1,6 +1,6 @@
 """The execution layer of a worker on a shared study: the exact trial count, interrupts, SQLite's limit.
 
-Starting the processes is :mod:`qsearch.search._launch`. Each worker is an ordinary ``qsearch run`` joining the
+Starting the processes is :mod:`qsearch.execution._launch`. Each worker is an ordinary ``qsearch run`` joining the
 study by name (the same thing a container replica or a job on another machine runs); the database is the only
 thing they share. Three rules make that safe:
 
@@ -38,12 +38,19 @@ from collections.abc import Callable, Sequence
 import optuna
 from optuna.trial import TrialState
 
-from qsearch.search import _optuna_compat as compat
-from qsearch.search._interrupt import INTERRUPTED_REASON, StopGate
-from qsearch.search._objective import BASELINE_ATTR, BaselinePending
-from qsearch.search._retry import DEFAULT_POLICY, RetryPolicy, is_transient, retrying
-from qsearch.search._snapshot import trial_snapshot
-from qsearch.search._storage import StorageError, fail_stale_trials, heartbeat_enabled, storage_kind
+from qsearch.execution._interrupt import INTERRUPTED_REASON, StopGate
+from qsearch.record import (
+    DEFAULT_POLICY,
+    RetryPolicy,
+    StorageError,
+    fail_stale_trials,
+    heartbeat_enabled,
+    is_transient,
+    retrying,
+    storage_kind,
+)
+from qsearch.record import optuna_compat as compat
+from qsearch.search import BASELINE_ATTR, BaselinePending, trial_snapshot
 
 logger = logging.getLogger("qsearch.workers")
 
@@ -215,10 +222,10 @@ def optimize_exactly(study: optuna.Study, objective: Objective, target: int, bud
                      gate: StopGate | None = None) -> TrialQuota:
     """``study.optimize`` until the study holds ``target`` finished trials — never more, whatever other
     workers do — or this worker has run ``budget`` trials, or ``timeout`` seconds have passed, or ``gate``
-    was signalled (then :class:`~qsearch.search._interrupt.Interrupted` is raised once the trial in flight
+    was signalled (then :class:`~qsearch.execution._interrupt.Interrupted` is raised once the trial in flight
     has been failed and re-queued).
 
-    Transient database errors that end ``optimize`` (see :mod:`qsearch.search._retry`) are retried with
+    Transient database errors that end ``optimize`` (see :mod:`qsearch.record._retry`) are retried with
     back-off; ``policy.attempts`` consecutive ones without a trial in between end the worker with the error.
     So is the error of a trial another worker failed as dead while it ran (Optuna cannot record it then).
     An interrupt is never retried.

@@ -33,6 +33,10 @@ EPOCHS_RUN = "epochs_run"
 SILENT_FRACTION = "silent_fraction"
 ACCURACY = "accuracy"  # percent on the study's accuracy split (a measurement, below)
 VALIDATION_CURVE = "validation_curve"  # validation accuracy (percent) after each epoch of the last phase
+REFERENCE = "reference"  # the non-spiking reference (ReferenceResult), on the baseline trial and the study
+STUDY_FILE = "qsearch_study_file"  # the study: its study file as JSON, storage password masked
+STUDY_FILE_HASH = "qsearch_study_file_sha256"  # the study: what the study file says about the search, hashed
+DUPLICATE_REASON = "duplicate"  # the results-row reason of a trial that reused a repeated configuration
 HOPELESS_EVIDENCE = "hopeless"  # why a QAT trial was stopped as unable to reach the budget (search._hopeless)
 
 #: the measurements of a finished trial (fields of qsearch.search.TrialOutcome), required ones first

@@ -2,7 +2,7 @@
 
 Nothing below this layer reads ``os.environ`` or installs a signal handler: the CLI calls
 :func:`launch_environment` once and hands what it found inward (the worker index as a seed offset in
-:class:`~qsearch.search._settings.RunSettings`). Each local worker is an ordinary ``qsearch run`` joining the
+:class:`~qsearch.execution._settings.RunSettings`). Each local worker is an ordinary ``qsearch run`` joining the
 study by name (the same thing a container replica or a job on another machine runs), started in its own
 session so that a Ctrl-C reaches the parent only, which forwards it: every worker then ends its trial
 cleanly (failed with reason ``interrupted`` and re-queued) and the parent reports once.
@@ -25,10 +25,11 @@ from pathlib import Path
 
 from qsearch.devices import gpu_environments, gpu_worker_layout
 from qsearch.errors import InputError
-from qsearch.search._interrupt import StopGate
-from qsearch.search._settings import RunSettings
-from qsearch.search._study import finished_trials, open_run_study
-from qsearch.search._workers import check_parallel_storage
+from qsearch.execution._interrupt import StopGate
+from qsearch.execution._loop import open_settings_study
+from qsearch.execution._settings import RunSettings
+from qsearch.execution._workers import check_parallel_storage
+from qsearch.search import finished_trials
 from qsearch.studyfile import load_study_file
 
 #: thread-count variables set for each worker process (torch reads them when it starts)
@@ -186,7 +187,7 @@ def run_workers(study_path: Path, settings: RunSettings, workers: int, threads_p
                 python: str = sys.executable, gpus: int = 0) -> WorkersResult:
     """Run ``workers`` local worker processes on one study until it holds its total of finished trials.
 
-    ``settings`` is the :class:`~qsearch.search._settings.RunSettings` of the run (its ``total_trials`` —
+    ``settings`` is the :class:`~qsearch.execution._settings.RunSettings` of the run (its ``total_trials`` —
     default: the finished ones plus ``n_trials`` — is resolved here, after the study is opened, created and
     its baseline enqueued before any worker starts). Each worker gets ``threads_per_worker`` torch threads
     (default: cores // workers, at least 1) and, on a study that runs on ``gpus`` GPUs, one of them
@@ -196,7 +197,7 @@ def run_workers(study_path: Path, settings: RunSettings, workers: int, threads_p
         raise InputError(f"--workers: {workers} must be >= 1")
     check_parallel_storage(settings.storage_url, workers)
     study_file = load_study_file(study_path)
-    study = open_run_study(study_file, settings)
+    study = open_settings_study(study_file, settings)
     total = settings.total_trials
     if total is None:
         total = finished_trials(study) + settings.n_trials

@@ -21,8 +21,7 @@ import numpy as np
 import torch
 
 from qsearch.errors import InputError
-from qsearch.snn import SpikingNetwork, evaluate
-from qsearch.snn._nir_import import DEFAULT_DT, ImportedNetwork, count_weight_layers, map_graph
+from qsearch.snn import DEFAULT_DT, ImportedNetwork, SpikingNetwork, count_weight_layers, evaluate, map_graph
 from qsearch.studyfile import ModelSection, StudyFile
 
 IMPORTED_KINDS = ("nir", "python")

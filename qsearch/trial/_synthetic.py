@@ -1,4 +1,4 @@
-"""A fast test double of :func:`qsearch.search._trial.run_trial`: no data, no training, no torch work.
+"""A fast test double of :func:`qsearch.trial._pipeline.run_trial`: no data, no training, no torch work.
 
 ``synthetic_trial`` has the signature and return type of ``run_trial`` and is used where the *search
 machinery* is under test rather than the network: many worker processes on one database, heartbeats, killed
@@ -35,8 +35,8 @@ from collections.abc import Callable
 from qsearch.cost import energy_per_inference_pj, float_memory_bits, memory_breakdown
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
-from qsearch.search._trial import TrialOutcome, run_trial
 from qsearch.studyfile import StudyFile
+from qsearch.trial._pipeline import TrialOutcome, run_trial
 
 #: what a synthetic network sees: the digits data set (8x8 pixels, 10 classes)
 INPUT_FEATURES = 64

@@ -2,7 +2,7 @@
 
 The SNN baseline's accuracy alone does not say whether a data set is hard or the network learned poorly. A
 classical model fitted on the same training split, scored on the same validation and test split, gives the
-accuracy the data allows with little effort; an SNN far below it is under-trained (see README "Your own data").
+accuracy the data allows with little effort; an SNN far below it is under-trained (see docs/datasets.md).
 Pure function of the splits; scikit-learn only.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qsearch.errors import QsearchError
-from qsearch.search._reference import ReferenceResult
+from qsearch.trial._reference_classifier import ReferenceResult
 
 #: a layer firing less than this (spikes per neuron per step) is called silent in the diagnosis
 SILENT_RATE = 1e-3

@@ -1,6 +1,6 @@
 """Stopping a run on SIGINT/SIGTERM: the running trial ends as FAIL (reason ``interrupted``) and is re-queued.
 
-The signal handler itself belongs to the launch edge (``qsearch.search._launch``); this module holds what
+The signal handler itself belongs to the launch edge (``qsearch.execution._launch``); this module holds what
 the execution layer needs to know: whether a stop was asked for, and whether a trial is running right now.
 A signal that arrives *inside* a trial raises :class:`Interrupted` there (Optuna then fails the trial and
 re-raises it); one that arrives *between* trials only sets the flag, so no ask/tell/database write is torn in

@@ -14,10 +14,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from qsearch.errors import QsearchError
-from qsearch.search import _optuna_compat as compat
-from qsearch.search._journal import TolerantJournalFileBackend
-from qsearch.search._retry import RetryingRDBStorage
-from qsearch.search._schema import set_up_schema
+from qsearch.record import optuna_compat as compat
+from qsearch.record._journal import TolerantJournalFileBackend
+from qsearch.record._retry import RetryingRDBStorage
+from qsearch.record._table_lock import set_up_schema
 
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
 #: set by :func:`readers_only`: storages opened inside never create a file, a table or a row
@@ -71,7 +71,7 @@ def make_storage(url: str, heartbeat_interval: int | None = 60, grace_period: in
 
     ``read_only`` (the readers: ``best``, ``trials``, ``studies``, ``plot``, ``export``): never create a file,
     a table or a row — a missing SQLite file or a database without Optuna's tables is refused in one line.
-    Otherwise the tables are created under the schema lock (:mod:`qsearch.search._schema`). The default is
+    Otherwise the tables are created under the schema lock (:mod:`qsearch.record._table_lock`). The default is
     read-only inside :func:`readers_only`.
     """
     read_only = _READ_ONLY.get() if read_only is None else read_only

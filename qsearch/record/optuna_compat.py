@@ -29,7 +29,7 @@ class OptunaInternalMissing(RuntimeError):
 
 def _missing(name: str) -> OptunaInternalMissing:
     return OptunaInternalMissing(f"optuna {optuna.__version__}: internal {name} is missing; qsearch supports the "
-                                 "Optuna 5.0 internals listed in qsearch/search/_optuna_compat.py")
+                                 "Optuna 5.0 internals listed in qsearch/record/_optuna_compat.py")
 
 
 def _attr(obj: object, name: str, owner: str) -> Any:

@@ -13,9 +13,6 @@ from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakd
 from qsearch.devices import torch_device
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
-from qsearch.search._data import TrialData, trial_data
-from qsearch.search._hopeless import unjudged
-from qsearch.search._imported import build_imported_model, check_expected_accuracy, is_imported
 from qsearch.snn import (
     QuantPlan,
     SilentNetworkError,
@@ -29,12 +26,16 @@ from qsearch.snn import (
     calibrate_currents,
     device_generator,
     evaluate,
+    fit_firing_rates,
     freeze,
     kept_fanout,
+    layer_spike_rates,
     train,
 )
-from qsearch.snn._init import fit_firing_rates, layer_spike_rates
 from qsearch.studyfile import StudyFile
+from qsearch.trial._imported_network import build_imported_model, check_expected_accuracy, is_imported
+from qsearch.trial._input_cache import TrialData, trial_data
+from qsearch.trial._stops import unjudged
 
 EpochCallback = Callable[[int, float, float], None]
 
@@ -113,7 +114,7 @@ INIT_SAMPLES = 256
 
 
 def initialise(model: SpikingNetwork, study: StudyFile, data: TrialData) -> None:
-    """Fit the weights to the data when ``model.weight_scale`` is ``auto`` (see :mod:`qsearch.snn._init`)."""
+    """Fit the weights to the data when ``model.weight_scale`` is ``auto`` (see :mod:`qsearch.snn._firing_rates`)."""
     spec = study.model
     if spec.weight_scale != "auto":
         return
