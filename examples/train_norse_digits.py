@@ -21,7 +21,7 @@ import torch
 
 import qsearch._norse  # noqa: F401  (imports Norse once, under qsearch's filter for its torch.jit warning)
 from qsearch.data import DigitsSpec
-from qsearch.search._data import trial_data
+from qsearch.trial import trial_data
 
 norse = sys.modules["norse.torch"]
 LIFCell, LIFParameters, SequentialState = norse.LIFCell, norse.LIFParameters, norse.SequentialState
