@@ -1,15 +1,26 @@
 """Your own arrays from one ``.npz``: ``x`` and ``y``, or given splits ``x_train``, ``y_train``, ``x_test``,
 ``y_test`` (and optionally ``x_val``, ``y_val``).
 
-``x`` is samples x features or samples x C x H x W; ``y`` holds integer class labels 0..K-1. The rate and
-latency encoders read intensities as probabilities in [0, 1], so ``x`` is scaled into [0, 1] by a scaling
+``x`` is samples x features or samples x C x H x W; ``y`` holds non-negative integer class labels. The rate
+and latency encoders read intensities as probabilities in [0, 1], so ``x`` is scaled into [0, 1] by a scaling
 fitted on the training split only (:mod:`qsearch.data._scaling`): per feature for tabular data in unrelated
 units, one global divisor for images.
+
+The file is the user's: it is read as numeric arrays only (never unpickled), and anything else (a truncated
+archive, a file that is not an ``.npz``, object arrays) is refused in one line naming it. Labels are checked
+over all splits together: at most :data:`MAX_CLASSES` classes, and a sparse label set (such as 0, 1, 1000000)
+is remapped to 0..K-1 in sorted order, with a :class:`LabelsRemapped` warning and the original label of each
+output kept as :attr:`Splits.class_labels <qsearch.data.Splits.class_labels>` (and in
+``Splits.preprocessing["class_labels"]``, which the study records).
 """
 
 from __future__ import annotations
 
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import torch
@@ -23,13 +34,66 @@ from qsearch.errors import DataError
 _GIVEN = ("x_train", "y_train", "x_test", "y_test")
 _VAL = ("x_val", "y_val")
 
+#: the most classes an npz may hold. The output layer has one neuron per class, and the float baseline, every
+#: trial and the memory objective pay for each; past this, a file's labels are far likelier to be ids or
+#: regression targets than classes (so 5000 distinct labels are refused in one line, not trained for minutes).
+MAX_CLASSES = 1000
+#: labels are remapped to 0..K-1 when the largest label + 1 exceeds this many times the K distinct labels: the
+#: unused outputs would otherwise cost memory (counted in every trial's objective) and never be trained
+SPARSE_LABELS_FACTOR = 2
+_NPY_MAGIC = b"\x93NUMPY"
+_SAVEZ = "write one with numpy.savez(path, x=..., y=...)"
+
+
+class LabelsRemapped(UserWarning):
+    """An npz's sparse labels were remapped to 0..K-1; ``Splits.class_labels`` maps each output back."""
+
 
 def _read(path: Path) -> dict[str, np.ndarray]:
+    """The file's arrays by name, as numeric arrays only: a user's file is never unpickled."""
     if not path.is_file():
         raise missing_files("npz", ["an .npz with arrays x, y (or x_train, y_train, x_test, y_test)"], [path],
-                            "write one with numpy.savez(path, x=..., y=...)")
-    with np.load(path, allow_pickle=False) as archive:
-        return {k: archive[k] for k in archive.files}
+                            _SAVEZ)
+    try:
+        with path.open("rb") as stream:
+            if stream.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                raise DataError(f"dataset.path: {path} is a single .npy array, not an .npz archive; {_SAVEZ}")
+            stream.seek(0)
+            if not zipfile.is_zipfile(stream):
+                raise DataError(f"dataset.path: {path} is not a readable .npz archive (truncated or not a zip "
+                                f"file); {_SAVEZ}")
+            stream.seek(0)
+            with zipfile.ZipFile(stream) as archive:
+                arrays = {}
+                for member in archive.namelist():
+                    key = member.removesuffix(".npy")
+                    with archive.open(member) as data:
+                        arrays[key] = _array(data, path, key)
+                return arrays
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        # RuntimeError: an encrypted member; NotImplementedError: a compression numpy never writes
+        raise DataError(f"dataset.path: {path} is not a readable .npz archive (truncated or corrupt); "
+                        f"{_SAVEZ}") from None
+    except OSError as error:
+        raise DataError(f"dataset.path: {path} cannot be read ({error.strerror or error})") from None
+
+
+def _array(data: IO[bytes], path: Path, key: str) -> np.ndarray:
+    """One archive member as a numeric array; object arrays (which only pickle can load) are refused."""
+    try:
+        version = np.lib.format.read_magic(data)
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        _, _, dtype = header(data)  # a 3.0 header has 2.0's layout (utf-8 field names)
+    except ValueError:
+        raise DataError(f"dataset.path: {path}: {key} is not a numpy array; {_SAVEZ}") from None
+    if dtype.hasobject:
+        raise DataError(f"dataset.path: {path}: {key} holds Python objects (dtype {dtype}), which are not "
+                        "loaded; save numeric arrays, e.g. x.astype(np.float32), y.astype(np.int64)")
+    data.seek(0)
+    try:
+        return np.lib.format.read_array(data, allow_pickle=False)
+    except ValueError:
+        raise DataError(f"dataset.path: {path}: {key} is not a readable array (truncated or corrupt)") from None
 
 
 def _pairs(arrays: dict[str, np.ndarray], path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -62,10 +126,42 @@ def _check(name: str, x: np.ndarray, y: np.ndarray, shape: tuple[int, ...]) -> N
     if y.ndim != 1 or len(y) != len(x):
         raise ValueError(f"y{suffix}: must hold one label per sample of x{suffix} ({len(x)}), "
                          f"got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
-        raise ValueError(f"y{suffix}: must hold non-negative integer class labels, got dtype {y.dtype}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y{suffix}: must hold non-negative integer class labels, got dtype {y.dtype}"
+                         f"{_not_integer(y, suffix)}")
+    if len(y) and y.min() < 0:
+        raise ValueError(f"y{suffix}: must hold non-negative integer class labels, got {int(y.min())}")
+    if len(y) and y.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"y{suffix}: labels must fit in int64, got {int(y.max())}")
     if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
         raise ValueError(f"x{suffix}: must hold finite numbers")
+
+
+def _not_integer(y: np.ndarray, suffix: str) -> str:
+    """What is wrong with float labels: a value that is not a whole number, or a hint to cast whole ones."""
+    if not np.issubdtype(y.dtype, np.floating) or not len(y):
+        return ""
+    fractional = ~np.isfinite(y) | (y != np.round(y))
+    if fractional.any():
+        return f" (such as {float(y[fractional][0])!r})"
+    return f"; its values are whole numbers: save y{suffix}.astype(np.int64)"
+
+
+def class_labels(file: Path, labels: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The sorted distinct labels of all splits together when they must be remapped to 0..K-1 (a label seen
+    in one split only maps like the rest), else None; more than :data:`MAX_CLASSES` is refused."""
+    classes = np.unique(np.concatenate([y.astype(np.int64, copy=False) for y in labels.values()]))
+    if len(classes) > MAX_CLASSES:
+        raise DataError(f"npz: {file}: y: {len(classes)} distinct labels; at most {MAX_CLASSES} classes are "
+                        "allowed (one output neuron each); are these class labels?")
+    largest = int(classes[-1]) if len(classes) else -1
+    if largest + 1 <= SPARSE_LABELS_FACTOR * len(classes):
+        return None
+    shown = ", ".join(str(c) for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
+    warnings.warn(f"npz: {file}: y: {len(classes)} distinct labels up to {largest} ({shown}) remapped to "
+                  f"0..{len(classes) - 1} in sorted order; output i means label class_labels[i]",
+                  LabelsRemapped, stacklevel=3)
+    return classes
 
 
 def check_usable(file: Path, labels: dict[str, np.ndarray]) -> None:
@@ -92,6 +188,9 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
             _check(name, x, y, shape)
         except ValueError as error:
             raise DataError(f"npz: {file}: {error}") from None
+    original = class_labels(file, {name: y for name, (_, y) in pairs.items()})
+    if original is not None:
+        pairs = {name: (x, np.searchsorted(original, y)) for name, (x, y) in pairs.items()}
     if "all" in pairs:
         x, y = pairs.pop("all")
         train, val, test = three_way(y, validation_fraction, test_fraction, seed)
@@ -112,6 +211,10 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
         return LabeledTensors(torch.from_numpy(fitted.apply(x)), torch.from_numpy(y.astype(np.int64)))
 
     n_classes = max(int(y.max()) + 1 for _, y in pairs.values() if len(y))
+    kept = None if original is None else tuple(int(c) for c in original)
+    preprocessing: dict = {"scaling": fitted.describe()}
+    if kept is not None:
+        preprocessing["class_labels"] = list(kept)
     return Splits(tensors("train"), tensors("validation"), tensors("test"), n_classes=n_classes,
-                  input_shape=tuple(int(s) for s in shape), name="npz",
-                  preprocessing={"scaling": fitted.describe()})
+                  input_shape=tuple(int(s) for s in shape), name="npz", preprocessing=preprocessing,
+                  class_labels=kept)

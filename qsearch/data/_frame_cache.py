@@ -12,6 +12,8 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -42,7 +44,7 @@ def _load(file: Path, fields: Mapping[str, object]) -> tuple[np.ndarray, np.ndar
             if str(stored["key"]) != _canonical(fields):
                 return None
             return stored["x"], stored["y"]
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
         return None  # unreadable or half-written: rebuild
 
 

@@ -36,6 +36,9 @@ class Splits:
     name: str = "dataset"
     #: what was fitted to the data before encoding (e.g. the npz input scaling), for the study's records
     preprocessing: dict = field(default_factory=dict, compare=False)
+    #: the original label of each output when the file's labels were remapped to 0..K-1 (output i means label
+    #: ``class_labels[i]``; an npz's sparse labels); None: output i is label i
+    class_labels: tuple[int, ...] | None = None
 
     def split(self, name: str) -> LabeledTensors:
         if name not in ("train", "validation", "test"):
