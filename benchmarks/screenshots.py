@@ -42,17 +42,16 @@ def main() -> None:
     parser.add_argument("outdir", type=Path)
     args = parser.parse_args()
 
-    import optuna
 
-    from qsearch.dashboard import dashboard_app, study_summary
+    from qsearch.dashboard import dashboard_app
     from qsearch.plots import write_pareto_html
-    from qsearch.record import make_storage
+    from qsearch.record import read_study
     from qsearch.record.optuna_compat import study_id
 
     args.outdir.mkdir(parents=True, exist_ok=True)
-    summary, split = study_summary(args.storage, args.study)
-    ident = study_id(optuna.load_study(study_name=args.study,
-                                       storage=make_storage(args.storage, heartbeat_interval=None)))
+    recorded = read_study(args.storage, args.study)
+    summary, split = recorded.summary(), recorded.accuracy_split
+    ident = study_id(recorded.study)
     server = make_server("127.0.0.1", 0, dashboard_app(args.storage), handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}/dashboard/studies/{ident}"

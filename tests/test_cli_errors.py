@@ -165,6 +165,6 @@ def test_an_internal_error_is_a_traceback_and_exit_1(tmp_path, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("qsearch.record.read_results", broken)
+    monkeypatch.setattr("qsearch.record.read_study", broken)
     result = runner.invoke(app, ["trials", "--storage", url, "--study-name", "p"])
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)

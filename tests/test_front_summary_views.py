@@ -12,8 +12,8 @@ from study_fixtures import tiny_study_dict
 from typer.testing import CliRunner
 
 from qsearch.cli import app
-from qsearch.export import _selection
-from qsearch.record import make_storage
+from qsearch.export._trial_export import _selection
+from qsearch.record import make_storage, read_study
 from qsearch.studyfile import load_study_file
 
 runner = CliRunner()
@@ -64,7 +64,7 @@ def test_run_best_plot_and_export_agree(tmp_path, sqlite_url, objectives):
     html = (tmp_path / "plots" / "pareto.html").read_text(encoding="utf-8")
     assert (_marked(html, "selected"), _marked(html, "knee")) == (selected, knee)
 
-    card = _selection(sqlite_url, name, load_study_file(path), selected)
+    card = _selection(read_study(sqlite_url, name), load_study_file(path), selected)
     assert (card["selected_trial"], card["knee_trial"], card["is_selected"]) == (selected, knee, True)
 
     with warnings.catch_warnings():  # the retrained real network differs from the synthetic numbers

@@ -11,7 +11,7 @@ import qsearch
 ROOT = Path(qsearch.__file__).parent
 #: modules allowed to read os.environ: the launch edge, and the documented kernel escape hatch
 #: the command-line edge (cli, the launch layer) and the kernel build, which puts the venv tools on PATH
-ENVIRONMENT_READERS = {"qsearch.cli", "qsearch.execution._launch", "qsearch.snn._fused"}
+ENVIRONMENT_READERS = {"qsearch.cli._app", "qsearch.execution._launch", "qsearch.snn._fused"}
 
 
 def _module_name(path: Path) -> str:

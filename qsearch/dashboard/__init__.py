@@ -11,11 +11,9 @@ from qsearch.dashboard._publish import (
     publish,
     publish_view,
     store_selected_model,
-    study_settings,
-    study_summary,
 )
 from qsearch.dashboard._server import FeasibilityStorage, FeasibleBestTrials, dashboard_app, serve
 
 __all__ = ["NOTE_HEADING", "PARETO_GRAPH_ID", "FeasibilityStorage", "FeasibleBestTrials",
            "artifact_dir_for", "dashboard_app", "note_markdown", "publish", "publish_view", "serve",
-           "store_selected_model", "study_settings", "study_summary"]
+           "store_selected_model"]

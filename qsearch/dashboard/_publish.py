@@ -11,11 +11,15 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 
 from qsearch.dashboard._note import note_markdown
 from qsearch.results import FrontSummary
+
+if TYPE_CHECKING:
+    from qsearch.record import RecordedStudy  # the record layer imports torch; the dashboard's view need not
 
 #: the first words of the float baseline's trial note
 BASELINE_NOTE = "**float baseline**"
@@ -34,8 +38,9 @@ def artifact_dir_for(url: str, given: str | Path | None = None) -> Path | None:
     return None
 
 
-def publish_view(study: optuna.Study, summary: FrontSummary, *, accuracy_split: str = "validation") -> None:
+def publish_view(study: optuna.Study, summary: FrontSummary) -> None:
     """Save the study note and the annotated Pareto figure (both from ``summary``) into ``study``."""
+    accuracy_split = summary.accuracy_split
     from optuna_dashboard import save_note, save_plotly_graph_object
 
     from qsearch.plots import pareto_figure
@@ -68,7 +73,7 @@ def label_trials(study: optuna.Study, summary: FrontSummary, model: str | None =
         _trial_note(study, number, body)
 
 
-def store_selected_model(url: str, study: optuna.Study, summary: FrontSummary, artifact_dir: Path) -> str | None:
+def store_selected_model(recorded: RecordedStudy, summary: FrontSummary, artifact_dir: Path) -> str | None:
     """Export the selected trial and store it (a zip) as an artifact of the study; its artifact id.
 
     Optuna refuses artifacts on finished trials, so the model is a study artifact named after its trial
@@ -80,6 +85,7 @@ def store_selected_model(url: str, study: optuna.Study, summary: FrontSummary, a
 
     if summary.selected is None:
         return None
+    study = recorded.study
     number = summary.selected.trial_number
     filename = f"{study.study_name}-trial{number}.zip"
     with warnings.catch_warnings():
@@ -92,7 +98,7 @@ def store_selected_model(url: str, study: optuna.Study, summary: FrontSummary, a
         folder = Path(tmp) / filename.removesuffix(".zip")
         with warnings.catch_warnings():  # retraining may warn about its differing numbers; not the user's
             warnings.simplefilter("ignore")
-            export_trial(url, study.study_name, number, folder)
+            export_trial(recorded.url, study.study_name, number, folder, recorded=recorded)
         archive = shutil.make_archive(str(folder), "zip", root_dir=folder)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -100,42 +106,15 @@ def store_selected_model(url: str, study: optuna.Study, summary: FrontSummary, a
                                    study_or_trial=study)
 
 
-def study_settings(url: str, name: str) -> tuple[list[str], float | None, str]:
-    """Objectives, accuracy budget and accuracy split stored with the study (defaults if made elsewhere)."""
-    from qsearch.errors import InputError
-    from qsearch.record import make_storage, mask_study_file, mask_url
-    from qsearch.search import STUDY_FILE_ATTR
-
-    try:
-        study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
-    except KeyError:
-        raise InputError(f"--study-name: no study {name!r} in {mask_url(url)}") from None
-    spec = mask_study_file(study.user_attrs.get(STUDY_FILE_ATTR, {}))
-    objectives = spec.get("objectives", ["accuracy", "memory"])
-    budget = spec.get("constraints", {}).get("max_accuracy_drop", 1.0)
-    return objectives, budget, spec.get("accuracy_split", "validation")
-
-
-def study_summary(url: str, name: str) -> tuple[FrontSummary, str]:
-    """The study's front summary (as ``qsearch best`` computes it, with the stored budget) and its split."""
-    from qsearch.record import read_results
-    from qsearch.results import summarize
-
-    objectives, budget, split = study_settings(url, name)
-    return summarize(read_results(url, name), objectives, budget), split
-
-
-def publish(url: str, name: str, *, artifact_dir: str | Path | None = None, store_model: bool = True) -> None:
-    """Note, figure and (with ``store_model``) the selected model's artifact for study ``name`` at ``url``."""
-    from qsearch.record import make_storage
+def publish(recorded: RecordedStudy, *, artifact_dir: str | Path | None = None, store_model: bool = True) -> None:
+    """Note, figure and (with ``store_model``) the selected model's artifact for the recorded study."""
     from qsearch.record.optuna_compat import study_id
 
-    summary, split = study_summary(url, name)
-    study = optuna.load_study(study_name=name, storage=make_storage(url, heartbeat_interval=None))
-    publish_view(study, summary, accuracy_split=split)
+    summary, study = recorded.summary(), recorded.study
+    publish_view(study, summary)
     model = None
-    folder = artifact_dir_for(url, artifact_dir)
+    folder = artifact_dir_for(recorded.url, artifact_dir)
     if store_model and folder is not None:
-        artifact = store_selected_model(url, study, summary, folder)
+        artifact = store_selected_model(recorded, summary, folder)
         model = None if artifact is None else f"/artifacts/{study_id(study)}/{artifact}"
     label_trials(study, summary, model)

@@ -159,10 +159,10 @@ def _front_numbers_of(url: str) -> FrontNumbers:
     def front_numbers(name: str, n_trials: int) -> set[int] | None:
         if name in cache and cache[name][0] == n_trials:
             return cache[name][1]
-        from qsearch.dashboard._publish import study_summary
+        from qsearch.record import read_study
 
         try:
-            summary, _ = study_summary(url, name)
+            summary = read_study(url, name).summary()
             numbers = {r.trial_number for r in summary.front} if summary.rows else None
         except Exception:  # not a qsearch study (no results rows, unknown objectives): fall back
             numbers = None

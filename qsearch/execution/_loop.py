@@ -15,6 +15,7 @@ from qsearch.execution._interrupt import StopGate
 from qsearch.execution._settings import RunSettings
 from qsearch.execution._workers import optimize_exactly
 from qsearch.record import check_persistent, results_engine_for
+from qsearch.record.optuna_compat import study_storage
 from qsearch.search import Objective, finished_trials, open_study, raise_if_baseline_failed
 from qsearch.studyfile import StudyFile
 from qsearch.trial import runner_for
@@ -23,27 +24,25 @@ TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
 def execute(study_file: StudyFile, settings: RunSettings, callbacks: list[TrialCallback] | None = None,
-            on_epoch=None, runner=None, gate: StopGate | None = None) -> optuna.Study:
+            on_epoch=None, runner=None, gate: StopGate | None = None,
+            study: optuna.Study | None = None) -> optuna.Study:
     """Run the trials ``settings`` asks for: until the study holds ``total_trials`` finished ones, else
     ``n_trials`` more. The count is exact with any number of workers (see ``qsearch.execution._workers``);
-    ``runner`` defaults to the study file's ``trial_runner``; ``gate`` stops it on a signal."""
+    ``runner`` defaults to the study file's ``trial_runner``; ``gate`` stops it on a signal; ``study``: the
+    study this process already opened for ``settings`` (else it is opened here)."""
     check_persistent(settings.storage_url)
     optuna.logging.set_verbosity(logging.WARNING)
-    study = open_settings_study(study_file, settings)
-    engine = results_engine_for(settings.storage_url)
+    study = study or open_settings_study(study_file, settings)
+    engine = results_engine_for(settings.storage_url, study_storage(study))
     objective = Objective(study_file, settings.study_name, engine, runner=runner or runner_for(study_file),
                           on_epoch=on_epoch)
     raise_if_baseline_failed(study)  # a study whose baseline failed runs no further trial
     done = finished_trials(study)
     target = settings.total_trials if settings.total_trials is not None else done + settings.n_trials
     remaining = max(target - done, 0)
-    try:
-        if remaining:
-            optimize_exactly(study, objective, target, budget=remaining, timeout=settings.timeout,
-                             callbacks=callbacks or [], gate=gate)
-    finally:
-        if engine is not None:
-            engine.dispose()
+    if remaining:  # the engine is the storage's own: it lives as long as the study
+        optimize_exactly(study, objective, target, budget=remaining, timeout=settings.timeout,
+                         callbacks=callbacks or [], gate=gate)
     raise_if_baseline_failed(study)
     return study
 

@@ -8,14 +8,17 @@ from sqlalchemy import Engine
 
 from qsearch.record._storage import make_storage, storage_kind
 from qsearch.record._table_lock import set_up_schema
+from qsearch.record.optuna_compat import rdb_backend
 from qsearch.results import delete_results, engine_for, ensure_table
 
 
-def results_engine_for(storage_url: str) -> Engine | None:
-    """The engine of the results table: the same database as an RDB storage; none for journal/gRPC. The
-    table is created under the schema lock (many workers may start on a new database at once)."""
+def results_engine_for(storage_url: str, storage: optuna.storages.BaseStorage | None = None) -> Engine | None:
+    """The engine of the results table: the same database as an RDB storage (``storage``'s own engine when
+    given, so a run opens its database once); none for journal/gRPC. The table is created under the schema
+    lock (many workers may start on a new database at once)."""
     if storage_kind(storage_url) in ("sqlite", "rdb"):
-        engine = engine_for(storage_url)
+        backend = rdb_backend(storage) if storage is not None else None
+        engine = backend.engine if backend is not None else engine_for(storage_url)
         set_up_schema(storage_url, lambda: ensure_table(engine))
         return engine
     return None

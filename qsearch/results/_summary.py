@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from qsearch.metrics import check_objectives
 from qsearch.results._row import ResultRow
@@ -27,6 +28,8 @@ class FrontSummary:
     selected: ResultRow | None  # best cost objective within budget; ties: higher accuracy, lower trial number
     knee: ResultRow | None  # 2 objectives only
     states: dict[str, int] = field(default_factory=dict)  # recorded rows by state (COMPLETE, PRUNED, FAIL)
+    accuracy_split: str = "validation"  # the split accuracy, drops and the selection are measured on
+    reference: dict[str, Any] | None = None  # the non-spiking reference on the same splits (ReferenceResult)
 
     @property
     def candidates(self) -> tuple[ResultRow, ...]:
@@ -61,7 +64,8 @@ class FrontSummary:
         return marks
 
 
-def summarize(rows: Sequence[ResultRow], objectives: Sequence[str], budget: float | None) -> FrontSummary:
+def summarize(rows: Sequence[ResultRow], objectives: Sequence[str], budget: float | None, *,
+              accuracy_split: str = "validation", reference: dict[str, Any] | None = None) -> FrontSummary:
     """The front, the selected model and the knee of ``rows`` (see :mod:`qsearch.results._selection`)."""
     names = check_objectives(list(objectives))
     rows = tuple(sorted(rows, key=lambda r: r.trial_number))
@@ -69,4 +73,5 @@ def summarize(rows: Sequence[ResultRow], objectives: Sequence[str], budget: floa
     front = tuple(pareto_front([r for r in rows if not r.is_baseline and r.feasible], names))
     return FrontSummary(objectives=names, budget=budget, baseline=baseline, rows=rows, front=front,
                         selected=select_model(front, budget, names), knee=knee_point(front, names),
-                        states=dict(Counter(r.state for r in rows)))
+                        states=dict(Counter(r.state for r in rows)), accuracy_split=accuracy_split,
+                        reference=reference)

@@ -7,14 +7,15 @@ from study_fixtures import tiny_study_dict
 from typer.testing import CliRunner
 
 from qsearch import cli
+from qsearch.cli import _run_command
 
 SPACE = {"weight_bits": [3, 4, 6, 8], "membrane_bits": [8, 12], "rounding": ["nearest"], "timesteps": [8]}
 
 
 def test_view_is_refreshed_during_and_written_at_the_end(tmp_path, sqlite_url, monkeypatch):
     calls: list[tuple[str, bool]] = []
-    monkeypatch.setattr(cli, "_publish_dashboard_view",
-                        lambda url, name, artifacts, store_model=True: calls.append((name, store_model)))
+    monkeypatch.setattr(_run_command, "_publish_dashboard_view",
+                        lambda recorded, artifacts, store_model=True: calls.append((recorded.name, store_model)))
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(tiny_study_dict(name="refresh", trial_runner="synthetic", n_trials=12,
                                                    search_space=SPACE)))
