@@ -100,13 +100,15 @@ def test_hover_text_describes_the_configuration(rows):
 
 
 def test_axes_titles_units_and_title(rows):
-    fig = plots.pareto_figure(_summary(rows), title="mnist-study")
+    fig = plots.pareto_figure(_summary(rows, accuracy_split="test"), title="mnist-study")
     assert fig.layout.xaxis.title.text == "memory (KiB)"
     assert fig.layout.xaxis.type == "log"
     assert fig.layout.yaxis.title.text == "test accuracy (%)"
     assert "mnist-study" in fig.layout.title.text
     validation = plots.pareto_figure(_summary(rows), accuracy_split="validation")
     assert validation.layout.yaxis.title.text == "validation accuracy (%)"
+    # without a split given, the figure is titled with the summary's (validation unless the study says test)
+    assert plots.pareto_figure(_summary(rows)).layout.yaxis.title.text == "validation accuracy (%)"
 
 
 def test_selected_and_knee_are_annotated(rows):
@@ -129,7 +131,7 @@ def test_no_marks_without_selection(rows):
 
 
 def test_three_objectives_give_a_3d_scatter(rows):
-    fig = plots.pareto_figure(_summary(rows, ("accuracy", "memory", "sops"), selected=rows[5]))
+    fig = plots.pareto_figure(_summary(rows, ("accuracy", "memory", "sops"), selected=rows[5], accuracy_split="test"))
     assert all(isinstance(t, go.Scatter3d) for t in fig.data)
     front = _trace(fig, "Pareto front")
     assert sorted(front.customdata) == [1, 2, 5]

@@ -1,40 +1,15 @@
-"""Figures of a study: the Pareto front of result rows, hypervolume history and parameter importances.
-
-The ``*_figure`` functions are pure: they build and return a :class:`plotly.graph_objects.Figure` (or
-``None`` when there is too little to plot) and write nothing. ``write_plots`` and ``write_pareto_html`` write
-self-contained HTML files (plotly.js embedded, so they open offline) and, on request, PNG images.
-
-The Pareto figure draws a :class:`qsearch.results.FrontSummary` (rows, front, baseline, selected model and knee,
-computed once by :func:`qsearch.results.summarize`); axis titles, units and log axes come from
-:mod:`qsearch.metrics`.
-"""
+"""The Pareto figure of a front summary: the candidate view for choosing a model, and every trial."""
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import optuna
 import plotly.graph_objects as go
-from optuna.importance import FanovaImportanceEvaluator
-from optuna.study import StudyDirection
-from optuna.trial import FrozenTrial, TrialState
 
-from qsearch.errors import InputError
 from qsearch.metrics import ACCURACY, metric
 from qsearch.results import FrontSummary, ResultRow, front_order
-
-__all__ = [
-    "ParetoInfo", "hypervolume_figure", "importance_figure", "infeasible_reason", "pareto_figure", "pareto_info",
-    "varying_params", "write_pareto_html",
-    "write_plots",
-]
-
-#: how much the hypervolume reference point lies beyond the worst observed value
-REFERENCE_PADDING = 0.10
 
 _GREY = "rgba(130, 130, 130, 0.55)"
 _FRONT = "#d62728"
@@ -46,7 +21,7 @@ PNG_HELP = ("PNG export needs kaleido and a Chromium browser: run `pip install -
             "and install Debian's `chromium` package (apt-get install chromium)")
 
 
-def axis_title(objective: str, accuracy_split: str = "test") -> str:
+def axis_title(objective: str, accuracy_split: str) -> str:
     """The axis title of an objective, with its unit; accuracy names the split it was measured on."""
     title = metric(objective).axis_title
     return f"{accuracy_split} {title}" if objective == ACCURACY else title
@@ -250,7 +225,7 @@ def _line(y: float, text: str, color: str, dash: str) -> dict:
             "name": text}
 
 
-def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_split: str = "test",
+def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_split: str | None = None,
                   full_view: bool = True) -> go.Figure:
     """The figure for choosing a model: candidates, the feasible front, the float baseline and the budget.
 
@@ -260,8 +235,10 @@ def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_s
     the dashboard's custom plot). Three objectives give one 3-D scatter. Grey circles are
     feasible trials, grey crosses infeasible ones (the hover says why); every point's hover text shows its
     configuration and metrics, and its trial number is in ``customdata``. ``title`` (usually the study
-    name) goes in front of the figure's heading.
+    name) goes in front of the figure's heading; the accuracy axis is titled with ``accuracy_split``, by
+    default the summary's.
     """
+    accuracy_split = accuracy_split or summary.accuracy_split
     info = pareto_info(summary)
     axes, three_d, budget = info.axes, info.three_d, info.budget
     size = 5 if three_d else 8
@@ -355,144 +332,3 @@ def _lines(info: ParetoInfo, layout: dict, annotations: list[dict], log_x: bool)
         for annotation in annotations:  # annotations on a log axis take log10 coordinates
             annotation["x"] = math.log10(annotation["x"])
     layout["annotations"] = annotations
-
-
-def _is_baseline_trial(trial: FrozenTrial) -> bool:
-    from qsearch.record.keys import BASELINE as BASELINE_ATTR  # the record layer imports torch; plots need not
-
-    return bool(trial.user_attrs.get(BASELINE_ATTR))
-
-
-def _search_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """COMPLETE trials with finite values, without the float baseline (not a point of the search)."""
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return [t for t in trials if t.values is not None and all(math.isfinite(v) for v in t.values)
-            and not _is_baseline_trial(t)]
-
-
-def reference_point(study: optuna.Study) -> list[float] | None:
-    """Worst observed value of each objective padded by 10% (maximize: lower, minimize: higher).
-
-    Computed over the non-baseline COMPLETE trials; None with fewer than two of them.
-    """
-    trials = _search_trials(study)
-    if len(trials) < 2:
-        return None
-    point = []
-    for i, direction in enumerate(study.directions):
-        values = [t.values[i] for t in trials]
-        worst = min(values) if direction == StudyDirection.MAXIMIZE else max(values)
-        pad = REFERENCE_PADDING * abs(worst) or REFERENCE_PADDING * (max(values) - min(values)) or 1.0
-        point.append(worst - pad if direction == StudyDirection.MAXIMIZE else worst + pad)
-    return point
-
-
-def hypervolume_figure(study: optuna.Study, *, title: str | None = None) -> go.Figure | None:
-    """Optuna's hypervolume history with :func:`reference_point`; None with fewer than two search trials.
-
-    Optuna counts only feasible trials, so the float baseline (always marked infeasible) adds nothing.
-    """
-    if len(study.directions) < 2:
-        return None
-    point = reference_point(study)
-    if point is None:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        fig = optuna.visualization.plot_hypervolume_history(study, point)
-    shown = ", ".join(f"{v:.4g}" for v in point)
-    heading = f"Hypervolume history<br><sup>reference point ({shown})</sup>"
-    fig.update_layout(title={"text": f"{title} — {heading}" if title else heading}, template="plotly_white")
-    return fig
-
-
-def varying_params(trials: Sequence[FrozenTrial]) -> list[str]:
-    """Parameters that take more than one value among ``trials`` (a fixed one has no importance to show)."""
-    values: dict[str, set[str]] = {}
-    for trial in trials:
-        for name, value in trial.params.items():
-            values.setdefault(name, set()).add(repr(value))
-    return sorted(name for name, seen in values.items() if len(seen) > 1)
-
-
-def _search_study(study: optuna.Study) -> optuna.Study:
-    """An in-memory copy of the study's search trials (no float baseline), so Optuna's plots neither see the
-    baseline nor log a line about leaving it out."""
-    copy = optuna.create_study(directions=study.directions, storage=optuna.storages.InMemoryStorage())
-    copy.add_trials(_search_trials(study))
-    return copy
-
-
-def importance_figure(study: optuna.Study, target_index: int, target_name: str | None = None, *,
-                      title: str | None = None) -> go.Figure | None:
-    """Optuna's parameter importances (fANOVA, seed 0) for objective ``target_index``, varying parameters only.
-
-    The float baseline and parameters that never change (e.g. a fixed ``timesteps``) are left out. None with
-    fewer than two search trials, without varying parameters, or when the importances cannot be computed.
-    """
-    trials = _search_trials(study)
-    params = varying_params(trials)
-    if len(trials) < 2 or not params:
-        return None
-    name = target_name or (study.metric_names[target_index] if study.metric_names
-                           else f"objective {target_index}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            fig = optuna.visualization.plot_param_importances(
-                _search_study(study), FanovaImportanceEvaluator(seed=0), params=params,
-                target=lambda t: t.values[target_index], target_name=name)
-    except (ValueError, RuntimeError):
-        return None
-    if not fig.data or not any(len(trace.x or ()) for trace in fig.data):
-        return None
-    heading = f"Parameter importance for {name}"
-    fig.update_layout(title={"text": f"{title} — {heading}" if title else heading}, template="plotly_white",
-                      xaxis_title=f"fANOVA importance for {name} (share of its variance)",
-                      yaxis_title="search parameter")
-    return fig
-
-
-def _write(fig: go.Figure, path: Path, png: bool) -> list[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(str(path), include_plotlyjs=True, full_html=True)
-    written = [path]
-    if png:
-        image = path.with_suffix(".png")
-        try:
-            fig.write_image(str(image))
-        except Exception as error:  # kaleido missing, no Chromium, ...: all the same to the user
-            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise InputError(f"{PNG_HELP} ({reason})") from error
-        written.append(image)
-    return written
-
-
-def write_pareto_html(summary: FrontSummary, path: str | Path = "pareto.html", title: str | None = None, *,
-                      accuracy_split: str = "test", png: bool = False) -> Path:
-    """Write the Pareto figure as a self-contained HTML file (opens offline); returns its path."""
-    fig = pareto_figure(summary, title=title, accuracy_split=accuracy_split)
-    return _write(fig, Path(path), png)[0]
-
-
-def write_plots(study: optuna.Study, summary: FrontSummary, out_dir: str | Path, png: bool = False, *,
-                accuracy_split: str = "test") -> list[Path]:
-    """Write pareto.html, hypervolume.html and importance_<objective>.html into ``out_dir``.
-
-    Figures with too little data (see the ``*_figure`` functions) are skipped. All HTML files are
-    self-contained. With ``png`` a PNG goes next to each HTML file; a RuntimeError saying what to install is
-    raised when that is not possible. The summary's objectives are in the order of the study's values.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    name = study.study_name
-    pareto = pareto_figure(summary, title=name, accuracy_split=accuracy_split)
-    written = _write(pareto, out / "pareto.html", png)
-    hypervolume = hypervolume_figure(study, title=name)
-    if hypervolume is not None:
-        written += _write(hypervolume, out / "hypervolume.html", png)
-    for index, objective in enumerate(summary.objectives):
-        fig = importance_figure(study, index, axis_title(objective, accuracy_split), title=name)
-        if fig is not None:
-            written += _write(fig, out / f"importance_{objective}.html", png)
-    return written
