@@ -1,8 +1,9 @@
 """A study's records as comparable JSON: Optuna trials (params, values, attributes) plus `qsearch trials`/`best`.
 
-Used to prove that a refactor keeps behaviour: run the same seeded study on the code before and after, dump each
-with this script, and diff the two files. Timings, hostnames, heartbeats and process ids differ from run to run
-and are dropped.
+Used to prove that a refactor keeps behaviour: run the same seeded study on the code before and after, dump
+each with this script, and diff the two files. Timings, hostnames, heartbeats and process ids differ from run
+to run and are dropped; artifacts are named by their file (their ids are random). Run it from a folder that
+is not a checkout, so that ``python -m qsearch.cli`` imports the qsearch under test (docs/architecture.md).
 
     python benchmarks/record_snapshot.py sqlite:///before.db digits > before.json
 """
@@ -31,7 +32,14 @@ def _stable(attrs: dict[str, Any]) -> dict[str, Any]:
             return [scrub(v) for v in value]
         return value
 
-    return {k: scrub(v) for k, v in sorted(attrs.items()) if keep(k)}
+    def artifact(key: str, value: Any) -> tuple[str, Any]:
+        """An artifact's key and id are random (a UUID): name it by its file instead."""
+        if not key.startswith("artifacts:"):
+            return key, value
+        meta = json.loads(value)
+        return f"artifacts:{meta['filename']}", {k: v for k, v in meta.items() if k != "artifact_id"}
+
+    return dict(sorted(artifact(k, scrub(v)) for k, v in attrs.items() if keep(k)))
 
 
 def snapshot(storage: str, study_name: str) -> dict[str, Any]:

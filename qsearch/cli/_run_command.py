@@ -40,7 +40,8 @@ def run(
     reported_by_parent: Annotated[bool, typer.Option("--reported-by-parent", hidden=True,
                                                      help="a worker of --workers: its parent reports")] = False,
     artifacts: Annotated[Path | None, typer.Option(
-        "--artifacts", help="folder for the selected model shown in `qsearch dashboard` (default: "
+        "--artifacts", help="folder for the weights of trials on the front and the selected model shown in "
+                            "`qsearch dashboard` (default: "
                             "FILE.artifacts beside a SQLite or journal file)")] = None,
 ) -> None:
     """Run (or continue) a study: each trial trains and evaluates one quantized SNN."""
@@ -66,7 +67,8 @@ def run(
         settings = RunSettings(url, study_name or sf.name, n_trials or sf.n_trials, total_trials,
                                timeout or sf.timeout, heartbeat_interval, grace_period,
                                worker_index=environment.seed_offset(),
-                               allow_changed_study_file=allow_changed_study_file)
+                               allow_changed_study_file=allow_changed_study_file,
+                               artifact_dir=None if artifacts is None else str(artifacts))
         check_persistent(url)
         check_study_inputs(sf)  # missing data or a model that does not fit it: one line, nothing recorded
         gpus = torch.cuda.device_count() if study_device(sf) == "cuda" else 0

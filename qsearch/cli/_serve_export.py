@@ -38,16 +38,22 @@ def dashboard(
 def export(
     storage: StorageOpt = DEFAULT_STORAGE,
     study_name: StudyNameOpt = "qsearch",
-    trial: Annotated[int, typer.Option("--trial", help="trial number to export")] = -1,
+    trial: Annotated[int | None, typer.Option("--trial", show_default=False,
+                                              help="trial number to export (required; see `qsearch best`)")] = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("exports"),
+    artifacts: Annotated[Path | None, typer.Option(
+        "--artifacts", help="the run's artifact folder, where trials on the front kept their weights (default: "
+                            "FILE.artifacts beside a SQLite or journal file)")] = None,
+    retrain: Annotated[bool, typer.Option("--retrain", help="train the trial again instead of using its kept "
+                                                            "weights (a reproducibility check)")] = False,
 ) -> None:
     """Write a trial's network: integer weights and formats, fixed-point neuron constants, model card, NIR graph."""
     configure_kernel()
     from qsearch.export import export_trial
 
-    if trial < 0:
+    if trial is None or trial < 0:
         raise fail("--trial: give the trial number to export (see `qsearch best`)")
     with user_errors(storage):
-        path = export_trial(storage, study_name, trial, out)
+        path = export_trial(storage, study_name, trial, out, artifact_dir=artifacts, retrain=retrain)
     typer.echo(str(path))
 

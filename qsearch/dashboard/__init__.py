@@ -7,13 +7,13 @@ every run); ``dashboard_app`` / ``serve`` serve optuna-dashboard with feasibilit
 from qsearch.dashboard._note import NOTE_HEADING, note_markdown
 from qsearch.dashboard._publish import (
     PARETO_GRAPH_ID,
-    artifact_dir_for,
     publish,
     publish_view,
     store_selected_model,
 )
 from qsearch.dashboard._server import FeasibilityStorage, FeasibleBestTrials, dashboard_app, serve
 
-__all__ = ["NOTE_HEADING", "PARETO_GRAPH_ID", "FeasibilityStorage", "FeasibleBestTrials",
-           "artifact_dir_for", "dashboard_app", "note_markdown", "publish", "publish_view", "serve",
-           "store_selected_model"]
+__all__ = [
+    "NOTE_HEADING", "PARETO_GRAPH_ID", "FeasibilityStorage", "FeasibleBestTrials", "dashboard_app",
+    "note_markdown", "publish", "publish_view", "serve", "store_selected_model",
+]

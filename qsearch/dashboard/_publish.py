@@ -27,17 +27,6 @@ BASELINE_NOTE = "**float baseline**"
 PARETO_GRAPH_ID = "qsearch-pareto"
 
 
-def artifact_dir_for(url: str, given: str | Path | None = None) -> Path | None:
-    """Where a storage's artifacts live: ``given``, else ``<file>.artifacts`` beside a SQLite/journal file,
-    else None (a database server has no folder of its own: pass ``--artifacts``)."""
-    if given is not None:
-        return Path(given)
-    for prefix in ("sqlite:///", "journal:"):
-        if url.startswith(prefix):
-            return Path(url[len(prefix):] + ".artifacts")
-    return None
-
-
 def publish_view(study: optuna.Study, summary: FrontSummary) -> None:
     """Save the study note and the annotated Pareto figure (both from ``summary``) into ``study``."""
     accuracy_split = summary.accuracy_split
@@ -98,7 +87,8 @@ def store_selected_model(recorded: RecordedStudy, summary: FrontSummary, artifac
         folder = Path(tmp) / filename.removesuffix(".zip")
         with warnings.catch_warnings():  # retraining may warn about its differing numbers; not the user's
             warnings.simplefilter("ignore")
-            export_trial(recorded.url, study.study_name, number, folder, recorded=recorded)
+            export_trial(recorded.url, study.study_name, number, folder, recorded=recorded,
+                         artifact_dir=artifact_dir)
         archive = shutil.make_archive(str(folder), "zip", root_dir=folder)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -113,6 +103,8 @@ def publish(recorded: RecordedStudy, *, artifact_dir: str | Path | None = None, 
     summary, study = recorded.summary(), recorded.study
     publish_view(study, summary)
     model = None
+    from qsearch.record import artifact_dir_for
+
     folder = artifact_dir_for(recorded.url, artifact_dir)
     if store_model and folder is not None:
         artifact = store_selected_model(recorded, summary, folder)

@@ -180,8 +180,7 @@ def dashboard_app(url: str, artifact_dir=None) -> Callable:
     from optuna.artifacts import FileSystemArtifactStore
     from optuna_dashboard import wsgi
 
-    from qsearch.dashboard._publish import artifact_dir_for
-    from qsearch.record import make_storage
+    from qsearch.record import artifact_dir_for, make_storage
 
     folder = artifact_dir_for(url, artifact_dir)
     store = FileSystemArtifactStore(str(folder)) if folder is not None and folder.is_dir() else None

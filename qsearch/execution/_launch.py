@@ -132,7 +132,7 @@ def worker_command(study_path: Path, storage_url: str, study_name: str, total_tr
                    timeout: float | None = None, heartbeat_interval: int | None = None,
                    grace_period: int | None = None, python: str = sys.executable,
                    threads: int | None = None, allow_changed_study_file: bool = False,
-                   reported_by_parent: bool = False) -> list[str]:
+                   reported_by_parent: bool = False, artifact_dir: str | None = None) -> list[str]:
     """The command line of one worker: ``qsearch run`` joining the study as one process, no progress bar, no
     report."""
     command = [python, "-m", "qsearch.cli", "run", str(study_path), "--storage", storage_url, "--study-name",
@@ -149,6 +149,8 @@ def worker_command(study_path: Path, storage_url: str, study_name: str, total_tr
         command += ["--grace-period", str(grace_period)]
     if allow_changed_study_file:
         command += ["--allow-changed-study-file"]
+    if artifact_dir is not None:
+        command += ["--artifacts", artifact_dir]
     return command
 
 
@@ -204,7 +206,8 @@ def run_workers(study_path: Path, settings: RunSettings, workers: int, threads_p
     threads = threads_per_worker or default_threads(workers)
     command = worker_command(study_path, settings.storage_url, settings.study_name, total, settings.timeout,
                              settings.heartbeat_interval, settings.grace_period, python, threads,
-                             settings.allow_changed_study_file, reported_by_parent=True)
+                             settings.allow_changed_study_file, reported_by_parent=True,
+                             artifact_dir=settings.artifact_dir)
     processes: list[subprocess.Popen] = []
     received: list[int] = []
 

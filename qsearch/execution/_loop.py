@@ -14,7 +14,7 @@ import optuna
 from qsearch.execution._interrupt import StopGate
 from qsearch.execution._settings import RunSettings
 from qsearch.execution._workers import optimize_exactly
-from qsearch.record import check_persistent, results_engine_for
+from qsearch.record import artifact_store_for, check_persistent, results_engine_for
 from qsearch.record.optuna_compat import study_storage
 from qsearch.search import Objective, finished_trials, open_study, raise_if_baseline_failed
 from qsearch.studyfile import StudyFile
@@ -35,7 +35,8 @@ def execute(study_file: StudyFile, settings: RunSettings, callbacks: list[TrialC
     study = study or open_settings_study(study_file, settings)
     engine = results_engine_for(settings.storage_url, study_storage(study))
     objective = Objective(study_file, settings.study_name, engine, runner=runner or runner_for(study_file),
-                          on_epoch=on_epoch)
+                          on_epoch=on_epoch, artifact_store=artifact_store_for(settings.storage_url,
+                                                                               settings.artifact_dir))
     raise_if_baseline_failed(study)  # a study whose baseline failed runs no further trial
     done = finished_trials(study)
     target = settings.total_trials if settings.total_trials is not None else done + settings.n_trials

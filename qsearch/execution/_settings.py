@@ -23,6 +23,7 @@ class RunSettings:
     grace_period: int | None = 180
     worker_index: int = 0
     allow_changed_study_file: bool = False
+    artifact_dir: str | None = None  # where trials keep their weights (default: FILE.artifacts beside SQLite/journal)
 
     def __post_init__(self) -> None:
         if self.heartbeat_interval is not None and self.grace_period is not None \

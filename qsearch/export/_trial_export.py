@@ -23,7 +23,7 @@ from qsearch.export._network_files import (
 )
 from qsearch.metrics import accuracy_standard_error, bits_to_kib, cost_objective, pj_to_nj
 from qsearch.quant import FLOAT_BITS, QuantConfig
-from qsearch.record import RecordedStudy, mask_study_file, read_study
+from qsearch.record import RecordedStudy, artifact_store_for, keys, mask_study_file, read_study, stored_weights
 from qsearch.search import BASELINE_ATTR
 from qsearch.snn import device_generator, evaluate
 from qsearch.snn.integer import (
@@ -31,7 +31,7 @@ from qsearch.snn.integer import (
     to_integer,
 )
 from qsearch.studyfile import StudyFile
-from qsearch.trial import TrainedTrial, train_trial_model
+from qsearch.trial import TrainedTrial, rebuild_trial_model, train_trial_model
 
 # ------------------------------------------------------------------------------------------ the trial
 
@@ -61,6 +61,23 @@ def retrain_trial(study_file: StudyFile, trial: optuna.trial.FrozenTrial) -> Tra
     config = QuantConfig.from_dict(trial.user_attrs["config"])
     return train_trial_model(study_file, config, learning_rate=trial.params.get("learning_rate"),
                              epochs=trial.params.get("epochs"))
+
+
+def trained_network(recorded: RecordedStudy, study_file: StudyFile, trial: optuna.trial.FrozenTrial,
+                    artifact_dir: str | Path | None, retrain: bool) -> tuple[TrainedTrial, str]:
+    """The network ``trial`` trained and where it came from: its kept weights (``"kept"``: no training), else
+    — or with ``retrain``, a reproducibility check — trained again (``"retrained"``). A repeated configuration
+    (``duplicate_of``) uses the weights of the trial it repeats."""
+    if not retrain:
+        store = artifact_store_for(recorded.url, artifact_dir)
+        original = trial.user_attrs.get(keys.DUPLICATE_OF)
+        owner = trial if original is None else recorded.study.trials[int(original)]
+        state = stored_weights(recorded.study, owner, store)
+        if state is not None:
+            config = QuantConfig.from_dict(trial.user_attrs["config"])
+            return rebuild_trial_model(study_file, config, state, int(trial.user_attrs.get("epochs_run") or 0)), \
+                "kept"
+    return retrain_trial(study_file, trial), "retrained"
 
 
 
@@ -124,18 +141,21 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: Path, *,
-                 recorded: RecordedStudy | None = None) -> Path:
+                 recorded: RecordedStudy | None = None, artifact_dir: str | Path | None = None,
+                 retrain: bool = False) -> Path:
     """Export trial ``trial_number`` of a study into ``out_dir`` (created); returns ``out_dir``.
 
-    Raises ValueError (one line, naming ``--trial``) for a missing trial, the float baseline, a trial that
-    did not complete, or one with float32 formats. Warns when the retrained network does not reproduce the
+    The network is the one the trial kept (trials on the front keep their weights in the storage's artifact
+    folder, ``artifact_dir`` or ``FILE.artifacts``); a trial without kept weights, or ``retrain``, trains it
+    again (seeded). Raises ValueError (one line, naming ``--trial``) for a missing trial, the float baseline, a
+    trial that did not complete, or one with float32 formats. Warns when the network does not reproduce the
     stored accuracy (then the model card says so under ``reproduced``).
     """
     recorded = recorded or read_study(storage_url, study_name)
     study = recorded.study
     trial = _exportable_trial(study, study_name, trial_number)
     study_file = recorded.study_file()
-    trained = retrain_trial(study_file, trial)
+    trained, source = trained_network(recorded, study_file, trial, artifact_dir, retrain)
     model, plan, data = trained.model, trained.plan, trained.data
     if plan is None:
         raise InputError(f"--trial: trial {trial_number} has no quantization plan (float scheme)")
@@ -151,11 +171,12 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     stored = {"test": attrs.get("test_accuracy"), "validation": attrs.get("validation_accuracy")}
     again = {"test": 100 * test.accuracy, "validation": 100 * validation.accuracy}
     matches = all(stored[k] is not None and stored[k] == again[k] for k in stored)
-    reproduced = {"matches": matches, "fake_quantized": again, "stored": stored,
+    reproduced = {"matches": matches, "weights": source, "fake_quantized": again, "stored": stored,
                   "integer": _percent(integer.predictions, split.y),
                   "integer_split": study_file.accuracy_split}
     if not matches:
-        warnings.warn(f"trial {trial_number}: retraining gave test/validation accuracy {again['test']:.2f}/"
+        how = "the kept weights give" if source == "kept" else "retraining gave"
+        warnings.warn(f"trial {trial_number}: {how} test/validation accuracy {again['test']:.2f}/"
                       f"{again['validation']:.2f} %, the study stored {stored['test']}/"
                       f"{stored['validation']} %; "
                       "the exported network differs from the measured one (other torch version or threads?)",

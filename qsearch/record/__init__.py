@@ -6,6 +6,13 @@ message and in the recorded study file. :mod:`qsearch.record.keys` names every s
 """
 
 from qsearch.record import keys, optuna_compat
+from qsearch.record._artifacts import (
+    WEIGHTS_FILE,
+    artifact_dir_for,
+    artifact_store_for,
+    store_weights,
+    stored_weights,
+)
 from qsearch.record._recorded_study import RecordedStudy, read_study
 from qsearch.record._results_rows import read_results, result_row, reused_outcome, study_rows, trial_row
 from qsearch.record._results_table import delete_study, results_engine_for
@@ -27,9 +34,10 @@ from qsearch.record._storage import (
 from qsearch.record._table_lock import set_up_schema
 
 __all__ = [
-    "DEFAULT_POLICY", "RecordedStudy", "RetryPolicy", "StorageError", "call_with_retry", "check_persistent",
-    "check_readable", "delete_study", "describe_target", "fail_stale_trials", "heartbeat_enabled", "is_transient",
-    "keys", "make_storage", "mask_study_file", "mask_url", "optuna_compat", "read_results", "read_study",
-    "readers_only", "result_row", "results_engine_for", "retrying", "reused_outcome", "set_up_schema",
-    "set_user_attrs", "storage_kind", "study_rows", "trial_row",
+    "DEFAULT_POLICY", "WEIGHTS_FILE", "RecordedStudy", "RetryPolicy", "StorageError", "artifact_dir_for",
+    "artifact_store_for", "call_with_retry", "check_persistent", "check_readable", "delete_study",
+    "describe_target", "fail_stale_trials", "heartbeat_enabled", "is_transient", "keys", "make_storage",
+    "mask_study_file", "mask_url", "optuna_compat", "read_results", "read_study", "readers_only", "result_row",
+    "results_engine_for", "retrying", "reused_outcome", "set_up_schema", "set_user_attrs", "storage_kind",
+    "store_weights", "stored_weights", "study_rows", "trial_row",
 ]

@@ -14,11 +14,20 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import optuna
+from optuna.artifacts import FileSystemArtifactStore
 from sqlalchemy import Engine
 
 from qsearch.metrics import bits_to_kib, metric
 from qsearch.quant import QuantConfig
-from qsearch.record import call_with_retry, fail_stale_trials, keys, result_row, reused_outcome, set_user_attrs
+from qsearch.record import (
+    call_with_retry,
+    fail_stale_trials,
+    keys,
+    result_row,
+    reused_outcome,
+    set_user_attrs,
+    store_weights,
+)
 from qsearch.results import save_result
 from qsearch.search._hopeless import (
     EVIDENCE_ATTR,
@@ -115,8 +124,10 @@ class Objective:
     """Callable objective bound to one study file and results database."""
 
     def __init__(self, study_file: StudyFile, study_name: str, results_engine: Engine | None,
-                 runner: TrialRunner = run_trial, on_epoch: EpochHook | None = None) -> None:
+                 runner: TrialRunner = run_trial, on_epoch: EpochHook | None = None,
+                 artifact_store: FileSystemArtifactStore | None = None) -> None:
         self.study_file = study_file
+        self.artifact_store = artifact_store  # where trials on the front keep their weights (None: nowhere)
         self.study_name = study_name
         self.results_engine = results_engine
         self.runner = runner
@@ -250,7 +261,11 @@ class Objective:
         set_user_attrs(trial, {**(attrs or {}), **keys.measured_attrs(outcome, drop, feasible)})  # one write
         self._save(trial, config, "COMPLETE", reason, outcome, drop, silent=False,
                    epochs_run=outcome.epochs_run, feasible=feasible)
-        return objective_values(outcome, sf.objectives)
+        values = objective_values(outcome, sf.objectives)
+        if feasible and outcome.trained_state is not None and self.artifact_store is not None \
+                and not trial_snapshot(trial).dominated(values, directions(sf.objectives)):
+            call_with_retry(store_weights, trial, self.artifact_store, outcome.trained_state)
+        return values
 
     def _save(self, trial: optuna.Trial, config: QuantConfig, state: str, reason: str,
               outcome: TrialOutcome | None, drop: float | None, *, silent: bool, epochs_run: int | None,

@@ -14,7 +14,7 @@ afresh (``_objective.baseline_accuracy`` waits for it).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,20 @@ class StudySnapshot:
                     and t.user_attrs.get(keys.CONFIG) == config):
                 return t
         return None
+
+    def dominated(self, values: Sequence[float], directions: Sequence[str]) -> bool:
+        """Whether a COMPLETE feasible candidate of the snapshot dominates ``values`` (no worse in every
+        objective, better in one): such a point is not on the front the snapshot shows."""
+        signs = [1.0 if d == "maximize" else -1.0 for d in directions]
+        mine = [s * v for s, v in zip(signs, values, strict=True)]
+        for t in self.trials:
+            if t.state != TrialState.COMPLETE or t.values is None or t.user_attrs.get(keys.BASELINE) \
+                    or not t.user_attrs.get(keys.FEASIBLE):
+                continue
+            theirs = [s * v for s, v in zip(signs, t.values, strict=True)]
+            if all(a >= b for a, b in zip(theirs, mine, strict=True)) and theirs != mine:
+                return True
+        return False
 
 
 #: the snapshot of each live trial, dropped with the trial object

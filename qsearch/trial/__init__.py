@@ -12,6 +12,7 @@ from qsearch.trial._pipeline import (
     TrialOutcome,
     build_model,
     check_study_inputs,
+    rebuild_trial_model,
     run_trial,
     study_device,
     train_trial_model,
@@ -21,8 +22,9 @@ from qsearch.trial._stops import EpochCallback, StopTraining, unjudged
 from qsearch.trial._synthetic import runner_for, synthetic_trial
 
 __all__ = [
-    "BaselineError", "EpochCallback", "ReferenceResult", "StopTraining", "TrainedTrial", "TrialData", "TrialOutcome",
-    "build_model", "chance_accuracy", "check_study_inputs", "is_imported", "not_learning_message",
-    "reference_accuracy", "run_trial", "runner_for", "silent_baseline_message", "study_device", "synthetic_trial",
-    "train_trial_model", "trial_data", "trial_splits", "unjudged", "weight_layer_count",
+    "BaselineError", "EpochCallback", "ReferenceResult", "StopTraining", "TrainedTrial", "TrialData",
+    "TrialOutcome", "build_model", "chance_accuracy", "check_study_inputs", "is_imported", "not_learning_message",
+    "rebuild_trial_model", "reference_accuracy", "run_trial", "runner_for", "silent_baseline_message",
+    "study_device", "synthetic_trial", "train_trial_model", "trial_data", "trial_splits", "unjudged",
+    "weight_layer_count",
 ]

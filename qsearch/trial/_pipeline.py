@@ -67,9 +67,13 @@ class TrialOutcome:
     validation_n: int | None = None  # samples behind validation_accuracy
     validation_curve: list[float] = field(default_factory=list)  # percent after each epoch of the last phase
     layer_rates: list[float] = field(default_factory=list)  # float trials: spikes/neuron/step per LIF layer (val)
+    #: the trained network (``state_dict`` on the CPU, before the plan): kept by trials that land on the front
+    trained_state: dict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        data = asdict(self)
+        """The measurements (the trained weights are not one)."""
+        data = asdict(replace(self, trained_state=None))
+        data.pop("trained_state")
         data["config"] = self.config.to_dict()
         return data
 
@@ -243,12 +247,32 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
                      if from_float and study.early_stopping.silent.min_spikes is None else absolute_min_spikes(study))
         result = train(model, config, data.train, data.validation, qat_settings, monitor(threshold), on_epoch)
 
-    plan = None
-    if not config.is_float:
-        ranges = calibrate_currents(model, data.train, settings.calibration_batches, settings.batch_size)
-        plan = build_plan(model, config, ranges, device_generator(device, study.training.seed + 7))
-        plan = freeze(plan, model.weights)
+    plan = None if config.is_float else deployed_plan(study, model, config, data, settings)
     return TrainedTrial(model=model, plan=plan, result=result, data=data)
+
+
+def deployed_plan(study: StudyFile, model: SpikingNetwork, config: QuantConfig, data: TrialData,
+                  settings: TrainSettings) -> QuantPlan:
+    """The frozen quantization plan of a trained network: current ranges calibrated on the training split,
+    weights quantized once (seeded), as a deployed network stores them."""
+    ranges = calibrate_currents(model, data.train, settings.calibration_batches, settings.batch_size)
+    plan = build_plan(model, config, ranges, device_generator(model.device, study.training.seed + 7))
+    return freeze(plan, model.weights)
+
+
+def rebuild_trial_model(study: StudyFile, config: QuantConfig, state: dict[str, torch.Tensor],
+                        epochs_run: int = 0) -> TrainedTrial:
+    """The network a trial trained, from its kept weights: built, loaded and planned as after training, without
+    training (the plan is calibrated on the same data with the same seed, so it is the trial's own)."""
+    device = study_device(study)
+    data = trial_data(study.dataset, config.timesteps, device)
+    torch.manual_seed(study.training.seed)
+    model = build_model(study, data.input_shape, data.n_classes, device)
+    model.load_state_dict({k: v.to(device) for k, v in state.items()})
+    settings = study.training.to_train_settings(patience=study.early_stopping.patience)
+    plan = None if config.is_float else deployed_plan(study, model, config, data, settings)
+    return TrainedTrial(model=model, plan=plan, result=TrainResult(epochs_run=epochs_run, stop_reason="kept"),
+                        data=data)
 
 
 def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
@@ -282,8 +306,10 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         test_n=len(data.test), validation_n=len(data.validation),
         validation_curve=[100 * a for a in result.validation_history],
         layer_rates=rates,
+        trained_state=None if config.is_float else {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     )
 
 
-__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "check_study_inputs", "float_config",
-           "network_memory", "run_trial", "study_device", "train_trial_model"]
+__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "check_study_inputs", "deployed_plan",
+           "float_config", "network_memory", "rebuild_trial_model", "run_trial", "study_device",
+           "train_trial_model"]
