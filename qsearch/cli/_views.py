@@ -194,13 +194,18 @@ def plot(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("plots"),
     png: Annotated[bool, typer.Option("--png", help="also PNG (needs kaleido and Chromium)")] = False,
 ) -> None:
-    """Pareto front, hypervolume history and parameter importances as HTML (and PNG)."""
+    """Pareto front, hypervolume history and parameter importances as HTML (and PNG); the HTML files load
+    plotly.js from plotly.min.js in the same folder (keep the folder together: it opens offline)."""
+    from qsearch.cli._serve_export import check_out_folder, writing_into
     from qsearch.plots import write_plots
     from qsearch.record import read_study
 
+    with user_errors():  # before the study is read: a folder that cannot take the files
+        check_out_folder(out)
     with user_errors(storage):
         recorded = read_study(storage, study_name)
         summary = recorded.summary()
-        paths = write_plots(recorded.study, summary, out, png=png, accuracy_split=summary.accuracy_split)
+        with writing_into(out):
+            paths = write_plots(recorded.study, summary, out, png=png, accuracy_split=summary.accuracy_split)
     for p in paths:
         typer.echo(str(p))

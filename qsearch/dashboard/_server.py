@@ -192,13 +192,24 @@ def dashboard_app(url: str, artifact_dir=None) -> Callable:
     return FeasibleBestTrials(app, _front_numbers_of(url))
 
 
-def serve(url: str, host: str, port: int, artifact_dir=None) -> None:
-    """Serve :func:`dashboard_app` until interrupted (wsgiref, as optuna-dashboard's ``run_server`` does)."""
+def serve(url: str, host: str, port: int, artifact_dir=None, *,
+          on_listening: Callable[[str], None] | None = None) -> None:
+    """Serve :func:`dashboard_app` until interrupted (wsgiref, as optuna-dashboard's ``run_server`` does).
+
+    The server is made (the address bound) first: an address that cannot be listened on raises the
+    :class:`OSError` of the bind (``EADDRINUSE``, ``EADDRNOTAVAIL``, :class:`socket.gaierror` for an unknown host)
+    before anything is served. Then ``on_listening`` is called with the URL (``http://host:port/``), and only
+    then does it serve; an ``OSError`` after ``on_listening`` is the server's, not the address's.
+    """
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     class _Quiet(WSGIRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
             pass
 
-    with make_server(host, port, dashboard_app(url, artifact_dir), handler_class=_Quiet) as server:
+    app = dashboard_app(url, artifact_dir)
+    server = make_server(host, port, app, handler_class=_Quiet)  # binds and listens: may raise OSError
+    with server:
+        if on_listening is not None:
+            on_listening(f"http://{host}:{server.server_port}/")
         server.serve_forever()

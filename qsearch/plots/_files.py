@@ -1,7 +1,14 @@
-"""Writing figures: self-contained HTML (plotly.js embedded, so the files open offline) and, on request, PNG."""
+"""Writing figures as HTML that opens offline and, on request, PNG.
+
+A single figure (:func:`write_pareto_html`) is one self-contained file, plotly.js embedded (4.8 MB). A folder of
+figures (:func:`write_plots`) holds plotly.js once, as ``plotly.min.js`` beside the HTML files that load it, so
+the folder (kept together) still opens offline without carrying plotly.js in every file.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -12,10 +19,24 @@ from qsearch.plots._pareto import PNG_HELP, axis_title, pareto_figure
 from qsearch.plots._study_figures import hypervolume_figure, importance_figure
 from qsearch.results import FrontSummary
 
+#: plotly.js as :func:`write_plots` writes it beside the HTML files (the name plotly's ``"directory"`` loads)
+PLOTLY_JS = "plotly.min.js"
 
-def _write(fig: go.Figure, path: Path, png: bool) -> list[Path]:
+
+@contextmanager
+def _optuna_quiet() -> Iterator[None]:
+    """Optuna's INFO lines off for the block (its plots create in-memory studies and announce each one)."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(level, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+def _write(fig: go.Figure, path: Path, png: bool, include_plotlyjs: bool | str = True) -> list[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(str(path), include_plotlyjs=True, full_html=True)
+    fig.write_html(str(path), include_plotlyjs=include_plotlyjs, full_html=True)
     written = [path]
     if png:
         image = path.with_suffix(".png")
@@ -37,23 +58,32 @@ def write_pareto_html(summary: FrontSummary, path: str | Path = "pareto.html", t
 
 def write_plots(study: optuna.Study, summary: FrontSummary, out_dir: str | Path, png: bool = False, *,
                 accuracy_split: str | None = None) -> list[Path]:
-    """Write pareto.html, hypervolume.html and importance_<objective>.html into ``out_dir``.
+    """Write pareto.html, hypervolume.html and importance_<objective>.html into ``out_dir``; returns their paths
+    (and the PNGs').
 
-    Figures with too little data (see the ``*_figure`` functions) are skipped. All HTML files are
-    self-contained. With ``png`` a PNG goes next to each HTML file; a RuntimeError saying what to install is
+    Figures with too little data (see the ``*_figure`` functions) are skipped. Every figure is built before the
+    first file is written. The HTML files load plotly.js from :data:`PLOTLY_JS` in the same folder, written once
+    (replaced, so it matches the plotly that wrote the figures): the folder opens offline as a whole. With
+    ``png`` a PNG goes next to each HTML file; an :class:`~qsearch.errors.InputError` saying what to install is
     raised when that is not possible. The summary's objectives are in the order of the study's values.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     name = study.study_name
-    pareto = pareto_figure(summary, title=name, accuracy_split=accuracy_split)
-    written = _write(pareto, out / "pareto.html", png)
-    hypervolume = hypervolume_figure(study, title=name)
-    if hypervolume is not None:
-        written += _write(hypervolume, out / "hypervolume.html", png)
-    for index, objective in enumerate(summary.objectives):
-        fig = importance_figure(study, index, axis_title(objective, accuracy_split or summary.accuracy_split),
-                                title=name)
-        if fig is not None:
-            written += _write(fig, out / f"importance_{objective}.html", png)
+    split = accuracy_split or summary.accuracy_split
+    figures = {"pareto.html": pareto_figure(summary, title=name, accuracy_split=accuracy_split)}
+    with _optuna_quiet():
+        hypervolume = hypervolume_figure(study, title=name)
+        if hypervolume is not None:
+            figures["hypervolume.html"] = hypervolume
+        for index, objective in enumerate(summary.objectives):
+            fig = importance_figure(study, index, axis_title(objective, split), title=name)
+            if fig is not None:
+                figures[f"importance_{objective}.html"] = fig
+    out.mkdir(parents=True, exist_ok=True)
+    from plotly.offline import get_plotlyjs
+
+    (out / PLOTLY_JS).write_text(get_plotlyjs(), encoding="utf-8")
+    written: list[Path] = []
+    for filename, fig in figures.items():
+        written += _write(fig, out / filename, png, include_plotlyjs="directory")
     return written
