@@ -141,3 +141,31 @@ def test_the_middle_imports_point_one_way():
             if there in LAYERS and LAYERS.index(there) > LAYERS.index(here):
                 upward.append(f"{name} -> {target}")
     assert upward == []
+
+
+def test_every_stop_reason_written_is_in_the_registry():
+    """No module writes or compares a stop reason as a bare string: each is a :class:`qsearch.stops.StopReason`
+    (a ``reason=``/``stop_reason=`` argument or default, a ``*_REASON`` constant, a comparison)."""
+    from qsearch.stops import StopReason
+
+    words = {r.value for r in StopReason}
+    written = []
+    for name, tree in _modules().items():
+        if name == "qsearch.stops":
+            continue
+        for node in ast.walk(tree):
+            found: list[ast.expr] = []
+            if isinstance(node, ast.keyword) and node.arg in ("stop_reason", "reason", "default"):
+                found = [node.value]
+            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.endswith("_REASON")
+                                                      for t in node.targets):
+                found = [node.value]
+            elif isinstance(node, ast.Compare):
+                found = [node.left, *node.comparators]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                    and len(node.args) == 2:
+                found = [node.args[1]]
+            written += [f"{name}:{node.lineno} {v.value!r}" for v in found
+                        if isinstance(v, ast.Constant) and v.value in words]
+    assert written == []
+    assert {r.state for r in StopReason} == {"COMPLETE", "PRUNED", "FAIL"}

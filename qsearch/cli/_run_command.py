@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from qsearch.cli._app import app, configure_kernel, fail, user_errors
+from qsearch.record import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S
+from qsearch.stops import StopReason
 
 
 @app.command()
@@ -27,11 +29,11 @@ def run(
     workers: Annotated[str, typer.Option("--workers", help="local worker processes on the study: a number, or "
                                          "auto = one per usable core on PostgreSQL, MySQL or journal:FILE and "
                                          "1 on SQLite")] = "auto",
-    heartbeat_interval: Annotated[int, typer.Option("--heartbeat-interval", min=1,
-                                                    help="seconds between heartbeats of a running trial")] = 60,
+    heartbeat_interval: Annotated[int, typer.Option(
+        "--heartbeat-interval", min=1, help="seconds between heartbeats of a running trial")] = DEFAULT_HEARTBEAT_S,
     grace_period: Annotated[int, typer.Option("--grace-period", min=1,
                                               help="seconds without heartbeat before a trial is failed and "
-                                                   "retried")] = 180,
+                                                   "retried")] = DEFAULT_GRACE_S,
     report: Annotated[bool, typer.Option("--report/--no-report",
                                          help="print the Pareto front and write --plot at the end")] = True,
     allow_changed_study_file: Annotated[bool, typer.Option(
@@ -171,7 +173,7 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: P
                 recorded = read_study(settings.storage_url, settings.study_name, study=study)
                 _publish_dashboard_view(recorded, artifacts, store_model=False)
         if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") not in quiet_reasons:
-            bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', 'error')}")
+            bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', StopReason.ERROR)}")
 
     try:
         execute(sf, settings, callbacks=[on_trial], on_epoch=on_epoch, gate=gate, study=study)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass
 
+from qsearch.stops import StopReason
+
 #: the user attribute ``reason`` of a trial ended by a signal (it is re-queued with the same parameters)
-INTERRUPTED_REASON = "interrupted"
+INTERRUPTED_REASON = StopReason.INTERRUPTED
 
 
 class Interrupted(KeyboardInterrupt):

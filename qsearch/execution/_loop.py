@@ -14,7 +14,13 @@ import optuna
 from qsearch.execution._interrupt import StopGate
 from qsearch.execution._settings import RunSettings
 from qsearch.execution._workers import optimize_exactly
-from qsearch.record import artifact_store_for, check_persistent, results_engine_for
+from qsearch.record import (
+    DEFAULT_GRACE_S,
+    DEFAULT_HEARTBEAT_S,
+    artifact_store_for,
+    check_persistent,
+    results_engine_for,
+)
 from qsearch.record.optuna_compat import study_storage
 from qsearch.search import Objective, finished_trials, open_study, raise_if_baseline_failed
 from qsearch.studyfile import StudyFile
@@ -50,8 +56,9 @@ def execute(study_file: StudyFile, settings: RunSettings, callbacks: list[TrialC
 
 def run_study(study_file: StudyFile, storage_url: str, study_name: str, n_trials: int,
               timeout: float | None = None, callbacks: list[TrialCallback] | None = None,
-              on_epoch=None, runner=None, total_trials: int | None = None, heartbeat_interval: int | None = 60,
-              grace_period: int | None = 180, allow_changed_study_file: bool = False) -> optuna.Study:
+              on_epoch=None, runner=None, total_trials: int | None = None,
+              heartbeat_interval: int | None = DEFAULT_HEARTBEAT_S, grace_period: int | None = DEFAULT_GRACE_S,
+              allow_changed_study_file: bool = False) -> optuna.Study:
     """:func:`execute` with the settings given one by one (the library entry point)."""
     settings = RunSettings(storage_url, study_name, n_trials, total_trials, timeout, heartbeat_interval,
                            grace_period, allow_changed_study_file=allow_changed_study_file)

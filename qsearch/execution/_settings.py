@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qsearch.record import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -19,8 +21,8 @@ class RunSettings:
     n_trials: int
     total_trials: int | None = None
     timeout: float | None = None
-    heartbeat_interval: int | None = 60
-    grace_period: int | None = 180
+    heartbeat_interval: int | None = DEFAULT_HEARTBEAT_S
+    grace_period: int | None = DEFAULT_GRACE_S
     worker_index: int = 0
     allow_changed_study_file: bool = False
     artifact_dir: str | None = None  # where trials keep their weights (default: FILE.artifacts beside SQLite/journal)

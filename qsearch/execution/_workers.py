@@ -51,15 +51,16 @@ from qsearch.record import (
 )
 from qsearch.record import optuna_compat as compat
 from qsearch.search import BASELINE_ATTR, BaselinePending, trial_snapshot
+from qsearch.stops import StopReason
 
 logger = logging.getLogger("qsearch.workers")
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 #: states that hold one of the study's N slots (see the module docstring); FAIL does not
 SLOT_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-QUOTA_REASON = "quota_full"
+QUOTA_REASON = StopReason.QUOTA_FULL
 #: a trial that gave way to a queued baseline nobody ran (re-queued with the same parameters)
-BASELINE_PENDING_REASON = "baseline_pending"
+BASELINE_PENDING_REASON = StopReason.BASELINE_PENDING
 #: seconds between checks while every slot is held by another worker's running trial
 DEFAULT_POLL_S = 0.5
 

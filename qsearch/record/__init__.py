@@ -18,6 +18,8 @@ from qsearch.record._results_rows import read_results, result_row, reused_outcom
 from qsearch.record._results_table import delete_study, results_engine_for
 from qsearch.record._retry import DEFAULT_POLICY, RetryPolicy, call_with_retry, is_transient, retrying
 from qsearch.record._storage import (
+    DEFAULT_GRACE_S,
+    DEFAULT_HEARTBEAT_S,
     StorageError,
     check_persistent,
     check_readable,
@@ -34,10 +36,10 @@ from qsearch.record._storage import (
 from qsearch.record._table_lock import set_up_schema
 
 __all__ = [
-    "DEFAULT_POLICY", "WEIGHTS_FILE", "RecordedStudy", "RetryPolicy", "StorageError", "artifact_dir_for",
-    "artifact_store_for", "call_with_retry", "check_persistent", "check_readable", "delete_study",
-    "describe_target", "fail_stale_trials", "heartbeat_enabled", "is_transient", "keys", "make_storage",
-    "mask_study_file", "mask_url", "optuna_compat", "read_results", "read_study", "readers_only", "result_row",
-    "results_engine_for", "retrying", "reused_outcome", "set_up_schema", "set_user_attrs", "storage_kind",
-    "store_weights", "stored_weights", "study_rows", "trial_row",
+    "DEFAULT_GRACE_S", "DEFAULT_HEARTBEAT_S", "DEFAULT_POLICY", "WEIGHTS_FILE", "RecordedStudy", "RetryPolicy",
+    "StorageError", "artifact_dir_for", "artifact_store_for", "call_with_retry", "check_persistent",
+    "check_readable", "delete_study", "describe_target", "fail_stale_trials", "heartbeat_enabled", "is_transient",
+    "keys", "make_storage", "mask_study_file", "mask_url", "optuna_compat", "read_results", "read_study",
+    "readers_only", "result_row", "results_engine_for", "retrying", "reused_outcome", "set_up_schema",
+    "set_user_attrs", "storage_kind", "store_weights", "stored_weights", "study_rows", "trial_row",
 ]

@@ -18,10 +18,11 @@ from qsearch.quant import QuantConfig
 from qsearch.record import keys
 from qsearch.record._storage import check_readable, make_storage, storage_kind
 from qsearch.results import ResultFilter, ResultRow, engine_for, filter_rows, load_results
+from qsearch.stops import StopReason
 from qsearch.trial import TrialOutcome
 
 #: failed trials that the objective records (a diverged loss); other failures (quota, crashes) have no row
-_RECORDED_FAILURES = ("nan_loss",)
+_RECORDED_FAILURES = (StopReason.NAN_LOSS,)
 
 
 def reused_outcome(original: optuna.trial.FrozenTrial, config: QuantConfig,
@@ -80,9 +81,9 @@ def trial_row(trial: optuna.trial.FrozenTrial, study_name: str) -> ResultRow | N
     if outcome is not None:
         reason = keys.DUPLICATE_REASON if attrs.get(keys.DUPLICATE_OF) is not None else outcome.stop_reason
     else:
-        reason = attrs.get(keys.REASON, "error")
+        reason = attrs.get(keys.REASON, StopReason.ERROR)
     return result_row(study_name, trial.number, config, state, reason, outcome, attrs.get(keys.ACCURACY_DROP),
-                      silent=reason == "silent", epochs_run=attrs.get(keys.EPOCHS_RUN),
+                      silent=reason == StopReason.SILENT, epochs_run=attrs.get(keys.EPOCHS_RUN),
                       feasible=bool(attrs.get(keys.FEASIBLE)), is_baseline=bool(attrs.get(keys.BASELINE)),
                       worker_host=attrs.get(keys.WORKER_HOST, ""), finished_at=trial.datetime_complete)
 

@@ -19,6 +19,10 @@ from qsearch.record._journal import TolerantJournalFileBackend
 from qsearch.record._retry import RetryingRDBStorage
 from qsearch.record._table_lock import set_up_schema
 
+#: seconds between a running trial's heartbeats, and without one before it is failed and retried: the one
+#: place these defaults are stated (``qsearch run --heartbeat-interval/--grace-period``, the library calls)
+DEFAULT_HEARTBEAT_S = 60
+DEFAULT_GRACE_S = 180
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql", "mariadb")
 #: set by :func:`readers_only`: storages opened inside never create a file, a table or a row
 _READ_ONLY: ContextVar[bool] = ContextVar("qsearch_read_only_storage", default=False)
@@ -65,7 +69,8 @@ def storage_kind(url: str) -> str:
                        "postgresql://USER@HOST/DB, mysql+pymysql://USER@HOST/DB, grpc://HOST:PORT, journal:FILE")
 
 
-def make_storage(url: str, heartbeat_interval: int | None = 60, grace_period: int | None = 180,
+def make_storage(url: str, heartbeat_interval: int | None = DEFAULT_HEARTBEAT_S,
+                 grace_period: int | None = DEFAULT_GRACE_S,
                  max_retry: int = 3, *, read_only: bool | None = None) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url``; RDB storages get heartbeats and the retry-stale-trial callback.
 

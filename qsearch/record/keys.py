@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from qsearch.stops import StopReason
+
 ATTRS_VERSION = 2
 VERSION_KEY = "qsearch_attrs_version"
 
@@ -36,7 +38,7 @@ VALIDATION_CURVE = "validation_curve"  # validation accuracy (percent) after eac
 REFERENCE = "reference"  # the non-spiking reference (ReferenceResult), on the baseline trial and the study
 STUDY_FILE = "qsearch_study_file"  # the study: its study file as JSON, storage password masked
 STUDY_FILE_HASH = "qsearch_study_file_sha256"  # the study: what the study file says about the search, hashed
-DUPLICATE_REASON = "duplicate"  # the results-row reason of a trial that reused a repeated configuration
+DUPLICATE_REASON = StopReason.DUPLICATE  # the results-row reason of a trial that reused a repeated configuration
 HOPELESS_EVIDENCE = "hopeless"  # why a QAT trial was stopped as unable to reach the budget (search._hopeless)
 
 #: the measurements of a finished trial (fields of qsearch.search.TrialOutcome), required ones first

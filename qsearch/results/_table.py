@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from qsearch.results._row import ResultRow
+from qsearch.stops import StopReason
 
 TABLE_NAME = "qsearch_results"
 
@@ -39,7 +40,7 @@ class TrialResult(Base):
     study_name: Mapped[str] = mapped_column(String(512), index=True)
     trial_number: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16))  # COMPLETE | PRUNED | FAIL
-    reason: Mapped[str] = mapped_column(String(64), default="completed")
+    reason: Mapped[str] = mapped_column(String(64), default=StopReason.COMPLETED)
     is_baseline: Mapped[bool] = mapped_column(Boolean, default=False)
     scheme: Mapped[str] = mapped_column(String(16))
     weight_bits: Mapped[str] = mapped_column(String(128))  # per layer, e.g. "4/4"

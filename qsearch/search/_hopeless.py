@@ -29,11 +29,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 from qsearch.record import keys
+from qsearch.stops import StopReason
 from qsearch.trial import EpochCallback, StopTraining
 
 #: user attribute holding a trial's validation accuracy per epoch, in percent (a TrialOutcome field)
 CURVE_ATTR = keys.VALIDATION_CURVE
-HOPELESS_REASON = "hopeless"
+HOPELESS_REASON = StopReason.HOPELESS
 #: user attribute holding the :class:`Evidence` of a hopeless stop
 EVIDENCE_ATTR = keys.HOPELESS_EVIDENCE
 DEFAULT_MARGIN = 2.0

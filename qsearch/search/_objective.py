@@ -41,6 +41,7 @@ from qsearch.search._hopeless import (
 from qsearch.search._snapshot import StudySnapshot, trial_snapshot
 from qsearch.search._space import SampledTrial, baseline_config, sample_trial
 from qsearch.snn import DivergedError, SilentNetworkError
+from qsearch.stops import StopReason
 from qsearch.studyfile import StudyFile
 from qsearch.trial import (
     BaselineError,
@@ -162,12 +163,12 @@ class Objective:
         except SilentNetworkError as stop:
             if is_baseline:
                 history = stop.partial.validation_history
-                self._stop_study(trial, config, "silent_baseline", silent_baseline_message(
+                self._stop_study(trial, config, StopReason.SILENT_BASELINE, silent_baseline_message(
                     stop.layer_rates, 100 * history[-1] if history else None, *self._reference(trial, config)),
                     epochs_run=stop.partial.epochs_run, silent=True)
-            set_user_attrs(trial, {keys.REASON: "silent", keys.EPOCHS_RUN: stop.partial.epochs_run,
+            set_user_attrs(trial, {keys.REASON: StopReason.SILENT, keys.EPOCHS_RUN: stop.partial.epochs_run,
                                    keys.SILENT_FRACTION: stop.fraction})
-            self._save(trial, config, "PRUNED", "silent", None, None, silent=True,
+            self._save(trial, config, "PRUNED", StopReason.SILENT, None, None, silent=True,
                        epochs_run=stop.partial.epochs_run)
             raise optuna.TrialPruned(str(stop)) from None
         except HopelessTrialError as stop:
@@ -178,15 +179,15 @@ class Objective:
                        epochs_run=evidence.epoch + 1)
             raise optuna.TrialPruned(str(stop)) from None
         except DivergedError as error:
-            trial.set_user_attr(keys.REASON, "nan_loss")
-            self._save(trial, config, "FAIL", "nan_loss", None, None, silent=False, epochs_run=None)
+            trial.set_user_attr(keys.REASON, StopReason.NAN_LOSS)
+            self._save(trial, config, "FAIL", StopReason.NAN_LOSS, None, None, silent=False, epochs_run=None)
             raise error
         if is_baseline:
             chance, reference = self._reference(trial, config)
             message = not_learning_message(outcome.validation_accuracy, chance, reference, outcome.layer_rates)
             if message is not None:
-                self._stop_study(trial, config, "baseline_not_learning", message, epochs_run=outcome.epochs_run,
-                                 silent=False)
+                self._stop_study(trial, config, StopReason.BASELINE_NOT_LEARNING, message,
+                                 epochs_run=outcome.epochs_run, silent=False)
         return self._finish(trial, config, outcome, is_baseline, reason=outcome.stop_reason)
 
     def _judged(self, snapshot: StudySnapshot, sampled: SampledTrial,

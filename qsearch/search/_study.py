@@ -13,7 +13,7 @@ import warnings
 import optuna
 
 from qsearch.errors import InputError
-from qsearch.record import keys, make_storage, mask_study_file
+from qsearch.record import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, keys, make_storage, mask_study_file
 from qsearch.search._objective import (
     BASELINE_ATTR,
     BASELINE_FAILURE_ATTR,
@@ -42,8 +42,9 @@ def study_file_hash(study_file: StudyFile) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
-def open_study(study_file: StudyFile, storage_url: str, study_name: str, *, heartbeat_interval: int | None = 60,
-               grace_period: int | None = 180, worker_index: int = 0,
+def open_study(study_file: StudyFile, storage_url: str, study_name: str, *,
+               heartbeat_interval: int | None = DEFAULT_HEARTBEAT_S, grace_period: int | None = DEFAULT_GRACE_S,
+               worker_index: int = 0,
                allow_changed_study_file: bool = False) -> optuna.Study:
     """Create the study or join the existing one of that name.
 

@@ -15,6 +15,7 @@ from qsearch.snn._firing_rates import layer_spike_rates
 from qsearch.snn._plan import QuantPlan, make_plan
 from qsearch.snn.network import SpikingNetwork
 from qsearch.snn.silent import SilentNetworkMonitor
+from qsearch.stops import StopReason
 
 
 class SilentNetworkError(RuntimeError):
@@ -47,7 +48,7 @@ class TrainSettings:
 @dataclass
 class TrainResult:
     epochs_run: int = 0
-    stop_reason: str = "completed"
+    stop_reason: str = StopReason.COMPLETED
     validation_history: list[float] = field(default_factory=list)
     train_loss: float = float("nan")
 
@@ -110,7 +111,7 @@ def train(model: SpikingNetwork, config: QuantConfig, train_data: EncodedSplit, 
             optimizer.step()
             loss_value = loss.item()
             if monitor is not None and monitor.update(out.watched_spikes):
-                result.epochs_run, result.stop_reason, result.train_loss = epoch + 1, "silent", loss_value
+                result.epochs_run, result.stop_reason, result.train_loss = epoch + 1, StopReason.SILENT, loss_value
                 raise SilentNetworkError(epoch, monitor.last_fraction, result, layer_spike_rates(model, x))
         if scheduler is not None:
             scheduler.step()
@@ -124,7 +125,7 @@ def train(model: SpikingNetwork, config: QuantConfig, train_data: EncodedSplit, 
         else:
             stale += 1
             if settings.patience is not None and stale >= settings.patience:
-                result.stop_reason = "patience"
+                result.stop_reason = StopReason.PATIENCE
                 break
     return result
 

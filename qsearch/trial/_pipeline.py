@@ -32,6 +32,7 @@ from qsearch.snn import (
     layer_spike_rates,
     train,
 )
+from qsearch.stops import StopReason
 from qsearch.studyfile import StudyFile
 from qsearch.trial._imported_network import build_imported_model, check_expected_accuracy, is_imported
 from qsearch.trial._input_cache import TrialData, trial_data
@@ -40,7 +41,7 @@ from qsearch.trial._stops import unjudged
 EpochCallback = Callable[[int, float, float], None]
 
 #: stop reason of a float network taken as imported (model.kind nir/python), not trained here
-IMPORTED_REASON = "imported"
+IMPORTED_REASON = StopReason.IMPORTED
 
 
 @dataclass
@@ -271,8 +272,8 @@ def rebuild_trial_model(study: StudyFile, config: QuantConfig, state: dict[str, 
     model.load_state_dict({k: v.to(device) for k, v in state.items()})
     settings = study.training.to_train_settings(patience=study.early_stopping.patience)
     plan = None if config.is_float else deployed_plan(study, model, config, data, settings)
-    return TrainedTrial(model=model, plan=plan, result=TrainResult(epochs_run=epochs_run, stop_reason="kept"),
-                        data=data)
+    result = TrainResult(epochs_run=epochs_run, stop_reason=StopReason.COMPLETED)
+    return TrainedTrial(model=model, plan=plan, result=result, data=data)
 
 
 def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,

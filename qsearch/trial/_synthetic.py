@@ -35,6 +35,7 @@ from collections.abc import Callable
 from qsearch.cost import energy_per_inference_pj, float_memory_bits, memory_breakdown
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
+from qsearch.stops import StopReason
 from qsearch.studyfile import StudyFile
 from qsearch.trial._pipeline import TrialOutcome, run_trial
 
@@ -122,7 +123,7 @@ def synthetic_trial(study_file: StudyFile, config: QuantConfig, learning_rate: f
         validation_accuracy=validation, test_n=TEST_SAMPLES, validation_n=VALIDATION_SAMPLES,
         memory_bits=memory.total, memory_breakdown=memory.as_dict(), float_memory_bits=float_memory_bits(sizes),
         sops=sum(sops), energy_pj=energy_per_inference_pj(sops, neurons, config.timesteps, config),
-        epochs_run=epochs_run, stop_reason="completed", silent=False, duration_s=time.perf_counter() - started,
+        epochs_run=epochs_run, stop_reason=StopReason.COMPLETED, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=["float32" if config.layer_bits(i) >= FLOAT_BITS else f"int{config.layer_bits(i)}"
                         for i in range(n_layers)],
         membrane_format="float32" if config.membrane_bits >= FLOAT_BITS else f"int{config.membrane_bits}",
