@@ -1,8 +1,9 @@
 """Figures of a study: the Pareto front of result rows, hypervolume history and parameter importances.
 
 The ``*_figure`` functions are pure: they build and return a :class:`plotly.graph_objects.Figure` (or
-``None`` when there is too little to plot) and write nothing. ``write_plots`` and ``write_pareto_html`` write
-self-contained HTML files (plotly.js embedded, so they open offline) and, on request, PNG images.
+``None`` when there is too little to plot) and write nothing. ``write_pareto_html`` writes one self-contained
+HTML file (plotly.js embedded); ``write_plots`` writes a folder of figures that share one local ``plotly.min.js``.
+Both open offline and, on request, write PNG images too.
 
 The Pareto figure draws a :class:`qsearch.results.FrontSummary` (rows, front, baseline, selected model and knee,
 computed once by :func:`qsearch.results.summarize`); axis titles, units and log axes come from
