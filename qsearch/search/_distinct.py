@@ -24,8 +24,8 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from qsearch.record.optuna_compat import frozen_trial_id, is_enqueued, study_storage
-from qsearch.search._wrapping import WrappingSampler
+from qsearch.record.optuna_compat import is_enqueued
+from qsearch.search._wrapping import WrappingSampler, note_proposal
 
 #: trial user attribute naming what the wrapper changed (absent when the inner proposal was new)
 REDRAWN_ATTR = "redrawn_params"
@@ -95,7 +95,7 @@ class DistinctSampler(WrappingSampler):
         redrawn = self._redraw(study, trial, proposal, search_space, seen)
         if redrawn is not None:
             changed = sorted(n for n in proposal if params_key({n: proposal[n]}) != params_key({n: redrawn[n]}))
-            study_storage(study).set_trial_user_attr(frozen_trial_id(trial), REDRAWN_ATTR, changed)
+            note_proposal(study, trial, REDRAWN_ATTR, changed)
             return redrawn
         return proposal  # the space is exhausted: the objective reuses the earlier measurement
 

@@ -25,9 +25,9 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
 
 from qsearch.record.keys import BASELINE, INITIAL_DESIGN
-from qsearch.record.optuna_compat import frozen_trial_id, is_enqueued, study_storage
+from qsearch.record.optuna_compat import is_enqueued
 from qsearch.search._space import baseline_params
-from qsearch.search._wrapping import WrappingSampler
+from qsearch.search._wrapping import WrappingSampler, note_proposal
 from qsearch.studyfile import StudyFile
 
 LADDER = "ladder"
@@ -67,7 +67,7 @@ class InitialDesignSampler(WrappingSampler):
             self._exhausted = index >= len(self.rungs) - 1  # later trials have higher numbers
             rung = self.rungs[index] if index < len(self.rungs) else None
             if rung is not None:
-                study_storage(study).set_trial_user_attr(frozen_trial_id(trial), INITIAL_DESIGN, self.design)
+                note_proposal(study, trial, INITIAL_DESIGN, self.design)
         self._rung_of = {trial.number: rung}  # only the current trial is ever asked about again
         return rung
 

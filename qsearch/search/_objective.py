@@ -23,6 +23,7 @@ from qsearch.record import (
     call_with_retry,
     fail_stale_trials,
     keys,
+    optuna_compat,
     result_row,
     reused_outcome,
     set_user_attrs,
@@ -40,6 +41,7 @@ from qsearch.search._hopeless import (
 )
 from qsearch.search._snapshot import StudySnapshot, trial_snapshot
 from qsearch.search._space import SampledTrial, baseline_config, sample_trial
+from qsearch.search._wrapping import proposal_notes
 from qsearch.snn import DivergedError, SilentNetworkError
 from qsearch.stops import StopReason
 from qsearch.studyfile import StudyFile
@@ -145,8 +147,8 @@ class Objective:
         sampled = sample_trial(trial, sf)
         config = baseline_config(sf) if is_baseline else sampled.config
         recorded = config.to_dict()
-        started_attrs = {keys.CONFIG: recorded, keys.SUMMARY: config.summary(),
-                         keys.WORKER_HOST: socket.gethostname()}
+        started_attrs = {**proposal_notes(trial.study, optuna_compat.trial_id(trial)), keys.CONFIG: recorded,
+                         keys.SUMMARY: config.summary(), keys.WORKER_HOST: socket.gethostname()}
         started = time.perf_counter()
         original = None if is_baseline else snapshot.earlier_duplicate(trial.params, recorded)
         outcome = None if original is None else reused_outcome(original, config, time.perf_counter() - started)
