@@ -7,7 +7,7 @@ user's fault. Raise the most specific subclass where the problem is detected, wi
 
 from __future__ import annotations
 
-__all__ = ["DataError", "InputError", "QsearchError"]
+__all__ = ["DataError", "InputError", "QsearchError", "QsearchWarning"]
 
 
 class QsearchError(Exception):
@@ -20,3 +20,8 @@ class InputError(QsearchError, ValueError):
 
 class DataError(QsearchError, ValueError):
     """A data set that cannot be used as given (missing file, one class, too few samples); names the file."""
+
+
+class QsearchWarning(UserWarning):
+    """A note for the user about their input that does not stop the run (the CLI prints it as one line,
+    ``qsearch: warning: <what>``)."""

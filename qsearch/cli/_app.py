@@ -121,6 +121,25 @@ def configure_kernel() -> None:
     configure_fused_kernel(KernelSettings.from_environment(os.environ))
 
 
+def _one_line_warnings() -> None:
+    """Notes about the user's input (:class:`~qsearch.errors.QsearchWarning`) as one line on stderr, not
+    Python's two-line warning with a source line; every other warning is shown as Python shows it."""
+    import warnings
+
+    from qsearch.errors import QsearchWarning
+
+    python_way = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 - warnings' API
+        if issubclass(category, QsearchWarning):
+            typer.echo(f"qsearch: warning: {message}", err=True)
+        else:
+            python_way(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main() -> None:
+    _one_line_warnings()
     app()
 

@@ -29,7 +29,7 @@ from qsearch.data._missing import missing_files
 from qsearch.data._scaling import Scaling, fit_scaling
 from qsearch.data._splits import LabeledTensors, Splits
 from qsearch.data._subsets import carve_validation, three_way
-from qsearch.errors import DataError
+from qsearch.errors import DataError, QsearchWarning
 
 _GIVEN = ("x_train", "y_train", "x_test", "y_test")
 _VAL = ("x_val", "y_val")
@@ -45,7 +45,7 @@ _NPY_MAGIC = b"\x93NUMPY"
 _SAVEZ = "write one with numpy.savez(path, x=..., y=...)"
 
 
-class LabelsRemapped(UserWarning):
+class LabelsRemapped(QsearchWarning):
     """An npz's sparse labels were remapped to 0..K-1; ``Splits.class_labels`` maps each output back."""
 
 
