@@ -53,6 +53,8 @@ def show_front(recorded: RecordedStudy, plot_path: Path | None = None, max_accur
                        f"({selected.compression_ratio:.1f}x smaller than float32), "
                        f"{split} accuracy {selected.accuracy:.2f}% ({selected.accuracy_drop:+.2f} pt)")
             typer.echo(_test_check(summary))
+        else:
+            typer.echo(_no_pick_line(summary))
         reference = reference_line(summary.reference, summary.baseline)
         if reference is not None:
             typer.echo(reference)
@@ -75,6 +77,18 @@ def _summary_fields(name: str, summary, split: str) -> dict:
                 "test_accuracy": selected.test_accuracy, "test_n": selected.test_n,
                 "test_accuracy_se": selected.test_accuracy_se, "test_drop": summary.selected_test_drop,
                 "within_budget": summary.selected_within_budget_on_test}}
+
+
+def _no_pick_line(summary) -> str:
+    """One line when nothing is selected: which budget nothing met, and the closest trial (drop = float minus
+    quantized accuracy, points; positive is worse)."""
+    measured = [r for r in summary.candidates if r.accuracy_drop is not None]
+    if not measured:
+        return "no model selected: no trial besides the float baseline has finished"
+    closest = min(measured, key=lambda r: (r.accuracy_drop, r.trial_number))
+    rule = "the constraints" if summary.budget is None else f"{summary.budget} pt of float"
+    return (f"no model selected: no trial is within {rule} on {summary.accuracy_split}; the closest is "
+            f"trial {closest.trial_number} at {closest.accuracy_drop:+.2f} pt")
 
 
 def _test_check(summary) -> str:
@@ -125,6 +139,8 @@ def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
         render_table(front, f"Pareto front of {name!r} ({len(front)} trials; selected on {split})", marks)
         if summary.selected is not None:
             typer.echo(f"selected: trial {summary.selected.trial_number}; {_test_check(summary)}")
+        else:
+            typer.echo(_no_pick_line(recorded.summary(max_drop)))  # the closest among every trial, not the shown
         reference = reference_line(summary.reference, summary.baseline)
         if reference is not None:
             typer.echo(reference)
