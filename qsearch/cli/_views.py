@@ -51,7 +51,7 @@ def show_front(recorded: RecordedStudy, plot_path: Path | None = None, max_accur
         if selected is not None:
             typer.echo(f"selected: trial {selected.trial_number}  {selected.memory_kib:.2f} KiB "
                        f"({selected.compression_ratio:.1f}x smaller than float32), "
-                       f"{split} accuracy {selected.accuracy:.2f}% ({selected.accuracy_drop:+.2f} pt)")
+                       f"{split} accuracy {selected.accuracy:.2f}% (drop {selected.accuracy_drop:+.2f} pt vs float)")
             typer.echo(_test_check(summary))
         else:
             typer.echo(_no_pick_line(summary))

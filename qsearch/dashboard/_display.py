@@ -26,7 +26,7 @@ def _summary_line(attrs: Mapping[str, Any]) -> str | None:
     parts = [str(attrs["summary"])]
     if attrs.get("accuracy") is not None:
         drop = attrs.get("accuracy_drop")
-        parts.append(f"{attrs['accuracy']:.2f} %" + (f" ({-drop:+.2f} pt vs float)" if drop is not None else ""))
+        parts.append(f"{attrs['accuracy']:.2f} %" + (f" (drop {drop:+.2f} pt vs float)" if drop is not None else ""))
     if attrs.get("memory_bits") is not None:
         parts.append(f"{bits_to_kib(attrs['memory_bits']):.2f} KiB")
     if "feasible" in attrs:

@@ -12,7 +12,7 @@ STORED = {"accuracy": 90.5, "accuracy_drop": 3.25, "config": {"scheme": "qat"}, 
 def test_summary_first_and_config_last():
     shown = list(display_user_attrs(STORED))
     assert shown[0] == "summary" and shown[-1] == "config"
-    assert display_user_attrs(STORED)["summary"] == "qat w4/4 | 90.50 % (-3.25 pt vs float) | 1.00 KiB | feasible"
+    assert display_user_attrs(STORED)["summary"] == "qat w4/4 | 90.50 % (drop +3.25 pt vs float) | 1.00 KiB | feasible"
 
 
 def test_one_unit_per_quantity():
