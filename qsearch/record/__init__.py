@@ -13,8 +13,8 @@ from qsearch.record._artifacts import (
     store_weights,
     stored_weights,
 )
-from qsearch.record._recorded_study import RecordedStudy, read_study
-from qsearch.record._results_rows import read_results, result_row, reused_outcome, study_rows, trial_row
+from qsearch.record._recorded_study import RecordedStudy, read_results, read_study
+from qsearch.record._results_rows import result_row, reused_outcome, study_rows, trial_row
 from qsearch.record._results_table import delete_study, results_engine_for
 from qsearch.record._retry import DEFAULT_POLICY, RetryPolicy, call_with_retry, is_transient, retrying
 from qsearch.record._storage import (

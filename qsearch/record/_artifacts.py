@@ -9,7 +9,6 @@ of arbitrary objects (the artifact folder may be shared).
 
 from __future__ import annotations
 
-import io
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -79,5 +78,5 @@ def stored_weights(study: optuna.Study, trial: optuna.trial.FrozenTrial,
                 download_artifact(artifact_store=store, file_path=str(path), artifact_id=metas[-1].artifact_id)
         except Exception:  # noqa: BLE001 - a missing or unreadable file: the export retrains, and says so
             return None
-        state = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     return state if isinstance(state, dict) else None

@@ -15,9 +15,10 @@ import optuna
 from qsearch.errors import InputError
 from qsearch.record import keys
 from qsearch.record._results_rows import study_rows
+from qsearch.record._results_table import storage_engine
 from qsearch.record._storage import check_readable, make_storage, mask_study_file, mask_url, storage_kind
-from qsearch.record.optuna_compat import rdb_backend, study_storage
-from qsearch.results import FrontSummary, ResultRow, engine_for, load_results, summarize
+from qsearch.record.optuna_compat import study_storage
+from qsearch.results import FrontSummary, ResultFilter, ResultRow, filter_rows, load_results, summarize
 from qsearch.studyfile import ConstraintsSection, StudyFile, parse_study
 
 
@@ -67,8 +68,7 @@ def _rows(url: str, study: optuna.Study, name: str) -> list[ResultRow]:
     """The results table's rows on an SQL storage (read through the storage's own engine), else the rows
     rebuilt from the trials' user attributes."""
     if storage_kind(url) in ("sqlite", "rdb"):
-        backend = rdb_backend(study_storage(study))
-        return load_results(backend.engine if backend is not None else engine_for(url), name)
+        return load_results(storage_engine(url, study_storage(study)), name)
     return study_rows(study, name)
 
 
@@ -90,3 +90,9 @@ def read_study(url: str, name: str, *, study: optuna.Study | None = None) -> Rec
                          spec=mask_study_file(spec) if isinstance(spec, dict) else {},
                          rows=tuple(sorted(_rows(url, study, name), key=lambda r: r.trial_number)),
                          reference=attrs.get(keys.REFERENCE))
+
+
+def read_results(url: str, study_name: str, flt: ResultFilter = ResultFilter(), sort: str = "trial_number",
+                 descending: bool = False) -> list[ResultRow]:
+    """The study's results rows, filtered and sorted (:func:`read_study`'s rows; missing values sort last)."""
+    return filter_rows(read_study(url, study_name).rows, flt, sort, descending)

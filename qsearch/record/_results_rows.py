@@ -16,8 +16,7 @@ import optuna
 from qsearch.metrics import bits_to_kib, pj_to_nj
 from qsearch.quant import QuantConfig
 from qsearch.record import keys
-from qsearch.record._storage import check_readable, make_storage, storage_kind
-from qsearch.results import ResultFilter, ResultRow, engine_for, filter_rows, load_results
+from qsearch.results import ResultRow
 from qsearch.stops import StopReason
 from qsearch.trial import TrialOutcome
 
@@ -92,17 +91,3 @@ def study_rows(study: optuna.Study, study_name: str) -> list[ResultRow]:
     """One results row per finished trial, from the trials' user attributes (as the objective wrote them)."""
     rows = (trial_row(trial, study_name) for trial in study.get_trials(deepcopy=False))
     return [row for row in rows if row is not None]
-
-
-def read_results(url: str, study_name: str, flt: ResultFilter = ResultFilter(), sort: str = "trial_number",
-                 descending: bool = False) -> list[ResultRow]:
-    """The study's results rows, filtered and sorted, from whatever storage ``url`` names."""
-    if storage_kind(url) in ("sqlite", "rdb"):
-        check_readable(url)  # a mistyped SQLite path must not become a new, empty database
-        return load_results(engine_for(url), study_name, flt, sort, descending)
-    storage = make_storage(url, heartbeat_interval=None)
-    try:
-        study = optuna.load_study(study_name=study_name, storage=storage)
-    except KeyError:
-        return []
-    return filter_rows(study_rows(study, study_name), flt, sort, descending)

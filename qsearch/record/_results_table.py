@@ -12,13 +12,19 @@ from qsearch.record.optuna_compat import rdb_backend
 from qsearch.results import delete_results, engine_for, ensure_table
 
 
+def storage_engine(storage_url: str, storage: optuna.storages.BaseStorage | None = None) -> Engine:
+    """The SQL engine of an RDB storage URL: ``storage``'s own when given (one connection pool per process),
+    else a new one."""
+    backend = rdb_backend(storage) if storage is not None else None
+    return backend.engine if backend is not None else engine_for(storage_url)
+
+
 def results_engine_for(storage_url: str, storage: optuna.storages.BaseStorage | None = None) -> Engine | None:
     """The engine of the results table: the same database as an RDB storage (``storage``'s own engine when
     given, so a run opens its database once); none for journal/gRPC. The table is created under the schema
     lock (many workers may start on a new database at once)."""
     if storage_kind(storage_url) in ("sqlite", "rdb"):
-        backend = rdb_backend(storage) if storage is not None else None
-        engine = backend.engine if backend is not None else engine_for(storage_url)
+        engine = storage_engine(storage_url, storage)
         set_up_schema(storage_url, lambda: ensure_table(engine))
         return engine
     return None
