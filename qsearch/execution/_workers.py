@@ -32,6 +32,7 @@ retried) when some live process asks — and stops once N trials have finished.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -55,6 +56,19 @@ from qsearch.stops import StopReason
 
 logger = logging.getLogger("qsearch.workers")
 
+
+class _OneLineToStderr(logging.Handler):
+    """A note for the user as its one line on the current ``sys.stderr`` (not a logging record's format)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(record.getMessage(), file=sys.stderr)
+
+
+#: notes for the user (``qsearch: waiting ...``), one line each, whatever logging set-up a library made
+notes = logging.getLogger("qsearch.workers.notes")
+notes.addHandler(_OneLineToStderr())
+notes.propagate = False
+
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 #: states that hold one of the study's N slots (see the module docstring); FAIL does not
 SLOT_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
@@ -71,6 +85,11 @@ TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 class QuotaFull(Exception):  # noqa: N818 - a signal to Optuna's loop, not an error
     """This trial started after the study's N slots were taken; it is failed without running."""
+
+
+class _StorageFailed(BaseException):  # noqa: N818 - carries the database's error past Optuna's loop
+    """A trial's write met a database that failed for good (no ``Exception``: Optuna's ``catch`` would fail
+    the trial — often with a write that fails too — and start the next one on the same broken storage)."""
 
 
 class _QuietExpectedFailures(logging.Filter):
@@ -128,6 +147,7 @@ class TrialQuota:
         self.turned_away = 0
         self.lost = 0
         self.current: optuna.Trial | None = None
+        self.announced: set[int] = set()
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -146,8 +166,23 @@ class TrialQuota:
                 return True
             if not heartbeat_enabled(study):
                 return False  # a dead worker's trial would hold its slot for ever: leave it to the others
-            fail_stale_trials(study)  # frees (and re-enqueues) the slot of a killed worker's trial
+            self._fail_stale_and_announce(study)  # frees (and re-enqueues) the slot of a killed worker's trial
             time.sleep(self.poll_s)
+
+    def _fail_stale_and_announce(self, study: optuna.Study) -> None:
+        """``fail_stale_trials``, then one line, once per trial, when this worker waits for a trial whose worker
+        may be dead — after a ``kill -9`` the rerun would otherwise sit at 0/N for up to the grace period
+        without a word. A trial on SQLite (one writer) is announced at once; on a server only once its heartbeat
+        is late, since another worker's healthy trial also holds a slot."""
+        running = fail_stale_trials(study, report=True)
+        sqlite = storage_kind(_storage_url(study) or "") == "sqlite"
+        for t in running:
+            if t.number in self.announced or not (sqlite or t.silent_s > t.interval_s + 1):
+                continue
+            self.announced.add(t.number)
+            left = max(t.grace_s - t.silent_s, 0.0)
+            notes.warning("qsearch: waiting up to %.0f s for trial %d's worker (no heartbeat for %.0f s, "
+                           "--grace-period %.0f s) before re-queueing it", left, t.number, t.silent_s, t.grace_s)
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         """Optuna callback, after each trial: wait for a free slot or stop this worker (also once ``target``
@@ -182,6 +217,17 @@ class TrialQuota:
         """``objective`` behind the slot check at trial start, with the stop gate open while it runs."""
 
         def guarded(trial: optuna.Trial) -> float | Sequence[float]:
+            try:
+                return run(trial)
+            except (QuotaFull, BaselinePending):
+                raise
+            except Exception as error:
+                url = _storage_url(trial.study)
+                if url is not None and not is_transient(error) and StorageError.behind(error, url) is not None:
+                    raise _StorageFailed() from error
+                raise
+
+        def run(trial: optuna.Trial) -> float | Sequence[float]:
             if not self.may_run(trial):
                 self.turned_away += 1
                 _QuietExpectedFailures.numbers.add(trial.number)
@@ -207,6 +253,31 @@ class TrialQuota:
         return guarded
 
 
+def _storage_url(study: optuna.Study) -> str | None:
+    backend = compat.rdb_backend(compat.study_storage(study))
+    return None if backend is None else str(backend.url)
+
+
+def _fail_and_requeue(study: optuna.Study, trial: optuna.Trial) -> None:
+    """What ``fail_stale_trials`` does after the grace period, done now: the trial a failing database
+    interrupted is queued again (the storage's retry callback) and failed, so it is not left RUNNING where the
+    storage still takes a write. The copy comes first: where it cannot be written (a dropped database, a full
+    disk) the trial stays RUNNING, its heartbeat stops, and the next run fails and re-queues it after the
+    grace period (and says so) — never failed without a copy."""
+    storage = compat.study_storage(study)
+    trial_id = compat.trial_id(trial)
+    try:
+        running = storage.get_trial(trial_id)
+        if running.state != TrialState.RUNNING:
+            return
+        callback = getattr(storage, "get_heartbeat_stale_trial_callback", lambda: None)()
+        if callback is not None:
+            callback(study, running)
+        storage.set_trial_state_values(trial_id, TrialState.FAIL)
+    except Exception as error:  # noqa: BLE001 - the storage is failing: the heartbeat path takes over
+        logger.debug("trial %d not failed after the storage error: %s", trial.number, error)
+
+
 def _give_back(trial: optuna.Trial, reason: str) -> None:
     """Mark the running trial as ended for ``reason`` and queue a copy with the same parameters (and the
     baseline marker), so the next worker or the next ``qsearch run`` repeats it; Optuna then fails it."""
@@ -227,7 +298,10 @@ def optimize_exactly(study: optuna.Study, objective: Objective, target: int, bud
     has been failed and re-queued).
 
     Transient database errors that end ``optimize`` (see :mod:`qsearch.record._retry`) are retried with
-    back-off; ``policy.attempts`` consecutive ones without a trial in between end the worker with the error.
+    back-off; ``policy.attempts`` consecutive ones without a trial in between end the worker. A database that
+    fails for good (dropped or renamed, a full disk, a read-only file) ends it with a one-line
+    :class:`~qsearch.record.StorageError` (Optuna's own loop hides the cause behind an ``UnboundLocalError``),
+    the trial in flight failed and re-queued where the storage still takes the write.
     So is the error of a trial another worker failed as dead while it ran (Optuna cannot record it then).
     An interrupt is never retried.
     """
@@ -239,13 +313,22 @@ def optimize_exactly(study: optuna.Study, objective: Objective, target: int, bud
     def retry(error: BaseException) -> bool:
         return isinstance(error, Exception) and (is_transient(error) or quota.lost_current_trial(study))
 
-    for attempt in retrying(policy, progress=lambda: quota.started, retry=retry):
-        with attempt:
-            if not quota.wait_for_slot(study):
-                break
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            study.optimize(guarded, n_trials=None, timeout=left, callbacks=[*callbacks, quota],
-                           catch=(Exception,), gc_after_trial=False)
+    try:
+        for attempt in retrying(policy, progress=lambda: quota.started, retry=retry):
+            with attempt:
+                if not quota.wait_for_slot(study):
+                    break
+                left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                study.optimize(guarded, n_trials=None, timeout=left, callbacks=[*callbacks, quota],
+                               catch=(Exception,), gc_after_trial=False)
+    except (Exception, _StorageFailed) as error:
+        url = _storage_url(study)
+        failure = None if url is None else StorageError.behind(error, url)
+        if failure is None:
+            raise
+        if quota.current is not None:
+            _fail_and_requeue(study, quota.current)
+        raise failure from None
     quota.gate.raise_if_requested()
     return quota
 

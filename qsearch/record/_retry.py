@@ -19,7 +19,9 @@ Where it is used:
 
 - in the heartbeat thread (:class:`RetryingRDBStorage`): Optuna's heartbeat thread ends at its first
   exception, so one dropped connection would leave a healthy trial without heartbeats — failed as dead after
-  the grace period and run a second time by another worker.
+  the grace period and run a second time by another worker. A heartbeat that still fails is dropped (the
+  next interval tries again), so the thread never dies with a traceback; the trial's own next write reports
+  the failure.
 
 Opening a storage at start-up is not retried: a wrong host or password must fail in a second with one line.
 """
@@ -52,7 +54,7 @@ TRANSIENT_MESSAGES = ("deadlock", "could not serialize", "serialization failure"
                       "lost connection", "ssl syscall error", "broken pipe")
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
+def error_chain(error: BaseException) -> Iterator[BaseException]:
     """The error, what it wraps (``orig`` of SQLAlchemy's errors) and its causes, each once."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [error]
@@ -80,7 +82,7 @@ def is_transient(error: BaseException) -> bool:
     """Whether repeating the failed database call may succeed (see the module docstring)."""
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    for e in _chain(error):
+    for e in error_chain(error):
         if isinstance(e, DBAPIError) and e.connection_invalidated:
             return True
         state = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
@@ -160,7 +162,13 @@ class RetryingRDBStorage(optuna.storages.RDBStorage):
     with one transaction for several user attributes of a trial (:meth:`set_trial_user_attrs`)."""
 
     def record_heartbeat(self, trial_id: int) -> None:
-        call_with_retry(super().record_heartbeat, trial_id, policy=HEARTBEAT_POLICY)
+        """A heartbeat, repeated on transient errors; one that still fails is dropped and the next interval tries
+        again. Optuna's thread would end with a traceback on stderr, while the trial's own next write meets the
+        same error and reports it in one line (a database dropped or renamed, a full disk)."""
+        try:
+            call_with_retry(super().record_heartbeat, trial_id, policy=HEARTBEAT_POLICY)
+        except Exception as error:  # noqa: BLE001 - every driver raises its own type; the trial reports it
+            logger.debug("heartbeat of trial id %d not recorded: %s", trial_id, error)
 
     def set_trial_user_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
         """``set_trial_user_attr`` for every item in one transaction: each call is a commit of its own (a
@@ -171,4 +179,4 @@ class RetryingRDBStorage(optuna.storages.RDBStorage):
 
 
 __all__ = ["DEFAULT_POLICY", "HEARTBEAT_POLICY", "RetryPolicy", "RetryingRDBStorage", "call_with_retry",
-           "is_transient", "retrying"]
+           "error_chain", "is_transient", "retrying"]
