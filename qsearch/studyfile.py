@@ -381,6 +381,30 @@ class BaselineSection(_Strict):
                                                           "timesteps")
 
 
+class SelectionSection(_Strict):
+    """How the one recommended model is chosen from the front, and how sure the choice is (docs/selection.md)."""
+
+    confidence: float = Field(0.8, gt=0, lt=1, description=(
+        "the selected model is the smallest whose one-sided upper confidence bound on its confirmed paired drop "
+        "is within the budget, at this confidence; 0.5: the point estimate (the rule before confirmation)"))
+    confirm: bool = Field(True, description=(
+        "at the end of qsearch run, measure the finalists again by cross-validation over train + validation "
+        "(float baseline and each finalist retrained per fold) before choosing; false: paired validation "
+        "evidence only (biased by the search's choice)"))
+    folds: int = Field(5, ge=2, le=20, description="cross-validation folds of the confirmation")
+    finalists: int = Field(6, ge=1, le=50, description=(
+        "front trials confirmed: the smallest (by the cost objective) whose validation drop is within the budget "
+        "plus margin"))
+    margin: float = Field(1.0, ge=0, description="points above the budget a validation drop may be for a finalist")
+    multiplicity: Literal["holm", "fixed_sequence"] = Field("holm", description=(
+        "the correction for judging several finalists: holm: Holm's step-down over all of them; fixed_sequence: "
+        "from the largest to the smallest, each at 1 - confidence, stopping at the first that fails (more "
+        "power when larger is safer, none left when the largest fails)"))
+    evaluation_draws: int = Field(5, ge=1, le=100, description=(
+        "evaluations pooled for a trial with stochastic rounding or a stochastic (rate) encoding; deterministic "
+        "trials need one"))
+
+
 class StudyFile(_Strict):
     """A whole study: what to search, on which data, and where to record it."""
 
@@ -413,6 +437,8 @@ class StudyFile(_Strict):
     constraints: ConstraintsSection = Field(ConstraintsSection(), description="the accuracy and memory budgets "
                                                                               "(section constraints)")
     sampler: SamplerSection = Field(SamplerSection(), description="the Optuna sampler (section sampler)")
+    selection: SelectionSection = Field(SelectionSection(), description="choosing the recommended model and how "
+                                                                        "sure it is (section selection)")
     early_stopping: EarlyStoppingSection = Field(EarlyStoppingSection(), description="rules that end a trial "
                                                                                      "early (section early_stopping)")
     baseline: BaselineSection = Field(BaselineSection(), description="the float baseline (section baseline)")

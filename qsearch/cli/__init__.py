@@ -10,6 +10,7 @@ study (``best``, ``trials``, ``studies``, ``plot``); ``dashboard`` and ``export`
 """
 
 from qsearch.cli import (  # noqa: F401  (register their commands, in this order)
+    _confirm_command,
     _run_command,
     _serve_export,  # noqa: F401,I001
     _views,

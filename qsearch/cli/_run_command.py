@@ -83,18 +83,21 @@ def run(
             if result.code:
                 raise fail(f"--workers: a worker ended with exit code {result.code}{_signal_name(result.code)}",
                            code=result.code)
+            from qsearch.cli._confirm_command import run_confirmation
+            from qsearch.record import read_study
+
+            recorded = read_study(url, settings.study_name)  # the parent's one read of what workers wrote
+            recorded = run_confirmation(recorded, quiet=quiet)
             if report:
                 from qsearch.cli._views import show_front
-                from qsearch.record import read_study
 
-                recorded = read_study(url, settings.study_name)  # the parent's one read of what workers wrote
                 show_front(recorded, plot_path=plot)
                 _publish_dashboard_view(recorded, artifacts)
             return
         gate = StopGate()
         try:
             with launch.stop_signals(gate):
-                _run(sf, settings, plot, quiet, report, gate, artifacts)
+                _run(sf, settings, plot, quiet, report, gate, artifacts, confirm=not reported_by_parent)
         except Interrupted as stop:
             if reported_by_parent:
                 raise typer.Exit(stop.exit_code) from None
@@ -137,7 +140,8 @@ def _publish_dashboard_view(recorded, artifacts: Path | None, store_model: bool 
     publish(recorded, artifact_dir=artifacts, store_model=store_model)
 
 
-def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: Path | None = None) -> None:
+def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: Path | None = None,
+         confirm: bool = True) -> None:
     import optuna
     from tqdm import tqdm
 
@@ -175,12 +179,21 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: P
         if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") not in quiet_reasons:
             bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', StopReason.ERROR)}")
 
+    import time
+
+    from qsearch.cli._confirm_command import run_confirmation
+
+    started = time.perf_counter()
     try:
         execute(sf, settings, callbacks=[on_trial], on_epoch=on_epoch, gate=gate, study=study)
     finally:
         bar.close()
+    searched_s = time.perf_counter() - started
+    if not confirm:  # a worker of --workers: its parent confirms once, after every worker
+        return
+    recorded = read_study(settings.storage_url, settings.study_name, study=study)
+    recorded = run_confirmation(recorded, quiet=quiet, study_wall_s=searched_s)
     if report:
-        recorded = read_study(settings.storage_url, settings.study_name, study=study)
         show_front(recorded, plot_path=plot)
         _publish_dashboard_view(recorded, artifacts)
 

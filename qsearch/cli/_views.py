@@ -21,6 +21,14 @@ from qsearch.cli._app import (
     fail,
     user_errors,
 )
+from qsearch.cli._sureness import (
+    TEST_INTERVAL_LEVEL,
+    no_pick_sentence,
+    render_finalists,
+    selection_fields,
+    sureness_line,
+    test_interval_words,
+)
 from qsearch.errors import InputError
 from qsearch.record import RecordedStudy, mask_url
 
@@ -40,14 +48,17 @@ def show_front(recorded: RecordedStudy, plot_path: Path | None = None, max_accur
     selected, marks = summary.selected, summary.marks()
     front = summary.front if feasible_only else tuple(pareto_front(summary.candidates, summary.objectives))
     shown = ([summary.baseline] if summary.baseline is not None else []) + list(front)
+    if selected is not None and selected not in shown:  # a finalist off the validation front, confirmed
+        shown.append(selected)
     if output == OutputFormat.json:
         typer.echo(to_json(shown, {**_summary_fields(name, summary, split), "reference": summary.reference}))
     elif output == OutputFormat.csv:
         typer.echo(to_csv([record(r, note=marks.get(r.trial_number, "")) for r in shown], [*COLUMNS, "note"]),
                    nl=False)
     else:
-        render_table(shown, f"Pareto front of {name!r} ({len(front)} of {len(rows)} trials; selection: smallest "
-                            f"{cost_objective(summary.objectives)} within {summary.budget} pt of float)", marks)
+        render_table(shown, f"Pareto front of {name!r} ({len(front)} of {len(rows)} trials; selection: "
+                            f"{_rule_words(summary, cost_objective(summary.objectives))})", marks)
+        render_finalists(summary)
         if selected is not None:
             typer.echo(f"selected: trial {selected.trial_number}  {selected.memory_kib:.2f} KiB "
                        f"({selected.compression_ratio:.1f}x smaller than float32), "
@@ -55,6 +66,9 @@ def show_front(recorded: RecordedStudy, plot_path: Path | None = None, max_accur
             typer.echo(_test_check(summary))
         else:
             typer.echo(_no_pick_line(summary))
+        sure = sureness_line(summary)
+        if sure:
+            typer.echo(sure)
         reference = reference_line(summary.reference, summary.baseline)
         if reference is not None:
             typer.echo(reference)
@@ -66,22 +80,35 @@ def show_front(recorded: RecordedStudy, plot_path: Path | None = None, max_accur
             typer.echo(f"Pareto front plot: {plot_path}")
 
 
+def _rule_words(summary, cost: str) -> str:
+    """The selection rule in a few words, for a table title."""
+    if summary.risk_aware:
+        return (f"smallest {cost} within {summary.budget} pt of float with {summary.confidence:.0%} confidence")
+    return f"smallest {cost} within {summary.budget} pt of float"
+
+
 def _summary_fields(name: str, summary, split: str) -> dict:
     """The keys every JSON report of a front carries (scripts read them)."""
     selected = summary.selected
-    return {"study": name, "objectives": list(summary.objectives), "accuracy_split": split,
+    test = summary.test_drop()
+    return {"selection": selection_fields(summary), "study": name, "objectives": list(summary.objectives),
+            "accuracy_split": split,
             "max_accuracy_drop": summary.budget,
             "selected": selected.trial_number if selected else None,
             "knee": summary.knee.trial_number if summary.knee else None,
             "selected_on_test": None if selected is None else {
                 "test_accuracy": selected.test_accuracy, "test_n": selected.test_n,
                 "test_accuracy_se": selected.test_accuracy_se, "test_drop": summary.selected_test_drop,
-                "within_budget": summary.selected_within_budget_on_test}}
+                "within_budget": summary.selected_within_budget_on_test,
+                "test_interval": None if test is None else list(test.interval(TEST_INTERVAL_LEVEL))}}
 
 
 def _no_pick_line(summary) -> str:
     """One line when nothing is selected: which budget nothing met, and the closest trial (drop = float minus
     quantized accuracy, points; positive is worse)."""
+    sentence = no_pick_sentence(summary)
+    if sentence is not None:
+        return sentence
     measured = [r for r in summary.candidates if r.accuracy_drop is not None]
     if not measured:
         return "no model selected: no trial besides the float baseline has finished"
@@ -99,7 +126,9 @@ def _test_check(summary) -> str:
     if drop is None:
         return line
     verdict = "within" if summary.selected_within_budget_on_test else "NOT within"
-    return f"{line}; test drop {drop:+.2f} pt vs float, {verdict} the {summary.budget} pt budget"
+    interval = test_interval_words(summary)
+    return (f"{line}; test drop {drop:+.2f} pt vs float{f' ({interval})' if interval else ''}, {verdict} the "
+            f"{summary.budget} pt budget")
 
 
 @app.command()
@@ -137,8 +166,10 @@ def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
         typer.echo(to_csv(rows_out, [*COLUMNS, "note"]), nl=False)
     else:
         render_table(front, f"Pareto front of {name!r} ({len(front)} trials; selected on {split})", marks)
+        render_finalists(summary)
         if summary.selected is not None:
             typer.echo(f"selected: trial {summary.selected.trial_number}; {_test_check(summary)}")
+            typer.echo(sureness_line(summary))
         else:
             typer.echo(_no_pick_line(recorded.summary(max_drop)))  # the closest among every trial, not the shown
         reference = reference_line(summary.reference, summary.baseline)

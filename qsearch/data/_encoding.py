@@ -41,6 +41,8 @@ def latency_encode(x: torch.Tensor, timesteps: int, threshold: float = 0.01) -> 
 @dataclass(frozen=True)
 class RateEncoder:
     max_rate: float = 1.0
+    #: each encoding is one random draw of spikes: evaluations pool several (qsearch.trial)
+    stochastic = True
 
     def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
         return rate_encode(x, timesteps, self.max_rate, generator)
@@ -49,6 +51,7 @@ class RateEncoder:
 @dataclass(frozen=True)
 class RegularEncoder:
     max_rate: float = 1.0
+    stochastic = False
 
     def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
         return regular_encode(x, timesteps, self.max_rate)
@@ -57,6 +60,7 @@ class RegularEncoder:
 @dataclass(frozen=True)
 class LatencyEncoder:
     threshold: float = 0.01
+    stochastic = False
 
     def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
         return latency_encode(x, timesteps, self.threshold)

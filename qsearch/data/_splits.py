@@ -73,3 +73,34 @@ def splits_from_arrays(x: np.ndarray, y: np.ndarray, *, validation_fraction: flo
 
     return Splits(part(train), part(val), part(test), n_classes=int(yt.max()) + 1, input_shape=shape,
                   has_time_axis=has_time_axis, name=name)
+
+
+def cross_validation_folds(splits: Splits, folds: int, seed: int) -> list[Splits]:
+    """``folds`` stratified folds of train + validation, each as Splits: the fold held out as its validation
+    split, the other folds as its train split, the test split unchanged (never part of a fold).
+
+    Fold ``i`` is named ``<name>|cv<folds>s<seed>f<i>``, so caches keyed by split name tell folds apart.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    x = torch.cat([splits.train.x, splits.validation.x])
+    y = torch.cat([splits.train.y, splits.validation.y])
+    labels = y.numpy()
+    counts = np.bincount(labels, minlength=splits.n_classes)
+    present = counts[counts > 0]
+    if folds < 2:
+        raise InputError(f"selection.folds: {folds} is too few; allowed: 2 up to the smallest class's count")
+    if present.min() < folds:
+        smallest = int(np.flatnonzero(counts == present.min())[0])
+        raise InputError(f"selection.folds: {folds} folds need at least {folds} samples of every class in train + "
+                         f"validation, class {smallest} has {int(present.min())}; allowed: 2 to "
+                         f"{int(present.min())}")
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    result = []
+    for i, (rest, held) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        rest_t, held_t = torch.from_numpy(np.sort(rest)), torch.from_numpy(np.sort(held))
+        result.append(Splits(LabeledTensors(x[rest_t], y[rest_t]), LabeledTensors(x[held_t], y[held_t]),
+                             splits.test, n_classes=splits.n_classes, input_shape=splits.input_shape,
+                             has_time_axis=splits.has_time_axis, name=f"{splits.name}|cv{folds}s{seed}f{i}",
+                             preprocessing=splits.preprocessing, class_labels=splits.class_labels))
+    return result

@@ -25,13 +25,13 @@ from qsearch.metrics import accuracy_standard_error, bits_to_kib, cost_objective
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.record import RecordedStudy, artifact_store_for, keys, mask_study_file, read_study, stored_weights
 from qsearch.search import BASELINE_ATTR
-from qsearch.snn import device_generator, evaluate
+from qsearch.snn import device_generator
 from qsearch.snn.integer import (
     run_integer,
     to_integer,
 )
 from qsearch.studyfile import StudyFile
-from qsearch.trial import TrainedTrial, rebuild_trial_model, train_trial_model
+from qsearch.trial import TrainedTrial, rebuild_trial_model, score, train_trial_model
 
 # ------------------------------------------------------------------------------------------ the trial
 
@@ -161,13 +161,13 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
         raise InputError(f"--trial: trial {trial_number} has no quantization plan (float scheme)")
     net = to_integer(model, plan)
 
-    # evaluate in run_trial's order (test, then validation) so stochastic draws repeat too
-    min_spikes = study_file.early_stopping.silent.min_spikes
-    test = evaluate(model, plan, data.test, dtype=torch.float64, min_spikes=min_spikes)
-    validation = evaluate(model, plan, data.validation, dtype=torch.float64, min_spikes=min_spikes)
+    # scored as run_trial scores (test, then validation, the same evaluation draws) so stochastic draws repeat
+    attrs = trial.user_attrs
+    draws = int(attrs.get("evaluation_draws", 1))
+    test = score(study_file, model, plan, QuantConfig.from_dict(attrs[keys.CONFIG]), "test", draws)
+    validation = score(study_file, model, plan, QuantConfig.from_dict(attrs[keys.CONFIG]), "validation", draws)
     split = data.test if study_file.accuracy_split == "test" else data.validation
     integer = run_integer(net, split.spikes.transpose(0, 1), generator=device_generator(net.device, 0))
-    attrs = trial.user_attrs
     stored = {"test": attrs.get("test_accuracy"), "validation": attrs.get("validation_accuracy")}
     again = {"test": 100 * test.accuracy, "validation": 100 * validation.accuracy}
     matches = all(stored[k] is not None and stored[k] == again[k] for k in stored)

@@ -7,19 +7,32 @@ instead of opening the storage again: one storage per process, and every view na
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import optuna
 
 from qsearch.errors import InputError
 from qsearch.record import keys
+from qsearch.record._confirmations import confirmed_drops, protocol_id
 from qsearch.record._results_rows import study_rows
 from qsearch.record._results_table import storage_engine
 from qsearch.record._storage import check_readable, make_storage, mask_study_file, mask_url, storage_kind
 from qsearch.record.optuna_compat import study_storage
-from qsearch.results import FrontSummary, ResultFilter, ResultRow, filter_rows, load_results, summarize
-from qsearch.studyfile import ConstraintsSection, StudyFile, parse_study
+from qsearch.results import (
+    POINT_ESTIMATE,
+    FrontSummary,
+    PairedDrop,
+    ResultFilter,
+    ResultRow,
+    filter_rows,
+    finalist_rows,
+    load_results,
+    paired_split_drop,
+    simultaneous_level,
+    summarize,
+)
+from qsearch.studyfile import ConstraintsSection, SelectionSection, StudyFile, parse_study
 
 
 def _schema_default(name: str) -> Any:
@@ -37,6 +50,7 @@ class RecordedStudy:
     spec: dict[str, Any]  # the recorded study file as JSON, storage password masked; {} if made elsewhere
     rows: tuple[ResultRow, ...]  # every results row, by trial number
     reference: dict[str, Any] | None  # the non-spiking reference the float baseline recorded
+    study_attrs: dict[str, Any] = field(default_factory=dict)  # the study's user attributes, read with it
 
     @property
     def objectives(self) -> list[str]:
@@ -56,12 +70,80 @@ class RecordedStudy:
             raise InputError(f"--study-name: study {self.name!r} holds no study file (not created by qsearch)")
         return parse_study(self.spec, f"study {self.name!r}")
 
+    @property
+    def selection(self) -> SelectionSection:
+        """The recorded selection settings (a study recorded before them: the defaults)."""
+        return SelectionSection.model_validate(self.spec.get("selection", {}))
+
+    @property
+    def protocol(self) -> str:
+        """The confirmation protocol of the recorded settings (:mod:`qsearch.record._confirmations`)."""
+        return protocol_id(self.selection.folds, int(self.spec.get("dataset", {}).get("seed", 0)))
+
+    @property
+    def confirmable(self) -> bool:
+        """Whether finalists can be confirmed by retraining: a qsearch-trained SNN (not an imported network,
+        which cannot be retrained, nor the synthetic test double, which has no data)."""
+        model_kind = self.spec.get("model", {}).get("kind", "mlp")
+        return bool(self.spec) and self.spec.get("trial_runner", "snn") == "snn" and model_kind in ("mlp", "conv")
+
     def summary(self, max_accuracy_drop: float | None = None,
-                rows: tuple[ResultRow, ...] | list[ResultRow] | None = None) -> FrontSummary:
-        """The front summary of ``rows`` (default: all); a given budget replaces the recorded one."""
+                rows: tuple[ResultRow, ...] | list[ResultRow] | None = None,
+                confidence: float | None = None) -> FrontSummary:
+        """The front summary of ``rows`` (default: all); a given budget or confidence replaces the recorded one.
+
+        The pick uses the strongest evidence the study holds for its finalists: their cross-validated
+        confirmation when every finalist has one, else their paired validation drops, else (a study recorded
+        before paired evidence) the point estimate.
+        """
         budget = max_accuracy_drop if max_accuracy_drop is not None else self.budget
-        return summarize(self.rows if rows is None else rows, self.objectives, budget,
-                         accuracy_split=self.accuracy_split, reference=self.reference)
+        rows = self.rows if rows is None else tuple(rows)
+        confidence = self.selection.confidence if confidence is None else confidence
+        point = summarize(rows, self.objectives, budget, accuracy_split=self.accuracy_split,
+                          reference=self.reference)
+        if confidence == POINT_ESTIMATE or budget is None:
+            return point
+        # the study's finalists, whatever rows a view shows (a filtered table must not change the evidence)
+        everything = point if rows == self.rows else summarize(self.rows, self.objectives, budget)
+        finalists = self.finalists(everything, budget)
+        evidence, kind = self.evidence(finalists, point.baseline or everything.baseline)
+        if kind == "cross-validation":
+            level = simultaneous_level(confidence, len(evidence))
+            rows = tuple(with_confirmation(r, evidence.get(r.trial_number), self.selection.folds, level, budget)
+                         for r in rows)
+        return summarize(rows, self.objectives, budget, accuracy_split=self.accuracy_split,
+                         reference=self.reference, confidence=confidence, evidence=evidence, evidence_kind=kind,
+                         folds=self.selection.folds, multiplicity=self.selection.multiplicity)
+
+    def finalists(self, point: FrontSummary, budget: float) -> list[ResultRow]:
+        """The front trials the pick chooses among (and a confirmation measures)."""
+        sel = self.selection
+        max_kib = self.spec.get("constraints", {}).get("max_memory_kib")
+        return finalist_rows(point.rows, budget, sel.margin, sel.finalists, self.objectives, max_kib)
+
+    def evidence(self, finalists: list[ResultRow],
+                 baseline: ResultRow | None) -> tuple[dict[int, PairedDrop], str]:
+        """Paired drops of ``finalists`` and their kind: "cross-validation", "validation" or "none"."""
+        if not finalists or baseline is None:
+            return {}, "none"
+        if self.selection.confirm and self.confirmable:
+            confirmed = confirmed_drops(self.study_attrs, self.protocol, self.selection.folds)
+            if all(r.trial_number in confirmed for r in finalists):
+                return {r.trial_number: confirmed[r.trial_number] for r in finalists}, "cross-validation"
+        drops = {r.trial_number: paired_split_drop(baseline, r, self.accuracy_split) for r in finalists}
+        if any(d is None for d in drops.values()):
+            return {}, "none"
+        return {k: d for k, d in drops.items() if d is not None}, "validation"
+
+
+def with_confirmation(row: ResultRow, drop: PairedDrop | None, folds: int, level: float,
+                       budget: float) -> ResultRow:
+    """``row`` with its confirmation columns (the results table's projection of the study's confirmation);
+    ``level``: the one-sided level of the upper bound (simultaneous over the finalists)."""
+    if drop is None:
+        return row
+    return replace(row, confirmed_drop=drop.drop_pt, confirmed_upper=drop.score_upper_bound(level),
+                   confirmed_p_within=drop.prob_within_budget(budget), confirmed_n=drop.n, confirmed_folds=folds)
 
 
 def _rows(url: str, study: optuna.Study, name: str) -> list[ResultRow]:
@@ -89,7 +171,7 @@ def read_study(url: str, name: str, *, study: optuna.Study | None = None) -> Rec
     return RecordedStudy(url=url, name=name, study=study,
                          spec=mask_study_file(spec) if isinstance(spec, dict) else {},
                          rows=tuple(sorted(_rows(url, study, name), key=lambda r: r.trial_number)),
-                         reference=attrs.get(keys.REFERENCE))
+                         reference=attrs.get(keys.REFERENCE), study_attrs=dict(attrs))
 
 
 def read_results(url: str, study_name: str, flt: ResultFilter = ResultFilter(), sort: str = "trial_number",

@@ -64,6 +64,8 @@ def result_row(study_name: str, number: int, config: QuantConfig, state: str, re
         device=outcome.device if outcome else None,
         config=config.to_dict(), memory_breakdown=outcome.memory_breakdown if outcome else None,
         finished_at=finished_at,
+        paired=({"validation": outcome.validation_correct, "test": outcome.test_correct,
+                 "draws": outcome.evaluation_draws} if outcome is not None and outcome.validation_correct else None),
     )
 
 

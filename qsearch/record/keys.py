@@ -7,8 +7,9 @@ added there is not stored (or expected) until it is added here, with a new :data
 
 Versions: 0 (no :data:`VERSION_KEY`) is every study written before the namespace existed; version 1 writes the same
 keys plus the version; version 2 adds the split sizes ``test_n`` and ``validation_n`` and the ``device`` a trial
-ran on and its ``validation_curve``. Readers accept every version up to :data:`ATTRS_VERSION` (a missing optional
-key reads as its default).
+ran on and its ``validation_curve``; version 3 adds the paired evidence ``validation_correct`` and
+``test_correct`` (per evaluation draw, packed bits of which samples were right) and ``evaluation_draws``.
+Readers accept every version up to :data:`ATTRS_VERSION` (a missing optional key reads as its default).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from qsearch.stops import StopReason
 
-ATTRS_VERSION = 2
+ATTRS_VERSION = 3
 VERSION_KEY = "qsearch_attrs_version"
 
 BASELINE = "qsearch_baseline"  # the float baseline trial (set when enqueued)
@@ -47,7 +48,13 @@ MEASURED_REQUIRED: tuple[str, ...] = (
     "sops", "energy_pj", "epochs_run", "stop_reason", "silent", "duration_s")
 #: measurements with a default (older studies may lack them)
 MEASURED_OPTIONAL: tuple[str, ...] = ("weight_formats", "membrane_format", "test_n", "validation_n", "device",
-                                       "validation_curve")
+                                       "validation_curve", "validation_correct", "test_correct",
+                                       "evaluation_draws")
+#: the study: the confirmation of one finalist on one fold (protocol, trial number ("baseline" for the float
+#: baseline) and fold index appended): written once per fold as it finishes, so an interrupted confirmation
+#: resumes where it stopped and nothing is half-written
+CONFIRMATION_PREFIX = "qsearch_confirm"
+CONFIRMATION_BASELINE = "baseline"  # the subject name of the float baseline in a confirmation
 
 
 def attrs_version(attrs: Mapping[str, Any]) -> int:

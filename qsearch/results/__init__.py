@@ -1,6 +1,13 @@
 """Results in SQL: the typed results table and rows, their queries, Pareto fronts and Q-SpiNN's model selection."""
 
 from qsearch.results._correctness import pack_correct, unpack_correct
+from qsearch.results._evidence import (
+    confident_selection,
+    finalist_rows,
+    fraction_correct,
+    paired_drop_of_fractions,
+    paired_split_drop,
+)
 from qsearch.results._paired import (
     PairedDrop,
     holm_adjusted,
@@ -25,13 +32,14 @@ from qsearch.results._store import (
     save_result,
     study_names,
 )
-from qsearch.results._summary import FrontSummary, summarize
+from qsearch.results._summary import POINT_ESTIMATE, FrontSummary, simultaneous_level, summarize
 from qsearch.results._table import COLUMNS, TABLE_NAME, TrialResult
 
 __all__ = [
-    "COLUMNS", "ROW_COLUMNS", "SORTABLE", "TABLE_NAME", "FrontSummary", "PairedDrop", "ResultFilter", "ResultRow",
-    "TrialResult", "delete_results", "engine_for", "ensure_table", "filter_rows", "front_order", "holm_adjusted",
-    "knee_point", "load_results", "pack_correct", "paired_drop", "paired_drop_pooled", "pareto_front", "pooled",
-    "resolution_note", "resolvable", "save_result", "select_model", "smallest_resolvable_budget", "study_names",
-    "summarize", "unpack_correct", "within_budget_after_holm",
+    "COLUMNS", "POINT_ESTIMATE", "ROW_COLUMNS", "SORTABLE", "TABLE_NAME", "FrontSummary", "PairedDrop",
+    "ResultFilter", "ResultRow", "TrialResult", "confident_selection", "delete_results", "engine_for", "ensure_table",
+    "filter_rows", "finalist_rows", "fraction_correct", "front_order", "holm_adjusted", "knee_point", "load_results",
+    "pack_correct", "paired_drop", "paired_drop_of_fractions", "paired_drop_pooled", "paired_split_drop",
+    "pareto_front", "pooled", "resolution_note", "resolvable", "save_result", "select_model", "simultaneous_level",
+    "smallest_resolvable_budget", "study_names", "summarize", "unpack_correct", "within_budget_after_holm",
 ]

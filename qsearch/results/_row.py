@@ -53,6 +53,16 @@ class ResultRow:
     memory_breakdown: dict | None
     finished_at: dt.datetime | None = None
     device: str | None = None  # torch device the trial trained and ran on ("cpu", "cuda")
+    #: paired evidence: {"validation": [packed per draw], "test": [...], "draws": n} (None: recorded before it)
+    paired: dict | None = None
+    #: the confirmation of a finalist (qsearch.confirm): drop against the float baseline pooled over the
+    #: cross-validation folds, its one-sided upper bound at the study's confidence, P(drop <= budget), and the
+    #: samples and folds behind them; None for trials that were not finalists
+    confirmed_drop: float | None = None
+    confirmed_upper: float | None = None
+    confirmed_p_within: float | None = None
+    confirmed_n: int | None = None
+    confirmed_folds: int | None = None
 
     def value(self, objective: str) -> float | None:
         """The value of a registered objective (``"memory"`` -> ``memory_kib``), None if not measured."""

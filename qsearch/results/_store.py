@@ -26,7 +26,8 @@ def engine_for(url: str) -> Engine:
 
 
 #: columns added after the table's first release: nullable, so older databases gain them in place
-ADDED_COLUMNS = ("test_n", "validation_n", "device")
+ADDED_COLUMNS = ("test_n", "validation_n", "device", "paired", "confirmed_drop", "confirmed_upper",
+                 "confirmed_p_within", "confirmed_n", "confirmed_folds")
 
 
 def ensure_table(engine: Engine) -> None:

@@ -11,9 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qsearch.metrics import check_objectives
+from qsearch.metrics import check_objectives, cost_objective, metric
+from qsearch.results._evidence import Multiplicity, confident_selection, paired_split_drop
+from qsearch.results._paired import PairedDrop
 from qsearch.results._row import ResultRow
 from qsearch.results._selection import knee_point, pareto_front, select_model
+
+#: the confidence at which the rule is the point estimate (no evidence used)
+POINT_ESTIMATE = 0.5
+
+
+def simultaneous_level(confidence: float, finalists: int) -> float:
+    """The per-finalist one-sided level at which ``finalists`` bounds hold together with ``confidence``."""
+    return 1.0 - (1.0 - confidence) / max(finalists, 1)
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,13 @@ class FrontSummary:
     states: dict[str, int] = field(default_factory=dict)  # recorded rows by state (COMPLETE, PRUNED, FAIL)
     accuracy_split: str = "validation"  # the split accuracy, drops and the selection are measured on
     reference: dict[str, Any] | None = None  # the non-spiking reference on the same splits (ReferenceResult)
+    confidence: float = POINT_ESTIMATE  # selection.confidence the pick was made at
+    #: per finalist, the paired drop the pick was judged on (confirmed, or validation: ``evidence_kind``)
+    evidence: dict[int, PairedDrop] = field(default_factory=dict)
+    evidence_kind: str = "none"  # "cross-validation" | "validation" | "none" (point estimate)
+    folds: int = 0  # cross-validation folds behind confirmed evidence
+    passed: dict[int, bool] = field(default_factory=dict)  # finalist -> shown within budget at confidence
+    point_selected: ResultRow | None = None  # what the point-estimate rule picks (the rule before #24)
 
     @property
     def candidates(self) -> tuple[ResultRow, ...]:
@@ -53,6 +70,44 @@ class FrontSummary:
             return None
         return self.budget is None or drop <= self.budget
 
+    @property
+    def risk_aware(self) -> bool:
+        """Whether the pick was judged on paired evidence at a confidence (not the point estimate)."""
+        return self.confidence != POINT_ESTIMATE and self.evidence_kind != "none" and self.budget is not None
+
+    @property
+    def bound_level(self) -> float:
+        """The one-sided level of each finalist's reported bound: Bonferroni over the finalists, so that all
+        bounds hold together with probability ``confidence`` (the bound the pick keeps is then at least as
+        strict as the Holm test that chose it)."""
+        return simultaneous_level(self.confidence, len(self.evidence))
+
+    def upper_bound(self, trial_number: int) -> float | None:
+        """A finalist's one-sided upper bound on its drop (simultaneous over the finalists), points."""
+        drop = self.evidence.get(trial_number)
+        return None if drop is None else drop.score_upper_bound(self.bound_level)
+
+    def p_within(self, trial_number: int) -> float | None:
+        """P(drop <= budget) for a finalist (Jeffreys posterior on its discordant pairs)."""
+        drop = self.evidence.get(trial_number)
+        return None if drop is None or self.budget is None else drop.prob_within_budget(self.budget)
+
+    def test_drop(self, row: ResultRow | None = None) -> PairedDrop | None:
+        """The paired drop on the test split (reported only) of ``row`` (default: the selected model)."""
+        row = self.selected if row is None else row
+        if row is None or self.baseline is None:
+            return None
+        return paired_split_drop(self.baseline, row, "test")
+
+    @property
+    def finalists(self) -> tuple[ResultRow, ...]:
+        """The rows the pick was judged among (with evidence), smallest cost first."""
+        order = {r.trial_number: i for i, r in enumerate(self.rows)}
+        chosen = [r for r in self.rows if r.trial_number in self.evidence]
+        cost = metric(cost_objective(self.objectives))
+        return tuple(sorted(chosen, key=lambda r: (-cost.sign * r.measured_value(cost.name),
+                                                   order[r.trial_number])))
+
     def marks(self) -> dict[int, str]:
         """Trial number -> note ("selected", "knee" or both) for tables and outputs."""
         marks: dict[int, str] = {}
@@ -65,13 +120,30 @@ class FrontSummary:
 
 
 def summarize(rows: Sequence[ResultRow], objectives: Sequence[str], budget: float | None, *,
-              accuracy_split: str = "validation", reference: dict[str, Any] | None = None) -> FrontSummary:
-    """The front, the selected model and the knee of ``rows`` (see :mod:`qsearch.results._selection`)."""
+              accuracy_split: str = "validation", reference: dict[str, Any] | None = None,
+              confidence: float = POINT_ESTIMATE, evidence: dict[int, PairedDrop] | None = None,
+              evidence_kind: str = "cross-validation", folds: int = 0,
+              multiplicity: Multiplicity = "holm") -> FrontSummary:
+    """The front, the selected model and the knee of ``rows`` (see :mod:`qsearch.results._selection`).
+
+    With a ``confidence`` other than 0.5 and ``evidence`` (paired drops of the finalists), the pick is the
+    risk-aware rule of :mod:`qsearch.results._evidence`; without evidence it falls back to the point estimate
+    (``evidence_kind`` "none": studies recorded before paired evidence).
+    """
     names = check_objectives(list(objectives))
     rows = tuple(sorted(rows, key=lambda r: r.trial_number))
     baseline = next((r for r in rows if r.is_baseline and r.state == "COMPLETE"), None)
     front = tuple(pareto_front([r for r in rows if not r.is_baseline and r.feasible], names))
+    point = select_model(front, budget, names)
+    selected, kind = point, "none"
+    passed: dict[int, bool] = {}
+    evidence = dict(evidence or {})
+    if confidence != POINT_ESTIMATE and budget is not None and evidence:
+        selected, passed = confident_selection(rows, evidence, budget, confidence, names, multiplicity)
+        kind = evidence_kind
     return FrontSummary(objectives=names, budget=budget, baseline=baseline, rows=rows, front=front,
-                        selected=select_model(front, budget, names), knee=knee_point(front, names),
+                        selected=selected, knee=knee_point(front, names),
                         states=dict(Counter(r.state for r in rows)), accuracy_split=accuracy_split,
-                        reference=reference)
+                        reference=reference, confidence=confidence, evidence=evidence if kind != "none" else {},
+                        evidence_kind=kind, folds=folds if kind == "cross-validation" else 0, passed=passed,
+                        point_selected=point)

@@ -72,6 +72,12 @@ class TrialResult(Base):
     memory_breakdown: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     finished_at: Mapped[dt.datetime] = mapped_column(DateTime, default=lambda: dt.datetime.now(dt.UTC).replace(
         tzinfo=None))
+    paired: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # per-sample correctness, packed bits
+    confirmed_drop: Mapped[float | None] = mapped_column(Float, nullable=True)  # finalists: cross-validated drop
+    confirmed_upper: Mapped[float | None] = mapped_column(Float, nullable=True)  # ... its upper bound
+    confirmed_p_within: Mapped[float | None] = mapped_column(Float, nullable=True)  # ... P(drop <= budget)
+    confirmed_n: Mapped[int | None] = mapped_column(Integer, nullable=True)  # ... samples behind it
+    confirmed_folds: Mapped[int | None] = mapped_column(Integer, nullable=True)  # ... folds behind it
 
     def as_dict(self) -> dict:
         return {c.name: getattr(self, c.name) for c in self.__table__.columns if c.name != "id"}
@@ -88,4 +94,5 @@ class TrialResult(Base):
         return cls(**values)
 
 
-COLUMNS = [c.name for c in TrialResult.__table__.columns if c.name not in ("id", "config", "memory_breakdown")]
+COLUMNS = [c.name for c in TrialResult.__table__.columns
+           if c.name not in ("id", "config", "memory_breakdown", "paired")]

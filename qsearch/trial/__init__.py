@@ -12,8 +12,10 @@ from qsearch.trial._pipeline import (
     TrialOutcome,
     build_model,
     check_study_inputs,
+    evaluation_draws,
     rebuild_trial_model,
     run_trial,
+    score,
     study_device,
     train_trial_model,
 )
@@ -22,9 +24,9 @@ from qsearch.trial._stops import EpochCallback, StopTraining, unjudged
 from qsearch.trial._synthetic import runner_for, synthetic_trial
 
 __all__ = [
-    "BaselineError", "EpochCallback", "ReferenceResult", "StopTraining", "TrainedTrial", "TrialData",
-    "TrialOutcome", "build_model", "chance_accuracy", "check_study_inputs", "is_imported", "not_learning_message",
-    "rebuild_trial_model", "reference_accuracy", "run_trial", "runner_for", "silent_baseline_message",
+    "BaselineError", "EpochCallback", "ReferenceResult", "StopTraining", "TrainedTrial", "TrialData", "TrialOutcome",
+    "build_model", "chance_accuracy", "check_study_inputs", "evaluation_draws", "is_imported", "not_learning_message",
+    "rebuild_trial_model", "reference_accuracy", "run_trial", "runner_for", "score", "silent_baseline_message",
     "study_device", "synthetic_trial", "train_trial_model", "trial_data", "trial_splits", "unjudged",
     "weight_layer_count",
 ]

@@ -10,10 +10,13 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 
 from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
+from qsearch.data import Splits
 from qsearch.devices import torch_device
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
+from qsearch.results import pack_correct
 from qsearch.snn import (
+    Evaluation,
     QuantPlan,
     SilentNetworkError,
     SilentNetworkMonitor,
@@ -35,7 +38,7 @@ from qsearch.snn import (
 from qsearch.stops import StopReason
 from qsearch.studyfile import StudyFile
 from qsearch.trial._imported_network import build_imported_model, check_expected_accuracy, is_imported
-from qsearch.trial._input_cache import TrialData, trial_data
+from qsearch.trial._input_cache import TrialData, encoded_trial_data, stochastic_encoding, trial_data
 from qsearch.trial._stops import unjudged
 
 EpochCallback = Callable[[int, float, float], None]
@@ -68,6 +71,11 @@ class TrialOutcome:
     validation_n: int | None = None  # samples behind validation_accuracy
     validation_curve: list[float] = field(default_factory=list)  # percent after each epoch of the last phase
     layer_rates: list[float] = field(default_factory=list)  # float trials: spikes/neuron/step per LIF layer (val)
+    #: which samples each evaluation draw classified correctly (packed bits, qsearch.results.pack_correct), in
+    #: split order: what makes every drop against the float baseline a paired statistic
+    validation_correct: list[str] = field(default_factory=list)
+    test_correct: list[str] = field(default_factory=list)
+    evaluation_draws: int = 1  # evaluations pooled into the accuracies (stochastic rounding or encoding: several)
     #: the trained network (``state_dict`` on the CPU, before the plan): kept by trials that land on the front
     trained_state: dict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
@@ -207,15 +215,18 @@ def relative_min_spikes(study: StudyFile, model: SpikingNetwork, data: TrialData
 
 
 def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
-                      epochs: int | None = None, on_epoch: EpochCallback | None = None) -> TrainedTrial:
+                      epochs: int | None = None, on_epoch: EpochCallback | None = None,
+                      splits: Splits | None = None) -> TrainedTrial:
     """Train the network of ``config`` (raises SilentNetworkError/DivergedError on early stops).
+
+    ``splits``: other data than the study's own (a confirmation fold, :mod:`qsearch.confirm`).
 
     ``float`` trains from scratch; ``ptq`` quantizes the float network of the same settings (trained once per
     process and reused); ``qat`` fine-tunes that float network with fake quantization and straight-through
     gradients for ``training.qat_epochs`` (or trains from scratch when ``training.qat_from_float`` is false).
     """
     device = study_device(study)
-    data = trial_data(study.dataset, config.timesteps, device)
+    data = encoded_trial_data(study.dataset, splits, config.timesteps, device)
     torch.manual_seed(study.training.seed)
     model = build_model(study, data.input_shape, data.n_classes, device)
     if not is_imported(study.model):  # an imported network keeps the weights it was trained with
@@ -231,7 +242,7 @@ def train_trial_model(study: StudyFile, config: QuantConfig, *, learning_rate: f
 
     from_float = config.scheme == "ptq" or (config.scheme == "qat" and study.training.qat_from_float)
     if config.is_float or from_float:
-        key = _float_key(study, config.timesteps, settings)
+        key = _float_key(study, config.timesteps, settings) + ("" if splits is None else f"|{splits.name}")
         if is_imported(study.model):  # the imported weights are the float network: no float training
             result = TrainResult(epochs_run=0, stop_reason=IMPORTED_REASON)
         elif key in _FLOAT_CACHE:
@@ -276,15 +287,54 @@ def rebuild_trial_model(study: StudyFile, config: QuantConfig, state: dict[str, 
     return TrainedTrial(model=model, plan=plan, result=result, data=data)
 
 
-def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
-              epochs: int | None = None, on_epoch: EpochCallback | None = None) -> TrialOutcome:
-    """Train and evaluate the network of ``config``; measure accuracy, memory, SOPs and energy."""
-    started = time.perf_counter()
-    trained = train_trial_model(study, config, learning_rate=learning_rate, epochs=epochs, on_epoch=on_epoch)
-    model, plan, result, data = trained.model, trained.plan, trained.result, trained.data
+def evaluation_draws(study: StudyFile, config: QuantConfig) -> int:
+    """How many evaluations a trial pools: several where each is a random draw (stochastic rounding of the
+    neuron state, a rate-coded input), one where evaluating again measures the same thing."""
+    random_rounding = not config.is_float and config.rounding == "stochastic"
+    return study.selection.evaluation_draws if random_rounding or stochastic_encoding(study.dataset) else 1
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One split scored over the trial's evaluation draws."""
+
+    accuracy: float  # fraction correct, pooled over the draws
+    correct: list[str]  # per draw, packed
+    first: Evaluation  # the first draw (its spike counts give the SOPs)
+
+
+def score(study: StudyFile, model: SpikingNetwork, plan: QuantPlan | None, config: QuantConfig, split: str,
+          draws: int, splits: Splits | None = None) -> Scored:
+    """Evaluate ``split`` ``draws`` times: a stochastic encoding is drawn again each time, stochastic rounding
+    draws from the plan's generator, which each evaluation advances."""
     dtype = torch.float32 if config.is_float else torch.float64  # exact fixed-point sums
-    test = evaluate(model, plan, data.test, dtype=dtype, min_spikes=absolute_min_spikes(study))
-    validation = evaluate(model, plan, data.validation, dtype=dtype, min_spikes=absolute_min_spikes(study))
+    device = model.device.type
+    evaluations = []
+    for draw in range(draws):
+        data = encoded_trial_data(study.dataset, splits, config.timesteps, device,
+                                  draw if stochastic_encoding(study.dataset) else 0)
+        part = getattr(data, split)
+        evaluation = evaluate(model, plan, part, dtype=dtype, min_spikes=absolute_min_spikes(study))
+        evaluations.append((evaluation, (evaluation.predictions.cpu() == part.y.cpu()).numpy()))
+    accuracy = sum(float(c.mean()) for _, c in evaluations) / draws
+    return Scored(accuracy=accuracy, correct=[pack_correct(c) for _, c in evaluations], first=evaluations[0][0])
+
+
+def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
+              epochs: int | None = None, on_epoch: EpochCallback | None = None,
+              splits: Splits | None = None) -> TrialOutcome:
+    """Train and evaluate the network of ``config``; measure accuracy, memory, SOPs and energy.
+
+    ``splits``: train and evaluate on other data than the study's own (a confirmation fold).
+    """
+    started = time.perf_counter()
+    trained = train_trial_model(study, config, learning_rate=learning_rate, epochs=epochs, on_epoch=on_epoch,
+                                splits=splits)
+    model, plan, result, data = trained.model, trained.plan, trained.result, trained.data
+    draws = evaluation_draws(study, config)
+    scored_test = score(study, model, plan, config, "test", draws, splits)
+    scored_validation = score(study, model, plan, config, "validation", draws, splits)
+    test = scored_test.first
 
     masks = plan.masks if plan else (None,) * len(model.layers)
     kept = [int(m.sum()) if m is not None else w.numel() for m, w in zip(masks, model.weights, strict=True)]
@@ -293,11 +343,11 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
               for layer, mask in zip(model.topology, masks, strict=True)]
     sops = synaptic_operations(test.input_spikes_per_sample, fanout)
     energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config)
-    accuracy = test.accuracy if study.accuracy_split == "test" else validation.accuracy
+    accuracy = scored_test.accuracy if study.accuracy_split == "test" else scored_validation.accuracy
     rates = layer_spike_rates(model, next(data.validation.batches(INIT_SAMPLES))[0]) if config.is_float else []
     return TrialOutcome(
-        config=config, accuracy=100 * accuracy, test_accuracy=100 * test.accuracy,
-        validation_accuracy=100 * validation.accuracy, memory_bits=memory.total,
+        config=config, accuracy=100 * accuracy, test_accuracy=100 * scored_test.accuracy,
+        validation_accuracy=100 * scored_validation.accuracy, memory_bits=memory.total,
         memory_breakdown=memory.as_dict(), float_memory_bits=network_memory(model, float_config(model)).total,
         sops=sum(sops),
         energy_pj=energy, epochs_run=result.epochs_run,
@@ -306,11 +356,14 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
         membrane_format=plan.state[0].membrane.describe() if plan else "float32", device=model.device.type,
         test_n=len(data.test), validation_n=len(data.validation),
         validation_curve=[100 * a for a in result.validation_history],
-        layer_rates=rates,
+        layer_rates=rates, validation_correct=scored_validation.correct, test_correct=scored_test.correct,
+        evaluation_draws=draws,
         trained_state=None if config.is_float else {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     )
 
 
-__all__ = ["SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "check_study_inputs", "deployed_plan",
-           "float_config", "network_memory", "rebuild_trial_model", "run_trial", "study_device",
-           "train_trial_model"]
+__all__ = [
+    "Scored", "SilentNetworkError", "TrainedTrial", "TrialOutcome", "build_model", "check_study_inputs",
+    "deployed_plan", "evaluation_draws", "float_config", "network_memory", "rebuild_trial_model", "run_trial",
+    "score", "study_device", "train_trial_model",
+]
