@@ -28,12 +28,20 @@ from qsearch.data._specs import (
     RegularEncoding,
     ShdSpec,
 )
-from qsearch.data._splits import LabeledTensors, Splits, cross_validation_folds, splits_from_arrays, stratified_split
+from qsearch.data._splits import (
+    LabeledTensors,
+    Splits,
+    check_folds,
+    cross_validation_folds,
+    splits_from_arrays,
+    stratified_split,
+)
 
 __all__ = [
     "DatasetSpec", "DigitsSpec", "DvsGestureSpec", "EncodedSplit", "FrameBinning", "LabeledTensors", "LatencyEncoder",
     "LatencyEncoding", "MnistSpec", "NmnistSpec", "NpzSpec", "RateEncoder", "RateEncoding", "RegularEncoder",
-    "RegularEncoding", "ShdSpec", "Splits", "binning_calls", "cache_key", "cross_validation_folds", "encode_split",
-    "latency_encode", "load_digits_splits", "load_event_splits", "load_mnist_splits", "load_npz_splits", "parse_idx",
-    "rate_encode", "read_idx", "regular_encode", "splits_from_arrays", "stratified_split",
+    "RegularEncoding", "ShdSpec", "Splits", "binning_calls", "cache_key", "check_folds", "cross_validation_folds",
+    "encode_split", "latency_encode", "load_digits_splits", "load_event_splits", "load_mnist_splits",
+    "load_npz_splits", "parse_idx", "rate_encode", "read_idx", "regular_encode", "splits_from_arrays",
+    "stratified_split",
 ]

@@ -75,17 +75,10 @@ def splits_from_arrays(x: np.ndarray, y: np.ndarray, *, validation_fraction: flo
                   has_time_axis=has_time_axis, name=name)
 
 
-def cross_validation_folds(splits: Splits, folds: int, seed: int) -> list[Splits]:
-    """``folds`` stratified folds of train + validation, each as Splits: the fold held out as its validation
-    split, the other folds as its train split, the test split unchanged (never part of a fold).
-
-    Fold ``i`` is named ``<name>|cv<folds>s<seed>f<i>``, so caches keyed by split name tell folds apart.
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    x = torch.cat([splits.train.x, splits.validation.x])
-    y = torch.cat([splits.train.y, splits.validation.y])
-    labels = y.numpy()
+def check_folds(splits: Splits, folds: int) -> None:
+    """InputError naming ``selection.folds`` when train + validation cannot be cut into ``folds`` stratified
+    folds (a class with fewer samples than folds)."""
+    labels = np.concatenate([splits.train.y.numpy(), splits.validation.y.numpy()])
     counts = np.bincount(labels, minlength=splits.n_classes)
     present = counts[counts > 0]
     if folds < 2:
@@ -95,6 +88,20 @@ def cross_validation_folds(splits: Splits, folds: int, seed: int) -> list[Splits
         raise InputError(f"selection.folds: {folds} folds need at least {folds} samples of every class in train + "
                          f"validation, class {smallest} has {int(present.min())}; allowed: 2 to "
                          f"{int(present.min())}")
+
+
+def cross_validation_folds(splits: Splits, folds: int, seed: int) -> list[Splits]:
+    """``folds`` stratified folds of train + validation, each as Splits: the fold held out as its validation
+    split, the other folds as its train split, the test split unchanged (never part of a fold).
+
+    Fold ``i`` is named ``<name>|cv<folds>s<seed>f<i>``, so caches keyed by split name tell folds apart.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    check_folds(splits, folds)
+    x = torch.cat([splits.train.x, splits.validation.x])
+    y = torch.cat([splits.train.y, splits.validation.y])
+    labels = y.numpy()
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     result = []
     for i, (rest, held) in enumerate(splitter.split(np.zeros(len(labels)), labels)):

@@ -11,7 +11,7 @@ import torch
 
 from qsearch.errors import DataError, InputError
 from qsearch.export._network_files import CARD_FILE, FORMAT_NAME, NETWORK_FILE
-from qsearch.export._trial_export import _percent
+from qsearch.export._trial_export import integer_accuracy
 from qsearch.quant import FixedPoint
 from qsearch.snn import LayerShape
 from qsearch.snn.integer import (
@@ -19,10 +19,8 @@ from qsearch.snn.integer import (
     IntegerConstant,
     IntegerConstants,
     IntegerNetwork,
-    run_integer,
 )
 from qsearch.studyfile import StudyFile, load_study_file, parse_study
-from qsearch.trial import trial_data
 
 
 def _fixed(data: dict[str, Any]) -> FixedPoint:
@@ -73,21 +71,22 @@ def evaluate_exported(out_dir: Path | str, study_file: StudyFile | str | Path | 
     """Accuracy (percent) of the exported integer network on the study's data.
 
     ``study_file`` defaults to the one recorded in the model card; ``split`` to the study's accuracy split
-    (the split of the stored ``accuracy``). For truncate/nearest rounding this equals the stored accuracy.
+    (the split of the stored ``accuracy``). Pooled over the evaluation draws the trial was measured with (the
+    card's ``accuracy.draws``: a rate-coded input is encoded again per draw), so for truncate/nearest rounding
+    this equals the stored accuracy.
     """
     out_dir = Path(out_dir)
+    card = json.loads((out_dir / CARD_FILE).read_text()) if (out_dir / CARD_FILE).exists() else {}
     if study_file is None:
-        study_file = parse_study(json.loads((out_dir / CARD_FILE).read_text())["study_file"], str(out_dir))
+        study_file = parse_study(card["study_file"], str(out_dir))
     elif not isinstance(study_file, StudyFile):
         study_file = load_study_file(study_file)
     net = load_exported(out_dir)
     timesteps = int(json.loads((out_dir / NETWORK_FILE).read_text())["timesteps"])
-    data = trial_data(study_file.dataset, timesteps)
     name = split or study_file.accuracy_split
     if name not in ("train", "validation", "test"):
         raise InputError(f"split: {name!r} is unknown; allowed: train, validation, test")
-    encoded = getattr(data, name)
-    out = run_integer(net, encoded.spikes.transpose(0, 1), generator=generator)
-    return _percent(out.predictions, encoded.y)
+    draws = int(card.get("accuracy", {}).get("draws") or 1)
+    return integer_accuracy(net, study_file, timesteps, name, draws, generator)
 
 

@@ -31,7 +31,14 @@ from qsearch.snn.integer import (
     to_integer,
 )
 from qsearch.studyfile import StudyFile
-from qsearch.trial import TrainedTrial, rebuild_trial_model, score, train_trial_model
+from qsearch.trial import (
+    TrainedTrial,
+    encoded_trial_data,
+    rebuild_trial_model,
+    score,
+    stochastic_encoding,
+    train_trial_model,
+)
 
 # ------------------------------------------------------------------------------------------ the trial
 
@@ -81,6 +88,24 @@ def trained_network(recorded: RecordedStudy, study_file: StudyFile, trial: optun
 
 
 
+def trained_config_timesteps(attrs: dict[str, Any]) -> int:
+    return QuantConfig.from_dict(attrs[keys.CONFIG]).timesteps
+
+
+def integer_accuracy(net: Any, study_file: StudyFile, timesteps: int, split: str, draws: int,
+                     generator: torch.Generator | None) -> float:
+    """Percent correct of the integer network on ``split``, pooled over ``draws`` evaluations as the trial was
+    measured (a rate-coded input encoded again per draw; stochastic rounding draws from ``generator``)."""
+    fractions = []
+    for draw in range(draws):
+        data = encoded_trial_data(study_file.dataset, None, timesteps, str(getattr(net, "device", "cpu")),
+                                  draw if stochastic_encoding(study_file.dataset) else 0)
+        encoded = getattr(data, split)
+        out = run_integer(net, encoded.spikes.transpose(0, 1), generator=generator)
+        fractions.append(float((out.predictions.cpu() == encoded.y.cpu()).double().mean()))
+    return 100 * (sum(fractions) / draws)
+
+
 def _selection(recorded: RecordedStudy, study_file: StudyFile, number: int) -> dict[str, Any]:
     """Where the exported trial stands in the study's front summary (the one ``qsearch best`` shows)."""
     budget = study_file.constraints.max_accuracy_drop
@@ -115,7 +140,7 @@ def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_na
                      "test_se": accuracy_standard_error(attrs.get("test_accuracy"), attrs.get("test_n")),
                      "validation_se": accuracy_standard_error(attrs.get("validation_accuracy"),
                                                               attrs.get("validation_n")),
-                     "unit": "percent"},
+                     "draws": attrs.get("evaluation_draws", 1), "unit": "percent"},
         "accuracy_drop": attrs.get("accuracy_drop"),
         "memory": {"bits": memory_bits, "kib": bits_to_kib(memory_bits) if memory_bits else None,
                    "breakdown": attrs.get("memory_breakdown"), "float32_bits": float_bits,
@@ -156,7 +181,7 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     trial = _exportable_trial(study, study_name, trial_number)
     study_file = recorded.study_file()
     trained, source = trained_network(recorded, study_file, trial, artifact_dir, retrain)
-    model, plan, data = trained.model, trained.plan, trained.data
+    model, plan = trained.model, trained.plan
     if plan is None:
         raise InputError(f"--trial: trial {trial_number} has no quantization plan (float scheme)")
     net = to_integer(model, plan)
@@ -166,13 +191,13 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     draws = int(attrs.get("evaluation_draws", 1))
     test = score(study_file, model, plan, QuantConfig.from_dict(attrs[keys.CONFIG]), "test", draws)
     validation = score(study_file, model, plan, QuantConfig.from_dict(attrs[keys.CONFIG]), "validation", draws)
-    split = data.test if study_file.accuracy_split == "test" else data.validation
-    integer = run_integer(net, split.spikes.transpose(0, 1), generator=device_generator(net.device, 0))
+    integer = integer_accuracy(net, study_file, trained_config_timesteps(attrs), study_file.accuracy_split, draws,
+                               device_generator(net.device, 0))
     stored = {"test": attrs.get("test_accuracy"), "validation": attrs.get("validation_accuracy")}
     again = {"test": 100 * test.accuracy, "validation": 100 * validation.accuracy}
     matches = all(stored[k] is not None and stored[k] == again[k] for k in stored)
     reproduced = {"matches": matches, "weights": source, "fake_quantized": again, "stored": stored,
-                  "integer": _percent(integer.predictions, split.y),
+                  "integer": integer,
                   "integer_split": study_file.accuracy_split}
     if not matches:
         how = "the kept weights give" if source == "kept" else "retraining gave"

@@ -6,7 +6,7 @@ baseline, the non-spiking reference classifier, why a baseline is unusable, and 
 
 from qsearch.trial._baseline_diagnosis import BaselineError, not_learning_message, silent_baseline_message
 from qsearch.trial._imported_network import is_imported, weight_layer_count
-from qsearch.trial._input_cache import TrialData, trial_data, trial_splits
+from qsearch.trial._input_cache import TrialData, encoded_trial_data, stochastic_encoding, trial_data, trial_splits
 from qsearch.trial._pipeline import (
     TrainedTrial,
     TrialOutcome,
@@ -25,8 +25,8 @@ from qsearch.trial._synthetic import runner_for, synthetic_trial
 
 __all__ = [
     "BaselineError", "EpochCallback", "ReferenceResult", "StopTraining", "TrainedTrial", "TrialData", "TrialOutcome",
-    "build_model", "chance_accuracy", "check_study_inputs", "evaluation_draws", "is_imported", "not_learning_message",
-    "rebuild_trial_model", "reference_accuracy", "run_trial", "runner_for", "score", "silent_baseline_message",
-    "study_device", "synthetic_trial", "train_trial_model", "trial_data", "trial_splits", "unjudged",
-    "weight_layer_count",
+    "build_model", "chance_accuracy", "check_study_inputs", "encoded_trial_data", "evaluation_draws", "is_imported",
+    "not_learning_message", "rebuild_trial_model", "reference_accuracy", "run_trial", "runner_for", "score",
+    "silent_baseline_message", "stochastic_encoding", "study_device", "synthetic_trial", "train_trial_model",
+    "trial_data", "trial_splits", "unjudged", "weight_layer_count",
 ]

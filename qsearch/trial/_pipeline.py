@@ -38,7 +38,13 @@ from qsearch.snn import (
 from qsearch.stops import StopReason
 from qsearch.studyfile import StudyFile
 from qsearch.trial._imported_network import build_imported_model, check_expected_accuracy, is_imported
-from qsearch.trial._input_cache import TrialData, encoded_trial_data, stochastic_encoding, trial_data
+from qsearch.trial._input_cache import (
+    TrialData,
+    encoded_trial_data,
+    stochastic_encoding,
+    trial_data,
+    trial_splits,
+)
 from qsearch.trial._stops import unjudged
 
 EpochCallback = Callable[[int, float, float], None]
@@ -153,12 +159,33 @@ def check_study_inputs(study: StudyFile) -> None:
     if study.trial_runner != "snn":
         return
     data = trial_data(study.dataset, study.baseline_timesteps())
+    check_selection_inputs(study, trial_splits(study.dataset, study.baseline_timesteps()))
     model = build_model(study, data.input_shape, data.n_classes)
     if is_imported(study.model):  # the user's network as given: its accuracy must match before any trial
         if model.n_classes != data.n_classes:
             raise InputError(f"{'model.path' if study.model.kind == 'nir' else 'model.factory'}: the imported "
                              f"network has {model.n_classes} outputs, the dataset {data.n_classes} classes")
         check_expected_accuracy(study, model, data)
+
+
+def check_selection_inputs(study: StudyFile, splits: Splits) -> None:
+    """Refuse, before anything is recorded, a selection the data cannot carry: more folds than the smallest
+    class allows, or a budget finer than one sample of the split the pick is judged on."""
+    from qsearch.data import check_folds
+    from qsearch.results import resolution_note
+
+    sel, budget = study.selection, study.constraints.max_accuracy_drop
+    if budget is None or sel.confidence == 0.5:
+        return
+    confirms = sel.confirm and not is_imported(study.model)
+    if confirms:
+        check_folds(splits, sel.folds)  # raises naming selection.folds
+    n = len(splits.train) + len(splits.validation) if confirms else len(splits.split(study.accuracy_split))
+    where = "train + validation (the confirmation's folds)" if confirms else study.accuracy_split
+    note = resolution_note(n, budget, where)
+    if note is not None:
+        raise InputError(f"constraints.max_accuracy_drop: {note}; allowed: at least {100.0 / n:.2f} pt, or more "
+                         f"data")
 
 
 def network_memory(model: SpikingNetwork, config: QuantConfig, kept: list[int] | None = None) -> MemoryBreakdown:

@@ -82,8 +82,10 @@ def _write_norse_nir(model, path: Path) -> Path:
 
 
 def _study(tmp_path: Path, model: dict, **overrides) -> dict:
+    # one evaluation draw: the accuracies below are the fixture's single evaluation of the same encoding
     study = tiny_study_dict(n_trials=2, model=model, search_space=QUANTIZED,
-                            storage=f"sqlite:///{tmp_path / 'study.db'}", name="imported")
+                            storage=f"sqlite:///{tmp_path / 'study.db'}", name="imported",
+                            selection={"evaluation_draws": 1})
     study.update(overrides)
     return study
 
@@ -203,7 +205,8 @@ def test_expected_accuracy_mismatch_stops_the_study_before_any_trial(cuba_networ
 
 def test_a_qsearch_export_reimports_to_the_same_integer_network(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'export.db'}"
-    study = parse_study(tiny_study_dict(n_trials=2, name="tiny", search_space=QUANTIZED))
+    study = parse_study(tiny_study_dict(n_trials=2, name="tiny", search_space=QUANTIZED,
+                                        selection={"evaluation_draws": 1}))
     run_study(study, url, "tiny", n_trials=2)
     out = export_trial(url, "tiny", 1, tmp_path / "export")
     exported = load_exported(out)

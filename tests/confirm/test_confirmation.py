@@ -1,0 +1,111 @@
+"""Confirmation of a real (tiny) study: stored per finalist and fold, resumed after an interruption with the
+same result, and old studies without paired evidence still read."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from study_fixtures import tiny_study_dict
+
+from qsearch.cli._sureness import sureness_line
+from qsearch.confirm import confirm, confirmation_plan
+from qsearch.execution import run_study
+from qsearch.record import confirmed_drops, read_study
+from qsearch.record._confirmations import confirmation_progress
+from qsearch.studyfile import parse_study
+from qsearch.trial import run_trial, trial_splits
+
+FOLDS = 3
+
+
+def _tiny(**overrides):
+    return parse_study(tiny_study_dict(
+        constraints={"max_accuracy_drop": 5.0},
+        selection={"folds": FOLDS, "finalists": 2, "confidence": 0.8},
+        **overrides))
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A 6-trial tiny study on SQLite, not yet confirmed (run_study runs no confirmation: the CLI does)."""
+    folder = tmp_path_factory.mktemp("confirm")
+    url = f"sqlite:///{folder / 'study.db'}"
+    run_study(_tiny(), url, "tiny", n_trials=6)
+    return folder, url
+
+
+class Interrupt:
+    """run_trial that counts its calls and presses Ctrl-C on call ``at``."""
+
+    def __init__(self, at: int | None = None) -> None:
+        self.at, self.calls = at, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.at is not None and self.calls == self.at:
+            raise KeyboardInterrupt
+        return run_trial(*args, **kwargs)
+
+
+def test_an_interrupted_confirmation_resumes_with_the_same_result(finished, tmp_path):
+    folder, url = finished
+    whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
+    shutil.copy(folder / "study.db", tmp_path / "whole.db")
+    part_url = f"sqlite:///{tmp_path / 'part.db'}"
+    shutil.copy(folder / "study.db", tmp_path / "part.db")
+
+    whole = confirm(read_study(whole_url, "tiny"), runner=Interrupt())
+    finalists, skipped = confirmation_plan(read_study(whole_url, "tiny"))
+    assert skipped is None and len(finalists) == 2 and whole.computed == FOLDS * 3 and whole.reused == 0
+
+    with pytest.raises(KeyboardInterrupt):
+        confirm(read_study(part_url, "tiny"), runner=Interrupt(at=5))
+    protocol = read_study(part_url, "tiny").protocol
+    assert confirmation_progress(read_study(part_url, "tiny").study_attrs, protocol) == 4  # whole results only
+    again = Interrupt()
+    resumed = confirm(read_study(part_url, "tiny"), runner=again)
+    assert resumed.reused == 4 and resumed.computed == again.calls == FOLDS * 3 - 4
+
+    expected = confirmed_drops(read_study(whole_url, "tiny").study_attrs, protocol, FOLDS)
+    assert set(expected) == {r.trial_number for r in finalists}
+    assert confirmed_drops(read_study(part_url, "tiny").study_attrs, protocol, FOLDS) == expected
+    # and a third call has nothing left to do
+    assert confirm(read_study(part_url, "tiny"), runner=Interrupt(at=1)).computed == 0
+
+
+def test_the_pick_uses_the_confirmation_and_the_results_table_shows_it(finished, tmp_path):
+    folder, _url = finished
+    shutil.copy(folder / "study.db", tmp_path / "c.db")
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    confirm(read_study(url, "tiny"))
+    recorded = read_study(url, "tiny")
+    summary = recorded.summary()
+    assert summary.evidence_kind == "cross-validation" and summary.folds == FOLDS
+    n = next(iter(summary.evidence.values())).n
+    study = recorded.study_file()
+    splits = trial_splits(study.dataset, study.baseline_timesteps())
+    assert n == len(splits.train) + len(splits.validation)  # every fold's held-out samples, pooled
+    confirmed = [r for r in recorded.rows if r.confirmed_drop is not None]  # the SQL table's new columns
+    assert {r.trial_number for r in confirmed} == set(summary.evidence)
+    for row in confirmed:
+        drop = summary.evidence[row.trial_number]
+        assert row.confirmed_drop == pytest.approx(drop.drop_pt) and row.confirmed_n == n
+        assert row.confirmed_folds == FOLDS and row.confirmed_upper >= row.confirmed_drop
+    assert "confidence" in sureness_line(summary) or summary.selected is None
+
+
+def test_every_trial_records_paired_evidence_and_old_studies_fall_back(finished, tmp_path):
+    _folder, url = finished
+    rows = [r for r in read_study(url, "tiny").rows if r.state == "COMPLETE"]
+    assert rows and all(r.paired and len(r.paired["validation"]) == r.paired["draws"] for r in rows)
+
+    # a study without paired evidence (the synthetic runner records none, as studies before it): still reads,
+    # picks by the point estimate and says so
+    old_url = f"sqlite:///{tmp_path / 'old.db'}"
+    run_study(_tiny(trial_runner="synthetic"), old_url, "old", n_trials=8)
+    recorded = read_study(old_url, "old")
+    summary = recorded.summary()
+    assert summary.evidence_kind == "none" and summary.selected == recorded.summary(confidence=0.5).selected
+    assert "not measured" in sureness_line(summary)
+    assert confirmation_plan(recorded)[1] is not None  # nothing to retrain: said, not attempted
