@@ -21,16 +21,16 @@ from qsearch.cli._app import (
     fail,
     user_errors,
 )
-from qsearch.cli._sureness import (
+from qsearch.cli._sureness import render_finalists
+from qsearch.errors import InputError
+from qsearch.record import RecordedStudy, mask_url
+from qsearch.results import (
     TEST_INTERVAL_LEVEL,
     no_pick_sentence,
-    render_finalists,
     selection_fields,
     sureness_line,
     test_interval_words,
 )
-from qsearch.errors import InputError
-from qsearch.record import RecordedStudy, mask_url
 
 
 def show_front(recorded: RecordedStudy, plot_path: Path | None = None, max_accuracy_drop: float | None = None,

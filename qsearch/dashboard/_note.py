@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from qsearch.metrics import cost_objective, metric
-from qsearch.results import FrontSummary, ResultRow
+from qsearch.results import FrontSummary, ResultRow, finalist_records, no_pick_sentence, sureness_line
 
 #: the note's first line; tests and the browser check find the note by it
 NOTE_HEADING = "## qsearch summary"
@@ -50,7 +50,17 @@ def note_markdown(summary: FrontSummary, study_name: str, *, accuracy_split: str
                      f"{cost_objective(summary.objectives)} within budget: {_point(selected, summary.objectives)}"
                      f" ({selected.compression_ratio or 0:.1f}x smaller than float32); {_config(selected)}")
     else:
-        lines.append("- **selected**: none (no feasible trial within the budget yet)")
+        lines.append(f"- **selected**: none ({no_pick_sentence(summary) or 'no feasible trial within the budget yet'})")
+    sure = sureness_line(summary)
+    if sure:
+        lines.append(f"- **how sure**: {sure.removeprefix('how sure: ')}")
+    if summary.risk_aware:
+        lines.append(f"- **finalists** ({summary.evidence_kind}, {summary.confidence:.0%} confidence): " + "; ".join(
+            f"trial {f['trial_number']} drop {f['drop']:+.2f} pt, at most {f['upper_bound']:+.2f}, "
+            f"P(within) {f['p_within_budget']:.2f}" + (" **selected**" if summary.selected is not None
+                                                        and f["trial_number"] == summary.selected.trial_number
+                                                        else "")
+            for f in finalist_records(summary)))
     if knee is not None:
         lines.append(f"- **knee**: trial {knee.trial_number} — {_point(knee, summary.objectives)}")
     lines.append(f"- **Pareto front** (feasible): trials {', '.join(str(r.trial_number) for r in summary.front)}"

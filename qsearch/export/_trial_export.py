@@ -24,6 +24,7 @@ from qsearch.export._network_files import (
 from qsearch.metrics import accuracy_standard_error, bits_to_kib, cost_objective, pj_to_nj
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.record import RecordedStudy, artifact_store_for, keys, mask_study_file, read_study, stored_weights
+from qsearch.results import finalist_records, selection_fields
 from qsearch.search import BASELINE_ATTR
 from qsearch.snn import device_generator
 from qsearch.snn.integer import (
@@ -113,6 +114,10 @@ def _selection(recorded: RecordedStudy, study_file: StudyFile, number: int) -> d
     rule = (f"smallest {cost_objective(summary.objectives)} among feasible trials on the Pareto front within "
             f"{budget} accuracy points of the float baseline "
             "(ties: higher accuracy, then lower trial number; qsearch.results.select_model)")
+    if summary.risk_aware:
+        rule = (f"smallest {cost_objective(summary.objectives)} among the finalists whose upper bound on the "
+                f"paired drop ({summary.evidence_kind}) is within {budget} points at {summary.confidence:.0%} "
+                "confidence, Holm-corrected (qsearch.results.confident_selection; select_model at 0.5)")
     selected, knee = summary.selected, summary.knee
     return {"rule": rule, "known": True, "split": study_file.accuracy_split,
             "selected_trial": selected.trial_number if selected else None,
@@ -121,7 +126,11 @@ def _selection(recorded: RecordedStudy, study_file: StudyFile, number: int) -> d
             "selected_within_budget_on_test": summary.selected_within_budget_on_test,
             "is_selected": bool(selected and selected.trial_number == number),
             "on_pareto_front": any(r.trial_number == number for r in summary.front),
-            "is_knee": bool(knee and knee.trial_number == number)}
+            "is_knee": bool(knee and knee.trial_number == number),
+            # how sure the pick is: the rule's confidence, its evidence, every finalist's confirmed drop
+            "confidence": selection_fields(summary),
+            "this_trial": next((f for f in finalist_records(summary) if f["trial_number"] == number), None)
+            if summary.risk_aware else None}
 
 
 def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_name: str,

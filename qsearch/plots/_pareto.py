@@ -139,6 +139,30 @@ def _mark(row: ResultRow | None, label: str, color: str, axes: Sequence[str], th
     return ring, annotation
 
 
+def _finalists_trace(summary: FrontSummary, axes: Sequence[str]) -> go.Scatter | None:
+    """The finalists at their *confirmed* accuracy (float baseline minus the paired drop), each with a bar down
+    to the accuracy its upper bound allows: what the pick was judged on, next to what the search saw."""
+    base = summary.baseline
+    if not summary.risk_aware or base is None or base.accuracy is None:
+        return None
+    rows = [r for r in summary.finalists if r.value(axes[0]) is not None]
+    if not rows:
+        return None
+    drops = [summary.evidence[r.trial_number] for r in rows]
+    uppers = [summary.upper_bound(r.trial_number) or d.drop_pt for r, d in zip(rows, drops, strict=True)]
+    return go.Scatter(
+        x=[_measured(r, axes[0]) for r in rows], y=[base.accuracy - d.drop_pt for d in drops], mode="markers",
+        name=f"finalists: {summary.evidence_kind} accuracy, bar to its {summary.confidence:.0%} bound",
+        marker={"color": _SELECTED, "size": 9, "symbol": "square-open", "line": {"width": 2}},
+        error_y={"type": "data", "symmetric": False, "array": [0.0] * len(rows),
+                 "arrayminus": [max(u - d.drop_pt, 0.0) for u, d in zip(uppers, drops, strict=True)],
+                 "color": _SELECTED},
+        customdata=[r.trial_number for r in rows],
+        hovertext=[f"trial {r.trial_number}: {summary.evidence_kind} drop {d.drop_pt:+.2f} pt, at most "
+                   f"{u:+.2f} pt, P(within) {summary.p_within(r.trial_number) or 0:.2f} (n={d.n})"
+                   for r, d, u in zip(rows, drops, uppers, strict=True)], hoverinfo="text")
+
+
 @dataclass(frozen=True)
 class ParetoInfo:
     """What the Pareto figure draws, computed from a front summary before any plotting (as Optuna's
@@ -259,8 +283,15 @@ def pareto_figure(summary: FrontSummary, *, title: str | None = None, accuracy_s
                               marker={"color": _BASELINE, "size": size + 6, "symbol": "diamond",
                                       "line": {"width": 1, "color": "black"}}))
 
+    finalists = None if three_d else _finalists_trace(summary, axes)
+    if finalists is not None:
+        fig.add_trace(finalists)
+
     annotations: list[dict] = []
-    for row, label, color, offset in ((info.selected, "selected", _SELECTED, (40, 40)),
+    selected_label = "selected"
+    if summary.risk_aware and summary.selected is not None:
+        selected_label = f"selected, P(within budget) {summary.p_within(summary.selected.trial_number):.2f}"
+    for row, label, color, offset in ((info.selected, selected_label, _SELECTED, (40, 40)),
                                       (info.knee, "knee", _KNEE, (-40, -40))):
         ring, annotation = _mark(row, label, color, axes, three_d, offset)
         if ring is not None and annotation is not None:

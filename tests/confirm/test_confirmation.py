@@ -8,7 +8,7 @@ import shutil
 import pytest
 from study_fixtures import tiny_study_dict
 
-from qsearch.cli._sureness import sureness_line
+from qsearch.results import sureness_line
 from qsearch.confirm import confirm, confirmation_plan
 from qsearch.execution import run_study
 from qsearch.record import confirmed_drops, read_study
