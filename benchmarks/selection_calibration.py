@@ -68,7 +68,7 @@ def run(path: Path, n_trials: int) -> float:
     return time.perf_counter() - started
 
 
-def judge(path: Path) -> dict:
+def judge(path: Path, confidence: float | None = None) -> dict:
     """Today's and the new pick of one study, each with its test drop (float minus quantized, points)."""
     from qsearch.record import read_study
 
@@ -76,7 +76,7 @@ def judge(path: Path) -> dict:
     recorded = read_study(spec["storage"], spec["name"])
     budget = recorded.budget
     row: dict = {"budget": budget}
-    for rule, summary in (("today", recorded.summary(confidence=0.5)), ("new", recorded.summary())):
+    for rule, summary in (("today", recorded.summary(confidence=0.5)), ("new", recorded.summary(confidence=confidence))):
         picked = summary.selected
         if picked is None or summary.baseline is None:
             row[rule] = None
@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--trials-for", action="append", default=[], help="SET=N: fewer trials on one set")
     parser.add_argument("--out", type=Path, default=Path("/tmp/qsearch_calibration"))
     parser.add_argument("--judge-only", action="store_true", help="no run: judge the kept studies")
+    parser.add_argument("--confidence", type=float, default=None,
+                        help="judge the new rule at this selection.confidence (default: the study file's)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     default_trials = args.n_trials or int(yaml.safe_load(DEFAULT_STUDY.read_text())["n_trials"])
@@ -108,7 +110,9 @@ def main() -> None:
             n_trials = per_set.get(name, default_trials)
             path = study_file(name, seed, n_trials, args.out)
             wall = 0.0 if args.judge_only else run(path, n_trials)
-            row = judge(path)
+            if not path.with_suffix(".db").exists() and args.judge_only:
+                continue
+            row = judge(path, args.confidence)
             results[name].append(row)
             print(f"{name} | {seed} | {n_trials} | {wall:.0f} | {_pick(row['today'])} | {_pick(row['new'])}",
                   flush=True)

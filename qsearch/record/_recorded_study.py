@@ -29,8 +29,8 @@ from qsearch.results import (
     finalist_rows,
     load_results,
     paired_split_drop,
-    simultaneous_level,
     summarize,
+    test_levels,
 )
 from qsearch.studyfile import ConstraintsSection, SelectionSection, StudyFile, parse_study
 
@@ -108,9 +108,9 @@ class RecordedStudy:
         finalists = self.finalists(everything, budget)
         evidence, kind = self.evidence(finalists, point.baseline or everything.baseline)
         if kind == "cross-validation":
-            level = simultaneous_level(confidence, len(evidence))
-            rows = tuple(with_confirmation(r, evidence.get(r.trial_number), self.selection.folds, level, budget)
-                         for r in rows)
+            levels = test_levels(evidence, budget, confidence, self.selection.multiplicity)
+            rows = tuple(with_confirmation(r, evidence.get(r.trial_number), self.selection.folds,
+                                           levels.get(r.trial_number, confidence), budget) for r in rows)
         return summarize(rows, self.objectives, budget, accuracy_split=self.accuracy_split,
                          reference=self.reference, confidence=confidence, evidence=evidence, evidence_kind=kind,
                          folds=self.selection.folds, multiplicity=self.selection.multiplicity)

@@ -7,6 +7,7 @@ from qsearch.results._evidence import (
     fraction_correct,
     paired_drop_of_fractions,
     paired_split_drop,
+    test_levels,
 )
 from qsearch.results._paired import (
     PairedDrop,
@@ -32,7 +33,7 @@ from qsearch.results._store import (
     save_result,
     study_names,
 )
-from qsearch.results._summary import POINT_ESTIMATE, FrontSummary, simultaneous_level, summarize
+from qsearch.results._summary import POINT_ESTIMATE, FrontSummary, summarize
 from qsearch.results._sureness import (
     TEST_INTERVAL_LEVEL,
     evidence_words,
@@ -50,7 +51,7 @@ __all__ = [
     "ensure_table", "evidence_words", "filter_rows", "finalist_records", "finalist_rows", "fraction_correct",
     "front_order", "holm_adjusted", "knee_point", "load_results", "no_pick_sentence", "pack_correct", "paired_drop",
     "paired_drop_of_fractions", "paired_drop_pooled", "paired_split_drop", "pareto_front", "pooled",
-    "resolution_note", "resolvable", "save_result", "select_model", "selection_fields", "simultaneous_level",
-    "smallest_resolvable_budget", "study_names", "summarize", "sureness_line", "test_interval_words",
-    "unpack_correct", "within_budget_after_holm",
+    "resolution_note", "resolvable", "save_result", "select_model", "selection_fields", "smallest_resolvable_budget",
+    "study_names", "summarize", "sureness_line", "test_interval_words", "test_levels", "unpack_correct",
+    "within_budget_after_holm",
 ]

@@ -100,6 +100,16 @@ def test_within_budget(drop: PairedDrop, budget: float, confidence: float) -> bo
     return drop.score_p_value_over_budget(budget) <= 1.0 - confidence
 
 
+def test_levels(evidence: Mapping[int, PairedDrop], budget: float, confidence: float,
+                multiplicity: Multiplicity = "holm") -> dict[int, float]:
+    """Each finalist's one-sided test level: Holm's step 1 - (1 - c) / (k - rank), rank by p-value (0 first);
+    the fixed sequence tests every finalist at c."""
+    if multiplicity == "fixed_sequence":
+        return {number: confidence for number in evidence}
+    order = sorted(evidence, key=lambda k: (evidence[k].score_p_value_over_budget(budget), k))
+    return {number: 1.0 - (1.0 - confidence) / (len(order) - rank) for rank, number in enumerate(order)}
+
+
 def confident_selection(rows: Sequence[ResultRow], evidence: Mapping[int, PairedDrop], budget: float,
                         confidence: float, objectives: Sequence[str],
                         multiplicity: Multiplicity = "holm") -> tuple[ResultRow | None, dict[int, bool]]:

@@ -12,18 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qsearch.metrics import check_objectives, cost_objective, metric
-from qsearch.results._evidence import Multiplicity, confident_selection, paired_split_drop
+from qsearch.results._evidence import Multiplicity, confident_selection, paired_split_drop, test_levels
 from qsearch.results._paired import PairedDrop
 from qsearch.results._row import ResultRow
 from qsearch.results._selection import knee_point, pareto_front, select_model
 
 #: the confidence at which the rule is the point estimate (no evidence used)
 POINT_ESTIMATE = 0.5
-
-
-def simultaneous_level(confidence: float, finalists: int) -> float:
-    """The per-finalist one-sided level at which ``finalists`` bounds hold together with ``confidence``."""
-    return 1.0 - (1.0 - confidence) / max(finalists, 1)
 
 
 @dataclass(frozen=True)
@@ -47,6 +42,7 @@ class FrontSummary:
     folds: int = 0  # cross-validation folds behind confirmed evidence
     passed: dict[int, bool] = field(default_factory=dict)  # finalist -> shown within budget at confidence
     point_selected: ResultRow | None = None  # what the point-estimate rule picks (the rule before #24)
+    levels: dict[int, float] = field(default_factory=dict)  # finalist -> one-sided level of its test
 
     @property
     def candidates(self) -> tuple[ResultRow, ...]:
@@ -75,17 +71,16 @@ class FrontSummary:
         """Whether the pick was judged on paired evidence at a confidence (not the point estimate)."""
         return self.confidence != POINT_ESTIMATE and self.evidence_kind != "none" and self.budget is not None
 
-    @property
-    def bound_level(self) -> float:
-        """The one-sided level of each finalist's reported bound: Bonferroni over the finalists, so that all
-        bounds hold together with probability ``confidence`` (the bound the pick keeps is then at least as
-        strict as the Holm test that chose it)."""
-        return simultaneous_level(self.confidence, len(self.evidence))
+    def bound_level(self, trial_number: int) -> float:
+        """The one-sided level of a finalist's reported bound: the level its test was made at -- Holm's step
+        for its rank among the finalists' p-values (1 - (1 - c) / (k - rank)), or ``confidence`` for the fixed
+        sequence -- so a finalist shown within budget has its bound within budget."""
+        return self.levels.get(trial_number, self.confidence)
 
     def upper_bound(self, trial_number: int) -> float | None:
-        """A finalist's one-sided upper bound on its drop (simultaneous over the finalists), points."""
+        """A finalist's one-sided upper bound on its drop at :meth:`bound_level`, points."""
         drop = self.evidence.get(trial_number)
-        return None if drop is None else drop.score_upper_bound(self.bound_level)
+        return None if drop is None else drop.score_upper_bound(self.bound_level(trial_number))
 
     def p_within(self, trial_number: int) -> float | None:
         """P(drop <= budget) for a finalist (Jeffreys posterior on its discordant pairs)."""
@@ -137,13 +132,15 @@ def summarize(rows: Sequence[ResultRow], objectives: Sequence[str], budget: floa
     point = select_model(front, budget, names)
     selected, kind = point, "none"
     passed: dict[int, bool] = {}
+    levels: dict[int, float] = {}
     evidence = dict(evidence or {})
     if confidence != POINT_ESTIMATE and budget is not None and evidence:
         selected, passed = confident_selection(rows, evidence, budget, confidence, names, multiplicity)
         kind = evidence_kind
+        levels = test_levels(evidence, budget, confidence, multiplicity)
     return FrontSummary(objectives=names, budget=budget, baseline=baseline, rows=rows, front=front,
                         selected=selected, knee=knee_point(front, names),
                         states=dict(Counter(r.state for r in rows)), accuracy_split=accuracy_split,
                         reference=reference, confidence=confidence, evidence=evidence if kind != "none" else {},
                         evidence_kind=kind, folds=folds if kind == "cross-validation" else 0, passed=passed,
-                        point_selected=point)
+                        point_selected=point, levels=levels)

@@ -40,8 +40,8 @@ def sureness_line(summary: FrontSummary) -> str:
     drop = summary.evidence[selected.trial_number]
     upper, p = summary.upper_bound(selected.trial_number), summary.p_within(selected.trial_number)
     return (f"how sure: with {summary.confidence:.0%} confidence it loses at most {max(upper or 0.0, 0.0):.2f} "
-            f"points against the float network (budget {budget:g} pt; the bound holds for all "
-            f"{len(summary.evidence)} finalists at once); estimated loss {drop.drop_pt:+.2f} pt, "
+            f"points against the float network (budget {budget:g} pt; corrected for the "
+            f"{len(summary.evidence)} finalists it was chosen among); estimated loss {drop.drop_pt:+.2f} pt, "
             f"P(within budget) {p:.2f}; measured by {evidence_words(summary)}")
 
 
@@ -76,7 +76,8 @@ def finalist_records(summary: FrontSummary) -> list[dict[str, Any]]:
             "trial_number": row.trial_number, "memory_kib": row.memory_kib,
             "compression_ratio": row.compression_ratio, "validation_drop": row.accuracy_drop,
             "evidence": summary.evidence_kind, "drop": drop.drop_pt,
-            "upper_bound": summary.upper_bound(row.trial_number), "bound_level": summary.bound_level,
+            "upper_bound": summary.upper_bound(row.trial_number),
+            "bound_level": summary.bound_level(row.trial_number),
             "interval": list(drop.interval(2 * summary.confidence - 1)) if summary.confidence > 0.5 else None,
             "p_within_budget": drop.prob_within_budget(summary.budget) if summary.budget is not None else None,
             "samples": drop.n, "folds": summary.folds, "within_budget": summary.passed.get(row.trial_number),

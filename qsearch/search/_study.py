@@ -30,7 +30,8 @@ LIVE_BASELINE = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNI
 STUDY_FILE_ATTR = keys.STUDY_FILE
 STUDY_FILE_HASH_ATTR = keys.STUDY_FILE_HASH
 #: study-file fields that only steer a run (how many, how long, where): changing them keeps the study the same
-RUN_ONLY_FIELDS = frozenset({"name", "storage", "n_trials", "timeout", "synthetic_sleep_s"})
+#: (``selection`` too: it chooses among the trials after the search; the latest run's selection is recorded)
+RUN_ONLY_FIELDS = frozenset({"name", "storage", "n_trials", "timeout", "synthetic_sleep_s", "selection"})
 #: seconds a worker joining a study without trials waits for the creating worker to enqueue the baseline
 BASELINE_WAIT_S = 10.0
 
@@ -85,8 +86,11 @@ def _check_same_study_file(study: optuna.Study, study_file: StudyFile, name: str
     if stored is not None and stored != digest and not allow and not _same_after_upgrade(attrs, digest):
         raise InputError(f"study_file: study {name!r} was run with a different study file (search space, "
                          "training or data changed); use a new --study-name, or --allow-changed-study-file")
+    current = mask_study_file(json.loads(study_file.model_dump_json()))
     if STUDY_FILE_ATTR not in attrs:
-        study.set_user_attr(STUDY_FILE_ATTR, mask_study_file(json.loads(study_file.model_dump_json())))
+        study.set_user_attr(STUDY_FILE_ATTR, current)
+    elif attrs[STUDY_FILE_ATTR].get("selection") != current["selection"]:  # how to pick changed: record it
+        study.set_user_attr(STUDY_FILE_ATTR, {**attrs[STUDY_FILE_ATTR], "selection": current["selection"]})
     if stored is None:
         study.set_user_attr(STUDY_FILE_HASH_ATTR, digest)
 

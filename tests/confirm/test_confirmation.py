@@ -109,3 +109,35 @@ def test_every_trial_records_paired_evidence_and_old_studies_fall_back(finished,
     assert summary.evidence_kind == "none" and summary.selected == recorded.summary(confidence=0.5).selected
     assert "not measured" in sureness_line(summary)
     assert confirmation_plan(recorded)[1] is not None  # nothing to retrain: said, not attempted
+
+
+def _cli_run(tmp_path, y, **overrides):
+    import numpy as np
+    import yaml
+    from typer.testing import CliRunner
+
+    from qsearch.cli import app
+
+    data = tmp_path / "data.npz"
+    np.savez(data, x=np.random.default_rng(0).random((len(y), 4)), y=np.asarray(y))
+    study = tiny_study_dict(dataset={"name": "npz", "path": str(data)}, storage=f"sqlite:///{tmp_path / 'p.db'}",
+                            **overrides)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    return CliRunner().invoke(app, ["run", str(path), "--quiet", "--no-report"])
+
+
+@pytest.mark.parametrize(("y", "overrides", "expected"), [
+    ([0] * 60 + [1] * 5, {}, "selection.folds: 5 folds need at least 5 samples of every class in train + "
+                             "validation, class 1 has 4; allowed: 2 to 4"),
+    ([0, 1] * 25, {"constraints": {"max_accuracy_drop": 1.0}},
+     "constraints.max_accuracy_drop: a 40-sample train + validation (the confirmation's folds) split cannot "
+     "resolve a 1 pt budget"),
+    ([0, 1] * 25, {"selection": {"confidence": 1.0}}, "selection.confidence: Input should be less than 1"),
+])
+def test_a_selection_the_data_cannot_carry_is_one_line_and_records_nothing(tmp_path, y, overrides, expected):
+    result = _cli_run(tmp_path, y, **overrides)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.output
+    assert not (tmp_path / "p.db").exists()
