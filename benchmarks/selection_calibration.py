@@ -76,7 +76,8 @@ def judge(path: Path, confidence: float | None = None) -> dict:
     recorded = read_study(spec["storage"], spec["name"])
     budget = recorded.budget
     row: dict = {"budget": budget}
-    for rule, summary in (("today", recorded.summary(confidence=0.5)), ("new", recorded.summary(confidence=confidence))):
+    rules = (("today", recorded.summary(confidence=0.5)), ("new", recorded.summary(confidence=confidence)))
+    for rule, summary in rules:
         picked = summary.selected
         if picked is None or summary.baseline is None:
             row[rule] = None

@@ -78,7 +78,3 @@ def confirmed_drops(attrs: Mapping[str, Any], protocol: str, folds: int) -> dict
         drops[int(subject)] = paired_drop_of_fractions(float_right, right)
     return drops
 
-
-def confirmation_progress(attrs: Mapping[str, Any], protocol: str) -> int:
-    """How many (subject, fold) results a study holds for ``protocol``."""
-    return sum(len(by_fold) for by_fold in fold_results(attrs, protocol).values())

@@ -8,11 +8,10 @@ import shutil
 import pytest
 from study_fixtures import tiny_study_dict
 
-from qsearch.results import sureness_line
 from qsearch.confirm import confirm, confirmation_plan
 from qsearch.execution import run_study
-from qsearch.record import confirmed_drops, read_study
-from qsearch.record._confirmations import confirmation_progress
+from qsearch.record import confirmation_fold_results, confirmed_drops, read_study
+from qsearch.results import sureness_line
 from qsearch.studyfile import parse_study
 from qsearch.trial import run_trial, trial_splits
 
@@ -62,7 +61,8 @@ def test_an_interrupted_confirmation_resumes_with_the_same_result(finished, tmp_
     with pytest.raises(KeyboardInterrupt):
         confirm(read_study(part_url, "tiny"), runner=Interrupt(at=5))
     protocol = read_study(part_url, "tiny").protocol
-    assert confirmation_progress(read_study(part_url, "tiny").study_attrs, protocol) == 4  # whole results only
+    stored = confirmation_fold_results(read_study(part_url, "tiny").study_attrs, protocol)
+    assert sum(len(folds) for folds in stored.values()) == 4  # whole results only
     again = Interrupt()
     resumed = confirm(read_study(part_url, "tiny"), runner=again)
     assert resumed.reused == 4 and resumed.computed == again.calls == FOLDS * 3 - 4
