@@ -26,7 +26,9 @@ TABLE_COLUMNS: list[tuple[str, str, str]] = [
     ("rounding", "rounding", "{}"), ("T", "timesteps", "{}"), ("sparsity", "sparsity", "{:.2f}"),
     ("validation %", "validation_accuracy", "acc"), ("test %", "test_accuracy", "acc"),
     ("drop pt", "accuracy_drop", "{:+.2f}"), ("KiB", "memory_kib", "{:.2f}"),
-    ("x smaller", "compression_ratio", "{:.1f}"), ("SOPs", "sops", "{:.0f}"), ("state", "state", "{}"),
+    ("x smaller", "compression_ratio", "{:.1f}"), ("SOPs", "sops", "{:.0f}"),
+    ("confirmed drop", "confirmed_drop", "{:+.2f}"), ("P(within)", "confirmed_p_within", "{:.2f}"),
+    ("state", "state", "{}"),
 ]
 
 

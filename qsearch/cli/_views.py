@@ -201,7 +201,8 @@ def trials(
     with user_errors(storage):
         flt = ResultFilter(max_accuracy_drop=max_accuracy_drop, max_memory_kib=max_memory_kib, states=state,
                            feasible_only=feasible)
-        rows = filter_rows(read_study(storage, study_name).rows, flt, sort=sort, descending=descending)
+        # the summary's rows carry the finalists' confirmation on every storage (SQL: also in the table)
+        rows = filter_rows(read_study(storage, study_name).summary().rows, flt, sort=sort, descending=descending)
     if output == OutputFormat.json:
         typer.echo(to_json(rows))
     elif output == OutputFormat.csv:

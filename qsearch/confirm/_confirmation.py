@@ -142,6 +142,7 @@ def _write_columns(recorded: RecordedStudy, study: optuna.Study) -> None:
     if engine is None:
         return
     fresh = replace(recorded, study_attrs=dict(study.user_attrs))
+    stored = {r.trial_number: r for r in recorded.rows}
     for row in fresh.summary().rows:
-        if row.confirmed_drop is not None:
+        if row != stored.get(row.trial_number):  # confirmed now, or no longer a finalist
             call_with_retry(save_result, engine, row)

@@ -107,10 +107,10 @@ class RecordedStudy:
         everything = point if rows == self.rows else summarize(self.rows, self.objectives, budget)
         finalists = self.finalists(everything, budget)
         evidence, kind = self.evidence(finalists, point.baseline or everything.baseline)
-        if kind == "cross-validation":
-            levels = test_levels(evidence, budget, confidence, self.selection.multiplicity)
-            rows = tuple(with_confirmation(r, evidence.get(r.trial_number), self.selection.folds,
-                                           levels.get(r.trial_number, confidence), budget) for r in rows)
+        confirmed = evidence if kind == "cross-validation" else {}
+        levels = test_levels(confirmed, budget, confidence, self.selection.multiplicity)
+        rows = tuple(with_confirmation(r, confirmed.get(r.trial_number), self.selection.folds,
+                                       levels.get(r.trial_number, confidence), budget) for r in rows)
         return summarize(rows, self.objectives, budget, accuracy_split=self.accuracy_split,
                          reference=self.reference, confidence=confidence, evidence=evidence, evidence_kind=kind,
                          folds=self.selection.folds, multiplicity=self.selection.multiplicity)
@@ -140,8 +140,11 @@ def with_confirmation(row: ResultRow, drop: PairedDrop | None, folds: int, level
                        budget: float) -> ResultRow:
     """``row`` with its confirmation columns (the results table's projection of the study's confirmation);
     ``level``: the one-sided level of the upper bound (simultaneous over the finalists)."""
-    if drop is None:
-        return row
+    if drop is None:  # not a finalist (now): no confirmation shown, even if an earlier finalist set had one
+        if row.confirmed_drop is None:
+            return row
+        return replace(row, confirmed_drop=None, confirmed_upper=None, confirmed_p_within=None, confirmed_n=None,
+                       confirmed_folds=None)
     return replace(row, confirmed_drop=drop.drop_pt, confirmed_upper=drop.score_upper_bound(level),
                    confirmed_p_within=drop.prob_within_budget(budget), confirmed_n=drop.n, confirmed_folds=folds)
 
