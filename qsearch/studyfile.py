@@ -384,7 +384,7 @@ class BaselineSection(_Strict):
 class SelectionSection(_Strict):
     """How the one recommended model is chosen from the front, and how sure the choice is (docs/selection.md)."""
 
-    confidence: float = Field(0.8, gt=0, lt=1, description=(
+    confidence: float = Field(0.6, gt=0, lt=1, description=(
         "the selected model is the smallest whose one-sided upper confidence bound on its confirmed paired drop "
         "is within the budget, at this confidence; 0.5: the point estimate (the rule before confirmation)"))
     confirm: bool = Field(True, description=(
