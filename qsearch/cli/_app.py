@@ -97,6 +97,13 @@ def user_errors(url: str | None = None, create: bool = False) -> Iterator[None]:
         if url is None or error.name not in _DRIVERS:
             raise
         raise fail(f"--storage: the database driver is not installed ({error.name})") from None
+    except Exception as error:  # noqa: BLE001 - only a database that failed under us becomes a line
+        from qsearch.record import StorageError
+
+        failure = StorageError.behind(error, url) if url else None
+        if failure is None:
+            raise
+        raise fail(_one_line(failure, url)) from None
 
 
 #: database driver modules a storage URL may need (a missing one is the user's to install)
