@@ -159,6 +159,8 @@ def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
     split = summary.accuracy_split
     front = (pareto_front(summary.candidates, summary.objectives) if include_infeasible else list(summary.front))
     marks = summary.marks()
+    if summary.selected is not None and summary.selected not in front:  # a confirmed finalist off the front
+        front = [*front, summary.selected]
     rows_out = [record(r, note=marks.get(r.trial_number, "")) for r in front]
     if output == OutputFormat.json:
         typer.echo(to_json(rows_out, {**_summary_fields(name, summary, split), "reference": summary.reference}))
