@@ -86,7 +86,7 @@ def confirm(recorded: RecordedStudy, *, runner: Runner = run_trial,
     study = recorded.study
     stored = confirmation_fold_results(study.user_attrs, protocol)  # fresh: another process may have added
     params = _params(study)
-    k, seed = sf.selection.folds, sf.dataset.seed if hasattr(sf.dataset, "seed") else 0
+    k, seed = sf.selection.folds, recorded.fold_seed
     subjects: list[tuple[int | str, QuantConfig, dict]] = [(BASELINE_SUBJECT, baseline_config(sf), {})]
     subjects += [(r.trial_number, QuantConfig.from_dict(r.config), params.get(r.trial_number, {}))
                  for r in finalists]

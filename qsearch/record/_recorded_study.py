@@ -76,9 +76,14 @@ class RecordedStudy:
         return SelectionSection.model_validate(self.spec.get("selection", {}))
 
     @property
+    def fold_seed(self) -> int:
+        """The seed the confirmation's folds are cut with: the dataset's split seed."""
+        return int(self.spec.get("dataset", {}).get("seed", 0))
+
+    @property
     def protocol(self) -> str:
         """The confirmation protocol of the recorded settings (:mod:`qsearch.record._confirmations`)."""
-        return protocol_id(self.selection.folds, int(self.spec.get("dataset", {}).get("seed", 0)))
+        return protocol_id(self.selection.folds, self.fold_seed)
 
     @property
     def confirmable(self) -> bool:
@@ -139,7 +144,7 @@ class RecordedStudy:
 def with_confirmation(row: ResultRow, drop: PairedDrop | None, folds: int, level: float,
                        budget: float) -> ResultRow:
     """``row`` with its confirmation columns (the results table's projection of the study's confirmation);
-    ``level``: the one-sided level of the upper bound (simultaneous over the finalists)."""
+    ``level``: the one-sided level of the upper bound (the level the finalist's Holm step tested it at)."""
     if drop is None:  # not a finalist (now): no confirmation shown, even if an earlier finalist set had one
         if row.confirmed_drop is None:
             return row

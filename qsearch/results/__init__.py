@@ -5,7 +5,6 @@ from qsearch.results._evidence import (
     confident_selection,
     finalist_rows,
     fraction_correct,
-    paired_drop_of_fractions,
     paired_split_drop,
     test_levels,
 )
@@ -13,6 +12,7 @@ from qsearch.results._paired import (
     PairedDrop,
     holm_adjusted,
     paired_drop,
+    paired_drop_of_fractions,
     paired_drop_pooled,
     pooled,
     resolution_note,

@@ -31,27 +31,17 @@ from numpy.typing import NDArray
 
 from qsearch.metrics import cost_objective, metric
 from qsearch.results._correctness import unpack_correct
-from qsearch.results._paired import PairedDrop, within_budget_after_holm
+from qsearch.results._paired import PairedDrop, paired_drop_of_fractions, pooled, within_budget_after_holm
 from qsearch.results._row import ResultRow
 
 Multiplicity = Literal["fixed_sequence", "holm"]
 
 
 def fraction_correct(draws: Sequence[str], n: int) -> NDArray[np.float64]:
-    """Per-sample fraction correct over packed evaluation draws of ``n`` samples."""
+    """Per-sample fraction correct over packed evaluation draws of ``n`` samples (:func:`pooled`)."""
     if not draws:
         raise ValueError("no evaluation draws recorded")
-    return np.mean(np.stack([unpack_correct(d, n) for d in draws]), axis=0, dtype=np.float64)
-
-
-def paired_drop_of_fractions(float_right: NDArray[np.float64], quantized_right: NDArray[np.float64]) -> PairedDrop:
-    """The paired drop of per-sample fractions correct (1/0 for one draw): expected discordant counts."""
-    if float_right.shape != quantized_right.shape:
-        raise ValueError(f"the float baseline scored {float_right.size} samples, the trial {quantized_right.size}: "
-                         f"a paired drop needs the same samples")
-    b = float(np.sum(float_right * (1.0 - quantized_right)))
-    c = float(np.sum((1.0 - float_right) * quantized_right))
-    return PairedDrop(n=int(float_right.size), b=b, c=c)
+    return pooled([unpack_correct(d, n) for d in draws])
 
 
 def paired_split_drop(baseline: ResultRow, row: ResultRow, split: str) -> PairedDrop | None:

@@ -303,10 +303,18 @@ def paired_drop_pooled(float_correct: ArrayLike, quantized_draws: Sequence[Array
     if f.size != q.size:
         raise ValueError(f"float_correct has {f.size} samples but the quantized draws have {q.size}: "
                          f"a paired drop needs the same samples")
-    right = f.astype(np.float64)
-    b = float(np.sum(right * (1.0 - q)))
-    c = float(np.sum((1.0 - right) * q))
-    return PairedDrop(n=int(f.size), b=b, c=c)
+    return paired_drop_of_fractions(f.astype(np.float64), q)
+
+
+def paired_drop_of_fractions(float_right: NDArray[np.float64], quantized_right: NDArray[np.float64]) -> PairedDrop:
+    """The paired drop of per-sample fractions correct (1/0 for one draw), as expected discordant counts:
+    ``b = sum(f * (1 - q))``, ``c = sum((1 - f) * q)`` -- both models may be pooled over draws."""
+    if float_right.shape != quantized_right.shape:
+        raise ValueError(f"the float baseline scored {float_right.size} samples, the trial {quantized_right.size}: "
+                         f"a paired drop needs the same samples")
+    b = float(np.sum(float_right * (1.0 - quantized_right)))
+    c = float(np.sum((1.0 - float_right) * quantized_right))
+    return PairedDrop(n=int(float_right.size), b=b, c=c)
 
 
 # ---------------------------------------------------------------------------------------------------------

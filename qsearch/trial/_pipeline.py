@@ -172,10 +172,10 @@ def check_selection_inputs(study: StudyFile, splits: Splits) -> None:
     """Refuse, before anything is recorded, a selection the data cannot carry: more folds than the smallest
     class allows, or a budget finer than one sample of the split the pick is judged on."""
     from qsearch.data import check_folds
-    from qsearch.results import resolution_note
+    from qsearch.results import POINT_ESTIMATE, resolution_note
 
     sel, budget = study.selection, study.constraints.max_accuracy_drop
-    if budget is None or sel.confidence == 0.5:
+    if budget is None or sel.confidence == POINT_ESTIMATE:
         return
     confirms = sel.confirm and not is_imported(study.model)
     if confirms:
