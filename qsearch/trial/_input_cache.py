@@ -62,8 +62,9 @@ def _encode(spec, splits: Splits, timesteps: int, draw: int = 0) -> TrialData:
 
 #: seed distance between evaluation draws of a stochastic encoding (far from the per-split offsets)
 _DRAW_STRIDE = 7919
-#: encoded folds and extra draws, by (splits name, T, draw, device): confirmation reuses them per finalist
-_GIVEN: dict[tuple[str, int, int, str], TrialData] = {}
+#: encoded folds and extra draws, by (dataset spec, splits name, T, draw, device): confirmation reuses them per
+#: finalist; the spec is part of the key, as two studies may read data sets of the same name with other seeds
+_GIVEN: dict[tuple[object, str, int, int, str], TrialData] = {}
 _GIVEN_MAX = 12
 
 
@@ -81,7 +82,7 @@ def encoded_trial_data(spec, splits: Splits | None, timesteps: int, device: str 
     if splits is None and draw == 0:
         return trial_data(spec, timesteps, device)
     source = _load(spec, timesteps) if splits is None else splits
-    key = (source.name, timesteps, draw, device)
+    key = (spec, source.name, timesteps, draw, device)
     if key not in _GIVEN:
         if len(_GIVEN) >= _GIVEN_MAX:
             _GIVEN.pop(next(iter(_GIVEN)))

@@ -141,3 +141,16 @@ def test_a_selection_the_data_cannot_carry_is_one_line_and_records_nothing(tmp_p
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], result.output
     assert not (tmp_path / "p.db").exists()
+
+
+def test_extra_encoding_draws_are_kept_per_dataset_spec():
+    """Two studies of one data set under other split seeds must not share a cached evaluation draw."""
+    import torch
+
+    from qsearch.data import DigitsSpec
+    from qsearch.trial import encoded_trial_data
+
+    first, second = DigitsSpec(seed=0, encoding={"kind": "rate"}), DigitsSpec(seed=1, encoding={"kind": "rate"})
+    a, b = encoded_trial_data(first, None, 8, "cpu", 1), encoded_trial_data(second, None, 8, "cpu", 1)
+    assert not torch.equal(a.validation.y, b.validation.y)  # each its own split, not the other's cached one
+    assert encoded_trial_data(first, None, 8, "cpu", 1) is a  # and each kept for the next trial
