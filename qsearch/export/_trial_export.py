@@ -89,10 +89,6 @@ def trained_network(recorded: RecordedStudy, study_file: StudyFile, trial: optun
 
 
 
-def trained_config_timesteps(attrs: dict[str, Any]) -> int:
-    return QuantConfig.from_dict(attrs[keys.CONFIG]).timesteps
-
-
 def integer_accuracy(net: Any, study_file: StudyFile, timesteps: int, split: str, draws: int,
                      generator: torch.Generator | None) -> float:
     """Percent correct of the integer network on ``split``, pooled over ``draws`` evaluations as the trial was
@@ -198,9 +194,10 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     # scored as run_trial scores (test, then validation, the same evaluation draws) so stochastic draws repeat
     attrs = trial.user_attrs
     draws = int(attrs.get("evaluation_draws", 1))
-    test = score(study_file, model, plan, QuantConfig.from_dict(attrs[keys.CONFIG]), "test", draws)
-    validation = score(study_file, model, plan, QuantConfig.from_dict(attrs[keys.CONFIG]), "validation", draws)
-    integer = integer_accuracy(net, study_file, trained_config_timesteps(attrs), study_file.accuracy_split, draws,
+    config = QuantConfig.from_dict(attrs[keys.CONFIG])
+    test = score(study_file, model, plan, config, "test", draws)
+    validation = score(study_file, model, plan, config, "validation", draws)
+    integer = integer_accuracy(net, study_file, config.timesteps, study_file.accuracy_split, draws,
                                device_generator(net.device, 0))
     stored = {"test": attrs.get("test_accuracy"), "validation": attrs.get("validation_accuracy")}
     again = {"test": 100 * test.accuracy, "validation": 100 * validation.accuracy}
