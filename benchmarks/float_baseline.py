@@ -41,3 +41,39 @@ def baseline_row(study, seed: int) -> str:
         snn = (float("nan"), float("nan"), f"silent@{stop.epoch}")
     return (f"{reference.n} | {snn[0]:.1f} | {snn[1]:.1f} | {reference.name} | {reference.validation:.1f} | "
             f"{reference.test:.1f} | {reference.test - snn[1]:+.1f} | {snn[2]} | {time.perf_counter() - started:.0f}")
+
+
+#: the columns :func:`tuned_baseline_row` fills, after the caller's own (study, set, seed, ...)
+TUNED_COLUMNS = ("tune | snn_val | snn_test | ref | ref_val | ref_test | gap_test | share_val | short | trials | "
+                 "tune_s | one_training_s")
+
+
+def tuned_baseline_row(study, seed: int, when: str, folder) -> str:
+    """Settle ``study``'s float baseline as ``qsearch run`` does with ``baseline.tune.when: when`` (on a fresh
+    SQLite file in ``folder``), then judge the settled network against the reference on the same split; the
+    cells of :data:`TUNED_COLUMNS`. ``one_training_s``: the study file's own settings trained once (trial 0)."""
+    import optuna
+
+    from qsearch.execution._baseline import settle_baseline
+    from qsearch.search import baseline_config, open_study
+    from qsearch.studyfile import study_with_settings
+    from qsearch.trial import check_baseline, run_trial, study_reference
+
+    study = study_with_settings(study, {"baseline.tune.when": when})
+    url = f"sqlite:///{folder}/tune-{when}-{seed}-{time.time_ns()}.db"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    main = open_study(study, url, "bench")
+    started = time.perf_counter()
+    settled = settle_baseline(main, study, url)
+    tune_s = time.perf_counter() - started
+    tuned = settled.study_file
+    outcome = settled.outcome or run_trial(tuned, baseline_config(tuned))
+    chance, reference = study_reference(tuned.dataset, tuned.baseline_timesteps(), tuned.training.seed)
+    check = check_baseline(outcome.validation_correct, reference, chance, tuned.baseline.min_reference_share)
+    record = settled.record or {}
+    tuning = optuna.load_study(study_name="bench:baseline-tune", storage=url) if record else None
+    first = None if tuning is None else tuning.trials[0].duration
+    return (f"{when} | {outcome.validation_accuracy:.1f} | {outcome.test_accuracy:.1f} | {reference.name} | "
+            f"{reference.validation:.1f} | {reference.test:.1f} | {reference.test - outcome.test_accuracy:+.1f} | "
+            f"{check.share if check else float('nan'):.2f} | {check.short if check else '-'} | "
+            f"{record.get('trials', 0)} | {tune_s:.0f} | {first.total_seconds() if first else float('nan'):.0f}")

@@ -10,6 +10,8 @@ non-spiking reference (:func:`qsearch.search.reference_accuracy`) on the same sp
         [--sets digits wine ...] [--seeds 0 1 2] [--set model.weight_scale=8] [--out /tmp/qsearch_real_data]
 
 ``--seeds`` sets both the split seed (``dataset.seed``) and the training seed (``training.seed``).
+``--tune never always`` settles each baseline as ``qsearch run`` does (``baseline.tune.when``), judges it against
+the reference (paired share of its gain over chance on validation) and times the tuning.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from float_baseline import ROW_COLUMNS, apply_overrides, baseline_row  # this script's folder is on sys.path
+from float_baseline import (  # this script's folder is on sys.path
+    ROW_COLUMNS,
+    TUNED_COLUMNS,
+    apply_overrides,
+    baseline_row,
+    tuned_baseline_row,
+)
 
 
 def _sklearn(name: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
@@ -85,12 +93,15 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="dotted.key=yaml value")
     parser.add_argument("--out", default="/tmp/qsearch_real_data")
+    parser.add_argument("--tune", nargs="+", choices=["auto", "always", "never"], default=None,
+                        help="settle the baseline as qsearch run does with baseline.tune.when set to each (rows "
+                             "then carry the paired check and the tuning's wall time)")
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(1)
-    print("study | set | seed | " + ROW_COLUMNS)
+    print("study | set | seed | " + (TUNED_COLUMNS if args.tune else ROW_COLUMNS))
     for study_path in map(Path, args.studies):
         for name in args.sets:
             npz = write_npz(name, Path(args.out))
@@ -99,7 +110,11 @@ def main() -> None:
                 continue
             for seed in args.seeds:
                 study = study_for(study_path, npz, seed, args.overrides)
-                print(f"{study_path.stem} | {name} | {seed} | {baseline_row(study, seed)}", flush=True)
+                if not args.tune:
+                    print(f"{study_path.stem} | {name} | {seed} | {baseline_row(study, seed)}", flush=True)
+                for when in args.tune or []:
+                    row = tuned_baseline_row(study, seed, when, Path(args.out))
+                    print(f"{study_path.stem} | {name} | {seed} | {row}", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -19,7 +19,8 @@ class StopReason(StrEnum):
     SILENT = "silent"  # the network went silent (too few spikes) and was stopped
     HOPELESS = "hopeless"  # a QAT trial that could no longer reach the accuracy budget
     SILENT_BASELINE = "silent_baseline"  # the float baseline went silent: the study stops
-    BASELINE_NOT_LEARNING = "baseline_not_learning"  # the float baseline is near chance: the study stops
+    BASELINE_NOT_LEARNING = "baseline_not_learning"  # the float baseline is far below the reference: the study stops
+    TUNING_PRUNED = "tuning_pruned"  # a baseline-tuning trial below the median of the others at the same epoch
     NAN_LOSS = "nan_loss"  # the loss diverged
     INTERRUPTED = "interrupted"  # SIGINT/SIGTERM: failed and queued again
     QUOTA_FULL = "quota_full"  # the study already holds the trials asked for: given back
@@ -35,7 +36,7 @@ _STATES = {
     **dict.fromkeys((StopReason.COMPLETED, StopReason.PATIENCE, StopReason.IMPORTED, StopReason.DUPLICATE),
                     "COMPLETE"),
     **dict.fromkeys((StopReason.SILENT, StopReason.HOPELESS, StopReason.SILENT_BASELINE,
-                     StopReason.BASELINE_NOT_LEARNING), "PRUNED"),
+                     StopReason.BASELINE_NOT_LEARNING, StopReason.TUNING_PRUNED), "PRUNED"),
     **dict.fromkeys((StopReason.NAN_LOSS, StopReason.INTERRUPTED, StopReason.QUOTA_FULL, StopReason.BASELINE_PENDING,
                      StopReason.ERROR), "FAIL"),
 }

@@ -8,10 +8,12 @@ docs/study-file.md (``make docs``), the study-file reference.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -374,11 +376,30 @@ class EarlyStoppingSection(_Strict):
     patience: int | None = Field(None, ge=1, description="epochs without validation improvement")
 
 
+class BaselineTuneSection(_Strict):
+    """A short search of the float SNN's own settings on validation before the quantization search, stored as
+    a study of its own beside the main one (docs/baseline.md)."""
+
+    when: Literal["auto", "always", "never"] = Field("auto", description=(
+        "auto: only when the float SNN with the file's settings falls short of baseline.min_reference_share; "
+        "always: every new study; never: the file's settings as they are (a baseline that falls short stops "
+        "the study)"))
+    trials: int = Field(12, ge=1, le=200, description=(
+        "float trainings of the tuning study, the file's own settings first; a median pruner stops the poor "
+        "ones early"))
+    timeout: float | None = Field(None, gt=0, description="seconds the tuning may take at most; null: no limit")
+
+
 class BaselineSection(_Strict):
     """The float32 baseline, trial 0: the reference every accuracy drop is measured against."""
 
     timesteps: int | None = Field(None, ge=1, description="T of the float baseline; null: the largest searched "
                                                           "timesteps")
+    min_reference_share: float = Field(0.8, ge=0, le=1, description=(
+        "the float SNN must reach this share of the non-spiking reference's gain over chance on validation "
+        "(paired; a baseline 90 % sure to be below it is tuned, or stops the study); 0: no check"))
+    tune: BaselineTuneSection = Field(BaselineTuneSection(), description=(
+        "tuning the float SNN's settings before the search (section baseline.tune)"))
 
 
 class SelectionSection(_Strict):
@@ -491,3 +512,23 @@ def load_study_file(path: str | Path) -> StudyFile:
     except yaml.YAMLError as error:
         raise StudyFileError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
     return parse_study(data, str(path))
+
+
+def with_settings(spec: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the study-file mapping ``spec`` with each ``dotted.key: value`` of ``settings`` set (the tuned
+    baseline's values over the user's file: one place, used on every read of a recorded study file)."""
+    result = copy.deepcopy(spec)
+    for dotted, value in settings.items():
+        *head, last = dotted.split(".")
+        node = result
+        for key in head:
+            node = node.setdefault(key, {})
+        node[last] = copy.deepcopy(value)
+    return result
+
+
+def study_with_settings(study_file: StudyFile, settings: Mapping[str, Any]) -> StudyFile:
+    """``study_file`` with the dotted ``settings`` applied (validated like a file)."""
+    if not settings:
+        return study_file
+    return parse_study(with_settings(study_file.model_dump(mode="json"), settings), "tuned baseline settings")

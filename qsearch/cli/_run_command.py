@@ -179,13 +179,22 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: P
         if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") not in quiet_reasons:
             bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', StopReason.ERROR)}")
 
+    def on_tuning(trial: optuna.trial.FrozenTrial, total: int) -> None:
+        which = " (the study file's settings)" if trial.number == 0 else ""
+        if trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
+            bar.write(f"baseline tuning {trial.number + 1}/{total}{which}: validation {trial.value:.1f} %")
+        elif trial.state == optuna.trial.TrialState.PRUNED:
+            bar.write(f"baseline tuning {trial.number + 1}/{total}{which}: stopped early "
+                      f"({trial.user_attrs.get('reason', 'pruned')})")
+
     import time
 
     from qsearch.cli._confirm_command import run_confirmation
 
     started = time.perf_counter()
     try:
-        execute(sf, settings, callbacks=[on_trial], on_epoch=on_epoch, gate=gate, study=study)
+        execute(sf, settings, callbacks=[on_trial], on_epoch=on_epoch, gate=gate, study=study,
+                on_tuning=on_tuning)
     finally:
         bar.close()
     searched_s = time.perf_counter() - started

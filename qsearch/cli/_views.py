@@ -26,6 +26,7 @@ from qsearch.errors import InputError
 from qsearch.record import RecordedStudy, mask_url
 from qsearch.results import (
     TEST_INTERVAL_LEVEL,
+    baseline_sentence,
     no_pick_sentence,
     selection_fields,
     sureness_line,
@@ -72,6 +73,9 @@ def show_front(recorded: RecordedStudy, plot_path: Path | None = None, max_accur
         reference = reference_line(summary.reference, summary.baseline)
         if reference is not None:
             typer.echo(reference)
+        place = baseline_sentence(summary.baseline_check, summary.baseline_tuning)
+        if place is not None:
+            typer.echo(place)
     if plot_path is not None:
         from qsearch.plots import write_pareto_html
 
@@ -94,6 +98,7 @@ def _summary_fields(name: str, summary, split: str) -> dict:
     return {"selection": selection_fields(summary), "study": name, "objectives": list(summary.objectives),
             "accuracy_split": split,
             "max_accuracy_drop": summary.budget,
+            "baseline_check": summary.baseline_check, "baseline_tuning": summary.baseline_tuning,
             "selected": selected.trial_number if selected else None,
             "knee": summary.knee.trial_number if summary.knee else None,
             "selected_on_test": None if selected is None else {
@@ -177,6 +182,9 @@ def _best(url, name, max_drop, max_kib, include_infeasible, output) -> None:
         reference = reference_line(summary.reference, summary.baseline)
         if reference is not None:
             typer.echo(reference)
+        place = baseline_sentence(summary.baseline_check, summary.baseline_tuning)
+        if place is not None:
+            typer.echo(place)
 
 
 @app.command()

@@ -9,7 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 from qsearch.metrics import cost_objective, metric
-from qsearch.results import FrontSummary, ResultRow, finalist_records, no_pick_sentence, sureness_line
+from qsearch.results import (
+    FrontSummary,
+    ResultRow,
+    baseline_sentence,
+    finalist_records,
+    no_pick_sentence,
+    sureness_line,
+)
 
 #: the note's first line; tests and the browser check find the note by it
 NOTE_HEADING = "## qsearch summary"
@@ -41,6 +48,9 @@ def note_markdown(summary: FrontSummary, study_name: str, *, accuracy_split: str
                      f"{base.memory_kib:.2f} KiB")
     else:
         lines.append("- **float baseline**: not finished yet")
+    place = baseline_sentence(summary.baseline_check, summary.baseline_tuning)
+    if place is not None:
+        lines.append(f"- **is the baseline worth compressing?** {place.removeprefix('float baseline: ')}")
     if summary.budget is not None:
         floor = f" (accuracy at least {base.accuracy - summary.budget:.2f} %)" if base and base.accuracy else ""
         lines.append(f"- **budget**: at most {summary.budget} points below float{floor}")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import optuna
 
+from qsearch.execution._baseline import TuningProgress, settle_baseline
 from qsearch.execution._interrupt import StopGate
 from qsearch.execution._settings import RunSettings
 from qsearch.execution._workers import optimize_exactly
@@ -31,19 +32,26 @@ TrialCallback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 def execute(study_file: StudyFile, settings: RunSettings, callbacks: list[TrialCallback] | None = None,
             on_epoch=None, runner=None, gate: StopGate | None = None,
-            study: optuna.Study | None = None) -> optuna.Study:
+            study: optuna.Study | None = None, on_tuning: TuningProgress | None = None) -> optuna.Study:
     """Run the trials ``settings`` asks for: until the study holds ``total_trials`` finished ones, else
     ``n_trials`` more. The count is exact with any number of workers (see ``qsearch.execution._workers``);
     ``runner`` defaults to the study file's ``trial_runner``; ``gate`` stops it on a signal; ``study``: the
-    study this process already opened for ``settings`` (else it is opened here)."""
+    study this process already opened for ``settings`` (else it is opened here). The float baseline's
+    settings are settled first (:func:`~qsearch.execution._baseline.settle_baseline`; ``on_tuning`` is told of
+    each tuning trial)."""
     check_persistent(settings.storage_url)
     optuna.logging.set_verbosity(logging.WARNING)
     study = study or open_settings_study(study_file, settings)
     engine = results_engine_for(settings.storage_url, study_storage(study))
-    objective = Objective(study_file, settings.study_name, engine, runner=runner or runner_for(study_file),
-                          on_epoch=on_epoch, artifact_store=artifact_store_for(settings.storage_url,
-                                                                               settings.artifact_dir))
+    runner = runner or runner_for(study_file)
     raise_if_baseline_failed(study)  # a study whose baseline failed runs no further trial
+    settled = settle_baseline(study, study_file, settings.storage_url, runner=runner, gate=gate,
+                              results_engine=engine, on_trial=on_tuning,
+                              heartbeat_interval=settings.heartbeat_interval, grace_period=settings.grace_period)
+    objective = Objective(settled.study_file, settings.study_name, engine, runner=runner,
+                          on_epoch=on_epoch, artifact_store=artifact_store_for(settings.storage_url,
+                                                                               settings.artifact_dir),
+                          baseline_outcome=settled.outcome, tuning=settled.record)
     done = finished_trials(study)
     target = settings.total_trials if settings.total_trials is not None else done + settings.n_trials
     remaining = max(target - done, 0)

@@ -24,7 +24,7 @@ from qsearch.export._network_files import (
 from qsearch.metrics import accuracy_standard_error, bits_to_kib, cost_objective, pj_to_nj
 from qsearch.quant import FLOAT_BITS, QuantConfig
 from qsearch.record import RecordedStudy, artifact_store_for, keys, mask_study_file, read_study, stored_weights
-from qsearch.results import finalist_records, selection_fields
+from qsearch.results import baseline_sentence, finalist_records, selection_fields
 from qsearch.search import BASELINE_ATTR
 from qsearch.snn import device_generator
 from qsearch.snn.integer import (
@@ -227,6 +227,8 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
                        net.device.type)
     # beside the float SNN: the non-spiking model fitted on the same split (recorded by the baseline trial)
     card["reference"] = recorded.reference
+    card["baseline"] = {"check": recorded.baseline_check, "tuning": recorded.baseline_tuning,
+                        "in_words": baseline_sentence(recorded.baseline_check, recorded.baseline_tuning)}
     _write_json(out_dir / CARD_FILE, card)
     if nir_representable(net):
         import nir

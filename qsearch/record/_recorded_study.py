@@ -32,7 +32,7 @@ from qsearch.results import (
     summarize,
     test_levels,
 )
-from qsearch.studyfile import ConstraintsSection, SelectionSection, StudyFile, parse_study
+from qsearch.studyfile import ConstraintsSection, SelectionSection, StudyFile, parse_study, with_settings
 
 
 def _schema_default(name: str) -> Any:
@@ -47,10 +47,24 @@ class RecordedStudy:
     url: str
     name: str
     study: optuna.Study
-    spec: dict[str, Any]  # the recorded study file as JSON, storage password masked; {} if made elsewhere
+    #: the recorded study file as JSON, storage password masked, the tuned baseline settings applied (what the
+    #: trials ran with); {} if made elsewhere
+    spec: dict[str, Any]
     rows: tuple[ResultRow, ...]  # every results row, by trial number
     reference: dict[str, Any] | None  # the non-spiking reference the float baseline recorded
     study_attrs: dict[str, Any] = field(default_factory=dict)  # the study's user attributes, read with it
+
+    @property
+    def baseline_tuning(self) -> dict[str, Any] | None:
+        """How the float baseline's settings were settled (``execution._baseline``), if the study did."""
+        value = self.study_attrs.get(keys.BASELINE_TUNING)
+        return value if isinstance(value, dict) else None
+
+    @property
+    def baseline_check(self) -> dict[str, Any] | None:
+        """The float SNN against the non-spiking reference, paired on validation (``trial.BaselineCheck``)."""
+        value = self.study_attrs.get(keys.BASELINE_CHECK)
+        return value if isinstance(value, dict) else None
 
     @property
     def objectives(self) -> list[str]:
@@ -105,7 +119,8 @@ class RecordedStudy:
         rows = self.rows if rows is None else tuple(rows)
         confidence = self.selection.confidence if confidence is None else confidence
         point = summarize(rows, self.objectives, budget, accuracy_split=self.accuracy_split,
-                          reference=self.reference)
+                          reference=self.reference, baseline_check=self.baseline_check,
+                          baseline_tuning=self.baseline_tuning)
         if confidence == POINT_ESTIMATE or budget is None:
             return point
         # the study's finalists, whatever rows a view shows (a filtered table must not change the evidence)
@@ -117,8 +132,9 @@ class RecordedStudy:
         rows = tuple(with_confirmation(r, confirmed.get(r.trial_number), self.selection.folds,
                                        levels.get(r.trial_number, confidence), budget) for r in rows)
         return summarize(rows, self.objectives, budget, accuracy_split=self.accuracy_split,
-                         reference=self.reference, confidence=confidence, evidence=evidence, evidence_kind=kind,
-                         folds=self.selection.folds, multiplicity=self.selection.multiplicity)
+                         reference=self.reference, baseline_check=self.baseline_check,
+                         baseline_tuning=self.baseline_tuning, confidence=confidence, evidence=evidence,
+                         evidence_kind=kind, folds=self.selection.folds, multiplicity=self.selection.multiplicity)
 
     def finalists(self, point: FrontSummary, budget: float) -> list[ResultRow]:
         """The front trials the pick chooses among (and a confirmation measures)."""
@@ -176,6 +192,9 @@ def read_study(url: str, name: str, *, study: optuna.Study | None = None) -> Rec
                 from None
     attrs = study.user_attrs
     spec = attrs.get(keys.STUDY_FILE)
+    tuning = attrs.get(keys.BASELINE_TUNING)
+    if isinstance(spec, dict) and isinstance(tuning, dict):
+        spec = with_settings(spec, tuning.get("settings", {}))
     return RecordedStudy(url=url, name=name, study=study,
                          spec=mask_study_file(spec) if isinstance(spec, dict) else {},
                          rows=tuple(sorted(_rows(url, study, name), key=lambda r: r.trial_number)),

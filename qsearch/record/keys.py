@@ -37,6 +37,11 @@ SILENT_FRACTION = "silent_fraction"
 ACCURACY = "accuracy"  # percent on the study's accuracy split (a measurement, below)
 VALIDATION_CURVE = "validation_curve"  # validation accuracy (percent) after each epoch of the last phase
 REFERENCE = "reference"  # the non-spiking reference (ReferenceResult), on the baseline trial and the study
+BASELINE_CHECK = "baseline_check"  # the float SNN against the reference, paired (trial.BaselineCheck.as_dict)
+#: the study: how its float baseline's settings were settled (tuned or not, the tuning study, the chosen
+#: study-file values as dotted keys: they apply over the recorded study file wherever it is read)
+BASELINE_TUNING = "qsearch_baseline_tuning"
+TUNED_SETTINGS = "tuned_settings"  # a trial of a tuning study: the study-file values it tried (dotted keys)
 STUDY_FILE = "qsearch_study_file"  # the study: its study file as JSON, storage password masked
 STUDY_FILE_HASH = "qsearch_study_file_sha256"  # the study: what the study file says about the search, hashed
 DUPLICATE_REASON = StopReason.DUPLICATE  # the results-row reason of a trial that reused a repeated configuration

@@ -36,6 +36,7 @@ from qsearch.results._store import (
 from qsearch.results._summary import POINT_ESTIMATE, FrontSummary, summarize
 from qsearch.results._sureness import (
     TEST_INTERVAL_LEVEL,
+    baseline_sentence,
     evidence_words,
     finalist_records,
     no_pick_sentence,
@@ -47,11 +48,11 @@ from qsearch.results._table import COLUMNS, TABLE_NAME, TrialResult
 
 __all__ = [
     "COLUMNS", "POINT_ESTIMATE", "ROW_COLUMNS", "SORTABLE", "TABLE_NAME", "TEST_INTERVAL_LEVEL", "FrontSummary",
-    "PairedDrop", "ResultFilter", "ResultRow", "TrialResult", "confident_selection", "delete_results", "engine_for",
-    "ensure_table", "evidence_words", "filter_rows", "finalist_records", "finalist_rows", "fraction_correct",
-    "front_order", "holm_adjusted", "knee_point", "load_results", "no_pick_sentence", "pack_correct", "paired_drop",
-    "paired_drop_of_fractions", "paired_drop_pooled", "paired_split_drop", "pareto_front", "pooled",
-    "resolution_note", "resolvable", "save_result", "select_model", "selection_fields", "smallest_resolvable_budget",
-    "study_names", "summarize", "sureness_line", "test_interval_words", "test_levels", "unpack_correct",
-    "within_budget_after_holm",
+    "PairedDrop", "ResultFilter", "ResultRow", "TrialResult", "baseline_sentence", "confident_selection",
+    "delete_results", "engine_for", "ensure_table", "evidence_words", "filter_rows", "finalist_records",
+    "finalist_rows", "fraction_correct", "front_order", "holm_adjusted", "knee_point", "load_results",
+    "no_pick_sentence", "pack_correct", "paired_drop", "paired_drop_of_fractions", "paired_drop_pooled",
+    "paired_split_drop", "pareto_front", "pooled", "resolution_note", "resolvable", "save_result", "select_model",
+    "selection_fields", "smallest_resolvable_budget", "study_names", "summarize", "sureness_line",
+    "test_interval_words", "test_levels", "unpack_correct", "within_budget_after_holm",
 ]

@@ -35,6 +35,10 @@ class FrontSummary:
     states: dict[str, int] = field(default_factory=dict)  # recorded rows by state (COMPLETE, PRUNED, FAIL)
     accuracy_split: str = "validation"  # the split accuracy, drops and the selection are measured on
     reference: dict[str, Any] | None = None  # the non-spiking reference on the same splits (ReferenceResult)
+    #: the float SNN against that reference, paired on validation (trial.BaselineCheck.as_dict), and how its
+    #: settings were settled (tuned or not: execution._baseline); None for studies recorded before either
+    baseline_check: dict[str, Any] | None = None
+    baseline_tuning: dict[str, Any] | None = None
     confidence: float = POINT_ESTIMATE  # selection.confidence the pick was made at
     #: per finalist, the paired drop the pick was judged on (confirmed, or validation: ``evidence_kind``)
     evidence: dict[int, PairedDrop] = field(default_factory=dict)
@@ -116,6 +120,7 @@ class FrontSummary:
 
 def summarize(rows: Sequence[ResultRow], objectives: Sequence[str], budget: float | None, *,
               accuracy_split: str = "validation", reference: dict[str, Any] | None = None,
+              baseline_check: dict[str, Any] | None = None, baseline_tuning: dict[str, Any] | None = None,
               confidence: float = POINT_ESTIMATE, evidence: dict[int, PairedDrop] | None = None,
               evidence_kind: str = "cross-validation", folds: int = 0,
               multiplicity: Multiplicity = "holm") -> FrontSummary:
@@ -141,6 +146,7 @@ def summarize(rows: Sequence[ResultRow], objectives: Sequence[str], budget: floa
     return FrontSummary(objectives=names, budget=budget, baseline=baseline, rows=rows, front=front,
                         selected=selected, knee=knee_point(front, names),
                         states=dict(Counter(r.state for r in rows)), accuracy_split=accuracy_split,
-                        reference=reference, confidence=confidence, evidence=evidence if kind != "none" else {},
+                        reference=reference, baseline_check=baseline_check, baseline_tuning=baseline_tuning,
+                        confidence=confidence, evidence=evidence if kind != "none" else {},
                         evidence_kind=kind, folds=folds if kind == "cross-validation" else 0, passed=passed,
                         point_selected=point, levels=levels)

@@ -94,3 +94,35 @@ def selection_fields(summary: FrontSummary) -> dict[str, Any]:
             "finalists": finalist_records(summary) if summary.risk_aware else [],
             "point_estimate_pick": None if point is None else point.trial_number,
             "sureness": sureness_line(summary) or no_pick_sentence(summary)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the float baseline's place: is it worth compressing?
+
+
+def _settings_words(settings: dict[str, Any]) -> str:
+    def value(v: Any) -> str:
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    return ", ".join(f"{key.rsplit('.', 1)[-1]} {value(v)}" for key, v in settings.items()) or "the file's own"
+
+
+def baseline_sentence(check: dict[str, Any] | None, tuning: dict[str, Any] | None) -> str | None:
+    """One sentence a new user understands: how the float SNN compares with a plain non-spiking network on
+    the same validation samples (``FrontSummary.baseline_check``), and whether its settings were tuned
+    (``FrontSummary.baseline_tuning``); None for studies recorded before the check."""
+    if check is None:
+        return None
+    lo, hi = check["gap_interval"]
+    text = (f"float baseline: the SNN gets {check['share']:.0%} of a plain non-spiking network's gain over chance "
+            f"on validation ({check['snn_validation']:.1f} % vs {check['reference_validation']:.1f} %, chance "
+            f"{check['chance']:.1f} %; {check['gap_pt']:+.1f} pt below it, paired 90 % interval {lo:+.1f} to "
+            f"{hi:+.1f}, n={check['n']}; the study asks {check['min_share']:.0%})")
+    if tuning is None:
+        return f"{text}; not tuned"
+    if tuning.get("outcome") == "tuned":
+        before = tuning.get("file_settings_validation")
+        was = "" if before is None else f", {before:.1f} % with the study file's"
+        return (f"{text}; tuned: {tuning.get('trials')} settings tried in {tuning.get('wall_s', 0):.0f} s (study "
+                f"{tuning.get('tuning_study')!r}), chosen {_settings_words(tuning.get('settings', {}))}{was}")
+    return f"{text}; not tuned: the study file's settings passed this check"

@@ -17,6 +17,7 @@ from qsearch.search._hopeless import (
 from qsearch.search._objective import (
     BASELINE_ATTR,
     DUPLICATE_ATTR,
+    MIN_JUDGED_VALIDATION,
     REFERENCE_ATTR,
     BaselinePending,
     Objective,
@@ -36,9 +37,9 @@ from qsearch.search._study import (
 )
 
 __all__ = [
-    "BASELINE_ATTR", "DUPLICATE_ATTR", "HOPELESS_REASON", "REFERENCE_ATTR", "RUN_ONLY_FIELDS", "STUDY_FILE_ATTR",
-    "STUDY_FILE_HASH_ATTR", "BaselinePending", "Curve", "Evidence", "HopelessRule", "HopelessTrialError",
-    "Objective", "ReplayReport", "StudySnapshot", "baseline_config", "baseline_params", "directions",
-    "finished_trials", "grid_search_space", "make_sampler", "open_study", "raise_if_baseline_failed", "replay",
-    "sample_trial", "study_curves", "study_file_hash", "trial_snapshot",
+    "BASELINE_ATTR", "DUPLICATE_ATTR", "HOPELESS_REASON", "MIN_JUDGED_VALIDATION", "REFERENCE_ATTR",
+    "RUN_ONLY_FIELDS", "STUDY_FILE_ATTR", "STUDY_FILE_HASH_ATTR", "BaselinePending", "Curve", "Evidence",
+    "HopelessRule", "HopelessTrialError", "Objective", "ReplayReport", "StudySnapshot", "baseline_config",
+    "baseline_params", "directions", "finished_trials", "grid_search_space", "make_sampler", "open_study",
+    "raise_if_baseline_failed", "replay", "sample_trial", "study_curves", "study_file_hash", "trial_snapshot",
 ]

@@ -49,11 +49,12 @@ from qsearch.trial import (
     BaselineError,
     ReferenceResult,
     TrialOutcome,
-    chance_accuracy,
+    check_baseline,
+    is_imported,
     not_learning_message,
-    reference_accuracy,
     run_trial,
     silent_baseline_message,
+    study_reference,
     trial_splits,
 )
 
@@ -62,6 +63,7 @@ DUPLICATE_ATTR = keys.DUPLICATE_OF
 #: user attribute of the baseline trial (and the study) holding the non-spiking reference (ReferenceResult)
 REFERENCE_ATTR = keys.REFERENCE
 BASELINE_FAILURE_ATTR = keys.BASELINE_FAILURE
+BASELINE_CHECK_ATTR = keys.BASELINE_CHECK
 #: the not-learning check needs at least this many validation samples
 MIN_JUDGED_VALIDATION = 30
 DUPLICATE_REASON = keys.DUPLICATE_REASON
@@ -84,6 +86,16 @@ def metric_names(objectives: list[str]) -> list[str]:
 
 def objective_values(outcome: TrialOutcome, objectives: list[str]) -> list[float]:
     return [metric(o).from_outcome(outcome) for o in objectives]
+
+
+def tuning_phrase(tuning: Mapping[str, Any] | None, study_file: StudyFile) -> str:
+    """What tuning did for the baseline, in the words of its one-line diagnosis."""
+    if tuning is None:
+        when = study_file.baseline.tune.when
+        return "not tuned (baseline.tune.when: never)" if when == "never" else "not tuned"
+    if tuning.get("outcome") == "tuned":
+        return f"after tuning ({tuning.get('trials')} settings tried in study {tuning.get('tuning_study')!r})"
+    return "not tuned (the file's settings passed the check)"
 
 
 class BaselinePending(Exception):  # noqa: N818 - a signal to the trial loop, not an error
@@ -128,8 +140,12 @@ class Objective:
 
     def __init__(self, study_file: StudyFile, study_name: str, results_engine: Engine | None,
                  runner: TrialRunner = run_trial, on_epoch: EpochHook | None = None,
-                 artifact_store: FileSystemArtifactStore | None = None) -> None:
+                 artifact_store: FileSystemArtifactStore | None = None,
+                 baseline_outcome: TrialOutcome | None = None, tuning: Mapping[str, Any] | None = None) -> None:
         self.study_file = study_file
+        #: the float baseline's training when this process already ran it in full (the tuning's chosen trial)
+        self.baseline_outcome = baseline_outcome
+        self.tuning = tuning  # how the baseline's settings were settled (execution._baseline), if they were
         self.artifact_store = artifact_store  # where trials on the front keep their weights (None: nowhere)
         self.study_name = study_name
         self.results_engine = results_engine
@@ -159,9 +175,11 @@ class Objective:
         on_epoch = self.on_epoch
         hook = (lambda e, loss, acc: on_epoch(trial.number, e, loss, acc)) if on_epoch else None
         hook = hook if is_baseline else self._judged(snapshot, sampled, hook)
+        trained = self.baseline_outcome if is_baseline else None
         try:
-            outcome = self.runner(sf, config, learning_rate=None if is_baseline else sampled.learning_rate,
-                                  epochs=None if is_baseline else sampled.epochs, on_epoch=hook)
+            outcome = trained if trained is not None and trained.config == config else self.runner(
+                sf, config, learning_rate=None if is_baseline else sampled.learning_rate,
+                epochs=None if is_baseline else sampled.epochs, on_epoch=hook)
         except SilentNetworkError as stop:
             if is_baseline:
                 history = stop.partial.validation_history
@@ -186,7 +204,15 @@ class Objective:
             raise error
         if is_baseline:
             chance, reference = self._reference(trial, config)
-            message = not_learning_message(outcome.validation_accuracy, chance, reference, outcome.layer_rates)
+            check = None if reference is None else check_baseline(
+                outcome.validation_correct, reference, chance, sf.baseline.min_reference_share)
+            if check is not None:
+                set_user_attrs(trial, {BASELINE_CHECK_ATTR: check.as_dict()})
+                trial.study.set_user_attr(BASELINE_CHECK_ATTR, check.as_dict())
+            # the user's imported network is theirs to compress: its check is reported, never a stop
+            message = None
+            if check is not None and reference is not None and not is_imported(sf.model):
+                message = not_learning_message(check, reference, outcome.layer_rates, tuning_phrase(self.tuning, sf))
             if message is not None:
                 self._stop_study(trial, config, StopReason.BASELINE_NOT_LEARNING, message,
                                  epochs_run=outcome.epochs_run, silent=False)
@@ -225,8 +251,7 @@ class Objective:
         if self.study_file.trial_runner != "snn":
             return 0.0, None
         splits = trial_splits(self.study_file.dataset, config.timesteps)
-        reference = reference_accuracy(splits, seed=self.study_file.training.seed)
-        chance = chance_accuracy(splits.validation.y.numpy())
+        chance, reference = study_reference(self.study_file.dataset, config.timesteps, self.study_file.training.seed)
         attrs = {**reference.as_dict(), "chance": chance, "preprocessing": splits.preprocessing}
         trial.set_user_attr(REFERENCE_ATTR, attrs)
         trial.study.set_user_attr(REFERENCE_ATTR, attrs)

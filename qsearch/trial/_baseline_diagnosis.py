@@ -1,8 +1,9 @@
 """Why a float baseline is unusable, in one line: a study built on it would only measure noise.
 
 Every quantized trial is judged against the float baseline (accuracy drop, silent rule). A baseline that is
-silent, or that learned next to nothing, makes every later trial meaningless, so the study stops after it
-with one line naming the layer, its spike rate, the accuracy against chance and the remedy.
+silent, or clearly below a plain non-spiking network on the same split (:mod:`qsearch.trial._baseline_check`),
+makes every later trial a compression of a network nobody would deploy, so the study stops after it with one
+line naming the gap, the reference, what tuning did, the layer rates and the fields that would change it.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qsearch.errors import QsearchError
+from qsearch.trial._baseline_check import BaselineCheck
 from qsearch.trial._reference_classifier import ReferenceResult
 
 #: a layer firing less than this (spikes per neuron per step) is called silent in the diagnosis
 SILENT_RATE = 1e-3
-#: the baseline learns when it gains at least this share of the reference's gain over chance (validation)
-MIN_SHARE_OF_REFERENCE_GAIN = 0.25
 
 
 class BaselineError(QsearchError, RuntimeError):
@@ -45,18 +45,17 @@ def silent_baseline_message(rates: Sequence[float], validation: float | None, ch
             "remedy: model.weight_scale: auto, a lower model.neuron.v_th or a higher dataset.encoding.max_rate")
 
 
-def not_learning_message(validation: float, chance: float, reference: ReferenceResult | None,
-                         rates: Sequence[float]) -> str | None:
-    """The one-line diagnosis when the baseline gains less than a quarter of the reference's gain over
-    chance; None when it learns, when there is no reference (the synthetic runner) or when the reference itself
-    finds nothing to learn."""
-    if reference is None:
+def not_learning_message(check: BaselineCheck, reference: ReferenceResult, rates: Sequence[float],
+                         tuning: str) -> str | None:
+    """The one-line diagnosis of a baseline clearly below the non-spiking reference (:class:`BaselineCheck`);
+    None when it is not. ``tuning`` says what tuning did (or why there was none)."""
+    if not check.short:
         return None
-    gain = reference.validation - chance
-    if gain <= 0 or validation - chance >= MIN_SHARE_OF_REFERENCE_GAIN * gain:
-        return None
-    return (f"baseline: not learning, {_accuracy_phrase(validation, chance, reference)}; {_layer_phrase(rates)}; "
-            "remedy: raise training.min_steps or training.epochs, or try another training.learning_rate")
+    return (f"baseline: far below a non-spiking network, {_accuracy_phrase(check.snn, check.chance, reference)}: "
+            f"{check.gap_words()}, {check.share:.0%} of its gain over chance where baseline.min_reference_share "
+            f"asks {check.min_share:.0%}; {tuning}; {_layer_phrase(rates)}; remedy: baseline.tune.when: always "
+            "with more baseline.tune.trials, dataset.encoding.kind, training.min_steps or model.hidden (or "
+            "baseline.min_reference_share: 0 to compress it anyway)")
 
 
 __all__ = ["BaselineError", "not_learning_message", "silent_baseline_message"]

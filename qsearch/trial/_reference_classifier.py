@@ -9,11 +9,13 @@ Pure function of the splits; scikit-learn only.
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from qsearch.data import Splits
+from qsearch.results import pack_correct
 
 #: more samples than this are subsampled (stratified by seed) for the reference fit: it only has to be indicative
 MAX_REFERENCE_SAMPLES = 10000
@@ -21,15 +23,22 @@ MAX_REFERENCE_SAMPLES = 10000
 
 @dataclass(frozen=True)
 class ReferenceResult:
-    """Accuracies in percent of the reference model chosen on validation accuracy; ``n``: training samples."""
+    """Accuracies in percent of the reference model chosen on validation accuracy; ``n``: training samples.
+
+    ``validation_correct``: which validation samples it got right (packed bits): the float SNN's check against
+    it is paired (:mod:`qsearch.trial._baseline_check`). Not part of :meth:`as_dict` (what is shown)."""
 
     name: str
     validation: float
     test: float
     n: int
+    validation_n: int = 0
+    validation_correct: str = field(default="", repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        shown = asdict(self)
+        shown.pop("validation_correct")
+        return shown
 
 
 def _features(x) -> np.ndarray:
@@ -68,12 +77,23 @@ def reference_accuracy(data: Splits, seed: int = 0) -> ReferenceResult:
         with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)
             pipeline.fit(x_train, y_train)
-        result = ReferenceResult(name, 100 * float(pipeline.score(x_val, y_val)),
-                                 100 * float(pipeline.score(x_test, y_test)), len(y_train))
+        right = pipeline.predict(x_val) == y_val
+        result = ReferenceResult(name, 100 * float(right.mean()), 100 * float(pipeline.score(x_test, y_test)),
+                                 len(y_train), validation_n=len(y_val), validation_correct=pack_correct(right))
         if best is None or result.validation > best.validation:
             best = result
     assert best is not None
     return best
+
+
+@lru_cache(maxsize=4)
+def study_reference(spec, timesteps: int, seed: int) -> tuple[float, ReferenceResult]:
+    """Chance (the majority class on validation) and the reference of a study's data, fitted once per process
+    (the tuning and the baseline trial both judge against it; ``spec`` is a frozen dataset spec: hashable)."""
+    from qsearch.trial._input_cache import trial_splits
+
+    splits = trial_splits(spec, timesteps)
+    return chance_accuracy(splits.validation.y.numpy()), reference_accuracy(splits, seed=seed)
 
 
 def chance_accuracy(labels) -> float:
@@ -82,4 +102,4 @@ def chance_accuracy(labels) -> float:
     return 100 * float(counts.max()) / max(int(counts.sum()), 1)
 
 
-__all__ = ["ReferenceResult", "chance_accuracy", "reference_accuracy"]
+__all__ = ["ReferenceResult", "chance_accuracy", "reference_accuracy", "study_reference"]

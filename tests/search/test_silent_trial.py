@@ -11,7 +11,7 @@ from qsearch.errors import QsearchError
 from qsearch.execution import run_study
 from qsearch.results import engine_for, load_results
 from qsearch.studyfile import parse_study
-from qsearch.trial import BaselineError, ReferenceResult, not_learning_message
+from qsearch.trial import BaselineError
 
 
 def _silent_study():
@@ -55,11 +55,3 @@ def test_qsearch_run_exits_2_with_the_diagnosis_and_a_rerun_runs_nothing(tmp_pat
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert len(lines) == 1 and "baseline: silent network, layer 1 of 2" in lines[0]
         assert len(optuna.load_study(study_name="cli-silent", storage=sqlite_url).trials) == 1
-
-
-def test_not_learning_is_judged_against_the_reference_gain_over_chance():
-    reference = ReferenceResult("logistic_regression", validation=90.0, test=89.0, n=100)
-    assert not_learning_message(30.0, 10.0, reference, [0.1, 0.05]) is None  # gained 20 of 80 points: learns
-    message = not_learning_message(20.0, 10.0, reference, [0.1, 0.0])
-    assert message is not None and "layer 2 of 2 (readout) fires 0.0000" in message and "chance 10.0 %" in message
-    assert not_learning_message(50.0, 50.0, ReferenceResult("mlp_128", 50.0, 50.0, 10), []) is None  # no signal
