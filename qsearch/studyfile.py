@@ -381,12 +381,17 @@ class BaselineTuneSection(_Strict):
     a study of its own beside the main one (docs/baseline.md)."""
 
     when: Literal["auto", "always", "never"] = Field("auto", description=(
-        "auto: only when the float SNN with the file's settings falls short of baseline.min_reference_share; "
+        "auto: only when the float SNN with the file's settings is more likely below baseline.min_reference_share "
+        "than not; "
         "always: every new study; never: the file's settings as they are (a baseline that falls short stops "
         "the study)"))
     trials: int = Field(12, ge=1, le=200, description=(
         "float trainings of the tuning study, the file's own settings first; a median pruner stops the poor "
         "ones early"))
+    steps_fraction: float = Field(0.5, gt=0, le=1, description=(
+        "each tuning trial trains this share of the baseline's epochs and optimizer steps (the chosen settings "
+        "then train in full as the baseline; with when: auto the file's own settings train in full first, for "
+        "the check, and are compared at the same share of their training)"))
     timeout: float | None = Field(None, gt=0, description="seconds the tuning may take at most; null: no limit")
 
 

@@ -76,14 +76,16 @@ def settle_baseline(study: optuna.Study, study_file: StudyFile, storage_url: str
     started = time.perf_counter()
     name = tuning_study_name(study.study_name)
     tuning = _open_tuning_study(storage_url, name, study_file.seed, heartbeat_interval, grace_period)
-    objective = TuningObjective(study_file, name, results_engine, runner=runner, on_epoch=on_epoch)
+    objective = TuningObjective(study_file, name, results_engine, runner=runner, on_epoch=on_epoch,
+                                steps_fraction=tune.steps_fraction, file_settings_in_full=tune.when == "auto")
     callbacks = [] if on_trial is None else [lambda _s, t: on_trial(t, tune.trials)]
     optimize_exactly(tuning, objective, 1, callbacks=callbacks, gate=gate)
     first = _finished(tuning)[0]
-    check = _check(first, study_file)
-    # short when judged so, or when it did not finish (silent, diverged); too few samples to judge: not short
-    short = check.short if check is not None else first.state != COMPLETE
-    if tune.when == "auto" and not short:
+    check = _check(first, study_file) if first.user_attrs.get("in_full") else None
+    # worth tuning when probably short, or when it did not finish (silent, diverged); too few samples to judge
+    # it (no check): not
+    tune_it = check.probably_short if check is not None else first.state != COMPLETE
+    if tune.when == "auto" and not tune_it:
         record = _record(study, "passed", {}, first, first, check, 1, time.perf_counter() - started, name)
         return SettledBaseline(study_file, objective.outcomes.get(first.number), record)
     # a fresh handle: the first phase ended by ``study.stop()``, which stays set on that object
@@ -143,9 +145,10 @@ def _record(study: optuna.Study, outcome: str, settings: dict[str, Any], first: 
             name: str) -> dict[str, Any]:
     """Record (and return) how the baseline was settled: ``outcome`` is ``passed`` (the file's settings
     passed the check, nothing tuned) or ``tuned``."""
+    full = bool(first.user_attrs.get("in_full"))
     record = {"outcome": outcome, "settings": settings, "tuning_study": name, "trials": trials,
-              "best_trial": best.number, "file_settings_validation": first.user_attrs.get("validation_accuracy"),
-              "tuned_validation": best.user_attrs.get("validation_accuracy"), "wall_s": wall_s,
+              "best_trial": best.number, "wall_s": wall_s,
+              "file_settings_validation": first.user_attrs.get("validation_accuracy") if full else None,
               "file_settings_check": None if check is None else check.as_dict()}
     study.set_user_attr(keys.BASELINE_TUNING, record)
     return record

@@ -12,6 +12,7 @@ readout and (when several are searched) the timesteps. A median pruner stops the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -83,27 +84,43 @@ def tuning_pruner() -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
 
 
+def shortened(study: StudyFile, fraction: float) -> dict[str, Any]:
+    """The settings that make one tuning trial train ``fraction`` of the baseline's epochs and steps."""
+    training = study.training
+    return {"training.epochs": max(1, math.ceil(training.epochs * fraction)),
+            "training.min_steps": math.ceil(training.min_steps * fraction)}
+
+
 class TuningObjective:
-    """One tuning trial: the study file with the trial's settings, trained as the float baseline would be;
-    the value is its validation accuracy (the test split is neither used nor recorded)."""
+    """One tuning trial: the study file with the trial's settings, trained as the float baseline would be for
+    ``steps_fraction`` of its steps; the value is its validation accuracy (the test split is not kept).
+
+    With ``file_settings_in_full`` the file's own settings (trial 0) train in full, so the check can judge
+    them and the baseline trial can reuse the training; their value is then the validation accuracy at the
+    same share of that training, so that every trial is compared at the same length."""
 
     def __init__(self, study: StudyFile, tuning_name: str, results_engine=None,
                  runner: Callable[..., TrialOutcome] = run_trial,
-                 on_epoch: Callable[[int, int, float, float], None] | None = None) -> None:
+                 on_epoch: Callable[[int, int, float, float], None] | None = None, steps_fraction: float = 1.0,
+                 file_settings_in_full: bool = True) -> None:
         self.study = study
         self.tuning_name = tuning_name
         self.results_engine = results_engine
         self.runner = runner
         self.on_epoch = on_epoch
-        self.outcomes: dict[int, TrialOutcome] = {}  # this process's trainings: the chosen one is the baseline's
+        self.steps_fraction = steps_fraction
+        self.file_settings_in_full = file_settings_in_full
+        self.outcomes: dict[int, TrialOutcome] = {}  # full trainings of this process: the baseline reuses one
 
     def __call__(self, trial: optuna.Trial) -> float:
         file_settings = bool(trial.user_attrs.get(FILE_SETTINGS_ATTR))
         settings = {} if file_settings else sample_settings(trial, self.study)
         tuned = study_with_settings(self.study, settings)
+        full = (file_settings and self.file_settings_in_full) or self.steps_fraction >= 1
+        trained_as = tuned if full else study_with_settings(tuned, shortened(tuned, self.steps_fraction))
         config = baseline_config(tuned)
         set_user_attrs(trial, {keys.TUNED_SETTINGS: settings, keys.CONFIG: config.to_dict()})
-        warmup = max(1, tuned.training.epochs // 4)
+        warmup = max(1, trained_as.training.epochs // 4)
 
         def report(epoch: int, loss: float, accuracy: float) -> None:
             if self.on_epoch is not None:
@@ -113,7 +130,7 @@ class TuningObjective:
                 raise optuna.TrialPruned(f"validation {100 * accuracy:.1f} % below the median at epoch {epoch + 1}")
 
         try:
-            outcome = self.runner(tuned, config, on_epoch=report)
+            outcome = self.runner(trained_as, config, on_epoch=report)
         except optuna.TrialPruned:
             trial.set_user_attr(keys.REASON, StopReason.TUNING_PRUNED)
             self._save(trial, config, "PRUNED", StopReason.TUNING_PRUNED, None)
@@ -126,13 +143,18 @@ class TuningObjective:
             trial.set_user_attr(keys.REASON, StopReason.NAN_LOSS)
             self._save(trial, config, "PRUNED", StopReason.NAN_LOSS, None)
             raise optuna.TrialPruned("the loss diverged") from None
-        self.outcomes[trial.number] = outcome
+        value = outcome.validation_accuracy
+        if full and trained_as is tuned:
+            self.outcomes[trial.number] = outcome
+            curve = outcome.validation_curve
+            if self.steps_fraction < 1 and curve:  # compared with the others at the same share of its training
+                value = curve[max(math.ceil(len(curve) * self.steps_fraction) - 1, 0)]
         set_user_attrs(trial, {keys.REASON: outcome.stop_reason, keys.EPOCHS_RUN: outcome.epochs_run,
-                               "validation_accuracy": outcome.validation_accuracy,
+                               "validation_accuracy": outcome.validation_accuracy, "in_full": full,
                                "validation_n": outcome.validation_n, "validation_correct": outcome.validation_correct,
                                "duration_s": outcome.duration_s})
         self._save(trial, config, "COMPLETE", outcome.stop_reason, outcome)
-        return outcome.validation_accuracy
+        return value
 
     def _save(self, trial: optuna.Trial, config, state: str, reason: str, outcome: TrialOutcome | None) -> None:
         """The trial's row in the results table, under the tuning study's name, without its test accuracy and
@@ -146,5 +168,5 @@ class TuningObjective:
         save_result(self.results_engine, replace(row, test_accuracy=None, test_n=None, paired=evidence))
 
 
-__all__ = ["FILE_SETTINGS_ATTR", "TUNING_SUFFIX", "TuningObjective", "sample_settings", "tunable",
+__all__ = ["FILE_SETTINGS_ATTR", "TUNING_SUFFIX", "TuningObjective", "sample_settings", "shortened", "tunable",
            "tuning_pruner", "tuning_sampler", "tuning_study_name"]

@@ -6,8 +6,9 @@ same validation samples. The *gap* is the reference's accuracy minus the SNN's (
 worse), a paired statistic like every drop of the pick (:mod:`qsearch.results._paired`). The SNN must reach
 ``min_share`` of the reference's gain over chance, so the allowed gap is ``(1 - min_share) * (reference -
 chance)``. The baseline *falls short* when the evidence is clear: the Jeffreys posterior gives less than
-:data:`SHORT_BELOW` probability that the gap is within the allowed one (90 % sure it is not). A borderline
-baseline is not stopped; the report shows its gap and interval.
+:data:`SHORT_BELOW` probability that the gap is within the allowed one (90 % sure it is not); it is *probably
+short*, reason enough to tune it, below :data:`PROBABLY_SHORT_BELOW`. A borderline baseline is not stopped; the
+report shows its gap and interval.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from qsearch.trial._reference_classifier import ReferenceResult
 
 #: a baseline falls short when the probability that its gap is within the allowed one is below this
 SHORT_BELOW = 0.1
+#: ``baseline.tune.when: auto`` tunes a baseline whose probability of being within the allowed gap is below this
+PROBABLY_SHORT_BELOW = 0.5
 #: the two-sided level of the gap's interval in the words shown to users
 GAP_LEVEL = 0.9
 
@@ -55,7 +58,16 @@ class BaselineCheck:
     @property
     def short(self) -> bool:
         """Clearly below the reference (never when the rule is off or the reference learned nothing)."""
-        return self.min_share > 0 and self.reference > self.chance and self.p_within < SHORT_BELOW
+        return self._judged and self.p_within < SHORT_BELOW
+
+    @property
+    def probably_short(self) -> bool:
+        """More likely below the allowed gap than not: reason enough to tune (``baseline.tune.when: auto``)."""
+        return self._judged and self.p_within < PROBABLY_SHORT_BELOW
+
+    @property
+    def _judged(self) -> bool:
+        return self.min_share > 0 and self.reference > self.chance
 
     def gap_words(self) -> str:
         lo, hi = self.gap.interval(GAP_LEVEL)
@@ -67,7 +79,7 @@ class BaselineCheck:
         return {"snn_validation": self.snn, "reference_validation": self.reference, "chance": self.chance,
                 "min_share": self.min_share, "share": self.share, "gap_pt": self.gap.drop_pt,
                 "gap_interval": [lo, hi], "allowed_gap_pt": self.allowed_pt, "p_within": self.p_within,
-                "short": self.short, "n": self.gap.n}
+                "short": self.short, "probably_short": self.probably_short, "n": self.gap.n}
 
 
 def check_baseline(snn_correct: Sequence[str], reference: ReferenceResult, chance: float,
@@ -84,4 +96,4 @@ def check_baseline(snn_correct: Sequence[str], reference: ReferenceResult, chanc
                          gap=paired_drop_pooled(ref, draws))
 
 
-__all__ = ["GAP_LEVEL", "SHORT_BELOW", "BaselineCheck", "check_baseline"]
+__all__ = ["GAP_LEVEL", "PROBABLY_SHORT_BELOW", "SHORT_BELOW", "BaselineCheck", "check_baseline"]

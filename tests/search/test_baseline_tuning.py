@@ -82,7 +82,11 @@ def test_a_baseline_that_passes_is_not_tuned_and_is_trained_once(tmp_path):
     assert not check["short"] and check["share"] > 0.8 and check["n"] == recorded.rows[0].validation_n
     tuning = optuna.load_study(study_name=tuning_study_name("ok"), storage=url)
     assert len(tuning.trials) == 1  # the file's settings, judged; the baseline trial reused that training
-    assert tuning.trials[0].value == pytest.approx(recorded.rows[0].validation_accuracy)
+    first = tuning.trials[0]
+    assert first.user_attrs["in_full"] and first.user_attrs["validation_accuracy"] == pytest.approx(
+        recorded.rows[0].validation_accuracy)
+    # its value is the validation accuracy at half its training (steps_fraction 0.5): what the others would get
+    assert first.value == pytest.approx(first.intermediate_values[0])
     main = optuna.load_study(study_name="ok", storage=url)
     assert main.trials[0].duration.total_seconds() < tuning.trials[0].duration.total_seconds()
 
