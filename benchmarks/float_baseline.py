@@ -64,7 +64,7 @@ def tuned_baseline_row(study, seed: int, when: str, folder) -> str:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     main = open_study(study, url, "bench")
     started = time.perf_counter()
-    settled = settle_baseline(main, study, url)
+    settled = settle_baseline(main, study)
     tune_s = time.perf_counter() - started
     tuned = settled.study_file
     outcome = settled.outcome or run_trial(tuned, baseline_config(tuned))

@@ -180,6 +180,8 @@ def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: P
             bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', StopReason.ERROR)}")
 
     def on_tuning(trial: optuna.trial.FrozenTrial, total: int) -> None:
+        if quiet:
+            return
         which = " (the study file's settings)" if trial.number == 0 else ""
         if trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
             bar.write(f"baseline tuning {trial.number + 1}/{total}{which}: validation {trial.value:.1f} %")

@@ -22,10 +22,12 @@ import optuna
 
 from qsearch.execution._interrupt import StopGate
 from qsearch.execution._workers import optimize_exactly
-from qsearch.record import fail_stale_trials, keys, make_storage
-from qsearch.search import MIN_JUDGED_VALIDATION, StudySnapshot
-from qsearch.search._baseline_tuning import (
+from qsearch.record import fail_stale_trials, keys
+from qsearch.record.optuna_compat import study_storage
+from qsearch.search import (
     FILE_SETTINGS_ATTR,
+    MIN_JUDGED_VALIDATION,
+    StudySnapshot,
     TuningObjective,
     tunable,
     tuning_pruner,
@@ -59,11 +61,10 @@ def recorded_tuning(study: optuna.Study) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def settle_baseline(study: optuna.Study, study_file: StudyFile, storage_url: str, *,
+def settle_baseline(study: optuna.Study, study_file: StudyFile, *,
                     runner: Callable[..., TrialOutcome] = run_trial, gate: StopGate | None = None,
                     results_engine=None, on_trial: TuningProgress | None = None,
-                    on_epoch: Callable[[int, int, float, float], None] | None = None,
-                    heartbeat_interval: int | None = None, grace_period: int | None = None) -> SettledBaseline:
+                    on_epoch: Callable[[int, int, float, float], None] | None = None) -> SettledBaseline:
     """The study file this study's trials run with, settled once for the study (see the module docstring)."""
     recorded = recorded_tuning(study)
     if recorded is not None:
@@ -75,7 +76,7 @@ def settle_baseline(study: optuna.Study, study_file: StudyFile, storage_url: str
         return SettledBaseline(study_file)
     started = time.perf_counter()
     name = tuning_study_name(study.study_name)
-    tuning = _open_tuning_study(storage_url, name, study_file.seed, heartbeat_interval, grace_period)
+    tuning = _open_tuning_study(study, name, study_file.seed)
     objective = TuningObjective(study_file, name, results_engine, runner=runner, on_epoch=on_epoch,
                                 steps_fraction=tune.steps_fraction, file_settings_in_full=tune.when == "auto")
     callbacks = [] if on_trial is None else [lambda _s, t: on_trial(t, tune.trials)]
@@ -89,7 +90,7 @@ def settle_baseline(study: optuna.Study, study_file: StudyFile, storage_url: str
         record = _record(study, "passed", {}, first, first, check, 1, time.perf_counter() - started, name)
         return SettledBaseline(study_file, objective.outcomes.get(first.number), record)
     # a fresh handle: the first phase ended by ``study.stop()``, which stays set on that object
-    tuning = _open_tuning_study(storage_url, name, study_file.seed, heartbeat_interval, grace_period)
+    tuning = _open_tuning_study(study, name, study_file.seed)
     optimize_exactly(tuning, objective, tune.trials, timeout=tune.timeout, callbacks=callbacks, gate=gate)
     trials = _finished(tuning)
     best = max((t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None),
@@ -100,9 +101,9 @@ def settle_baseline(study: optuna.Study, study_file: StudyFile, storage_url: str
     return SettledBaseline(study_with_settings(study_file, settings), objective.outcomes.get(best.number), record)
 
 
-def _open_tuning_study(url: str, name: str, seed: int, heartbeat_interval: int | None,
-                       grace_period: int | None) -> optuna.Study:
-    storage = make_storage(url, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+def _open_tuning_study(main: optuna.Study, name: str, seed: int) -> optuna.Study:
+    """Create or join the tuning study on the main study's own storage (one storage per run, its heartbeat)."""
+    storage = study_storage(main)
     try:
         study = optuna.create_study(study_name=name, storage=storage, direction="maximize",
                                     sampler=tuning_sampler(seed), pruner=tuning_pruner())

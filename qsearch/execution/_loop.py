@@ -45,9 +45,8 @@ def execute(study_file: StudyFile, settings: RunSettings, callbacks: list[TrialC
     engine = results_engine_for(settings.storage_url, study_storage(study))
     runner = runner or runner_for(study_file)
     raise_if_baseline_failed(study)  # a study whose baseline failed runs no further trial
-    settled = settle_baseline(study, study_file, settings.storage_url, runner=runner, gate=gate,
-                              results_engine=engine, on_trial=on_tuning,
-                              heartbeat_interval=settings.heartbeat_interval, grace_period=settings.grace_period)
+    settled = settle_baseline(study, study_file, runner=runner, gate=gate, results_engine=engine,
+                              on_trial=on_tuning)
     objective = Objective(settled.study_file, settings.study_name, engine, runner=runner,
                           on_epoch=on_epoch, artifact_store=artifact_store_for(settings.storage_url,
                                                                                settings.artifact_dir),

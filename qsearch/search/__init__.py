@@ -4,6 +4,15 @@ A thin layer over Optuna: one trial's work is :mod:`qsearch.trial`, what is stor
 and running the trials is :mod:`qsearch.execution`.
 """
 
+from qsearch.search._baseline_tuning import (
+    FILE_SETTINGS_ATTR,
+    TUNING_SUFFIX,
+    TuningObjective,
+    tunable,
+    tuning_pruner,
+    tuning_sampler,
+    tuning_study_name,
+)
 from qsearch.search._hopeless import (
     HOPELESS_REASON,
     Curve,
@@ -37,9 +46,11 @@ from qsearch.search._study import (
 )
 
 __all__ = [
-    "BASELINE_ATTR", "DUPLICATE_ATTR", "HOPELESS_REASON", "MIN_JUDGED_VALIDATION", "REFERENCE_ATTR",
-    "RUN_ONLY_FIELDS", "STUDY_FILE_ATTR", "STUDY_FILE_HASH_ATTR", "BaselinePending", "Curve", "Evidence",
-    "HopelessRule", "HopelessTrialError", "Objective", "ReplayReport", "StudySnapshot", "baseline_config",
-    "baseline_params", "directions", "finished_trials", "grid_search_space", "make_sampler", "open_study",
-    "raise_if_baseline_failed", "replay", "sample_trial", "study_curves", "study_file_hash", "trial_snapshot",
+    "BASELINE_ATTR", "DUPLICATE_ATTR", "FILE_SETTINGS_ATTR", "HOPELESS_REASON", "MIN_JUDGED_VALIDATION",
+    "REFERENCE_ATTR", "RUN_ONLY_FIELDS", "STUDY_FILE_ATTR", "STUDY_FILE_HASH_ATTR", "TUNING_SUFFIX",
+    "BaselinePending", "Curve", "Evidence", "HopelessRule", "HopelessTrialError", "Objective", "ReplayReport",
+    "StudySnapshot", "TuningObjective", "baseline_config", "baseline_params", "directions", "finished_trials",
+    "grid_search_space", "make_sampler", "open_study", "raise_if_baseline_failed", "replay", "sample_trial",
+    "study_curves", "study_file_hash", "trial_snapshot", "tunable", "tuning_pruner", "tuning_sampler",
+    "tuning_study_name",
 ]
