@@ -65,6 +65,18 @@ def analog_input_events(codes: torch.Tensor) -> torch.Tensor:
     return (codes != 0).reshape(codes.shape[0], codes.shape[1], -1).sum(1).double().mean(0)
 
 
+def operation_counts(input_spikes_per_sample: Sequence[torch.Tensor], kept_fanout: Sequence[torch.Tensor],
+                     analog_codes: torch.Tensor | None = None) -> tuple[float, list[float]]:
+    """(MACs, ACs per layer) per sample. Spike input (``analog_codes`` None): every layer accumulates, no MACs.
+    Analog input codes (N, T, *shape) of a direct encoding: the first layer's operations are MACs, counted from
+    the codes (nonzero or not, not their values), and only the later layers accumulate."""
+    if analog_codes is None:
+        return 0.0, synaptic_operations(input_spikes_per_sample, kept_fanout)
+    events = analog_input_events(analog_codes).to(kept_fanout[0].device)
+    macs = synaptic_operations([events], kept_fanout[:1])[0]
+    return macs, synaptic_operations(input_spikes_per_sample[1:], kept_fanout[1:])
+
+
 def mac_energy_pj(weight_bits: int, input_bits: int, accumulator_bits: int, is_float: bool = False) -> float:
     """One multiply-accumulate of an analog input: a max(weight, input)-bit multiply plus the accumulate."""
     return mult_energy_pj(max(weight_bits, input_bits), is_float) + add_energy_pj(accumulator_bits, is_float)

@@ -11,12 +11,11 @@ import torch
 
 from qsearch.cost import (
     MemoryBreakdown,
-    analog_input_events,
     energy_per_inference_pj,
     memory_breakdown_for_layers,
-    synaptic_operations,
+    operation_counts,
 )
-from qsearch.data import EncodedSplit, Splits
+from qsearch.data import Splits
 from qsearch.devices import torch_device
 from qsearch.errors import InputError
 from qsearch.quant import FLOAT_BITS, QuantConfig
@@ -354,17 +353,6 @@ def score(study: StudyFile, model: SpikingNetwork, plan: QuantPlan | None, confi
     return Scored(accuracy=accuracy, correct=[pack_correct(c) for _, c in evaluations], first=evaluations[0][0])
 
 
-def operation_counts(input_spikes: list[torch.Tensor], fanout: list[torch.Tensor],
-                     test: EncodedSplit) -> tuple[float, list[float]]:
-    """(MACs, ACs per layer) per test sample. Spike input: every layer accumulates (no MACs). Analog input (a
-    direct encoding): the first layer multiplies each nonzero input code at every step (its MACs, counted from
-    the input codes, not their values) and only the later layers accumulate (see :mod:`qsearch.cost`)."""
-    if not test.analog:
-        return 0.0, synaptic_operations(input_spikes, fanout)
-    first = synaptic_operations([analog_input_events(test.spikes).to(fanout[0].device)], fanout[:1])[0]
-    return first, synaptic_operations(input_spikes[1:], fanout[1:])
-
-
 def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | None = None,
               epochs: int | None = None, on_epoch: EpochCallback | None = None,
               splits: Splits | None = None) -> TrialOutcome:
@@ -386,7 +374,8 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     memory = network_memory(model, config, kept)
     fanout = [kept_fanout(layer, mask, model.device).reshape(-1)
               for layer, mask in zip(model.topology, masks, strict=True)]
-    macs, sops = operation_counts(test.input_spikes_per_sample, fanout, data.test)
+    macs, sops = operation_counts(test.input_spikes_per_sample, fanout,
+                                  data.test.spikes if data.test.analog else None)
     energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config, macs,
                                      data.test.frac_bits)
     accuracy = scored_test.accuracy if study.accuracy_split == "test" else scored_validation.accuracy
