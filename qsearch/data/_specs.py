@@ -45,6 +45,13 @@ class LatencyEncoding(_Strict):
 
 
 class DirectEncoding(_Strict):
+    """Direct (analog) input, static data only: the intensities themselves, as unsigned input_bits-bit codes, are
+    the first layer's input at every one of the T steps (synaptic input W x; deterministic, one evaluation draw).
+    Costs: each step every nonzero input costs fan-out multiply-accumulates (MACs, input code x weight), not
+    accumulates; a trial's sops counts them with the later layers' accumulates, macs their share, and energy
+    prices a MAC as a max(weight, input bits) multiply plus an add (float32: 3.7 + 0.9 = 4.6 pJ, Horowitz 2014).
+    """
+
     kind: Literal["direct"] = "direct"
     input_bits: int = Field(DEFAULT_INPUT_BITS, ge=INPUT_BITS_RANGE[0], le=INPUT_BITS_RANGE[1], description=(
         "width of the unsigned fixed-point input code: x_q = min(round(x * 2^b), 2^b - 1) / 2^b, read by every "
