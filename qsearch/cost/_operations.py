@@ -13,7 +13,7 @@ sample (:func:`analog_input_events`). A trial's ``sops`` counts both kinds (ever
 Energy per inference = ACs x E_add(accumulator bits) + MACs x (E_mult(max(weight, input bits)) + E_add(accumulator
 bits)) + neuron updates x (2 E_mult + 3 E_add)(state bits), with neuron updates = neurons x T (each LIF step
 multiplies by two decay factors and adds three times). A float32 MAC is then 3.7 + 0.9 = 4.6 pJ, an int8 MAC
-with a 16-bit accumulator 0.2 + 0.06 pJ.
+with a 16-bit accumulator 0.2 + 0.053 pJ.
 
 Per-operation energies: Horowitz, ISSCC 2014, 45 nm, 0.9 V (int8 add 0.03 pJ, int32 add 0.1 pJ, int8 mult
 0.2 pJ, int32 mult 3.1 pJ, fp32 add 0.9 pJ, fp32 mult 3.7 pJ). Widths between the table's columns: an adder's
