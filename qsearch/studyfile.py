@@ -428,7 +428,7 @@ class SelectionSection(_Strict):
         "power when larger is safer, none left when the largest fails)"))
     evaluation_draws: int = Field(5, ge=1, le=100, description=(
         "evaluations pooled for a trial with stochastic rounding or a stochastic (rate) encoding; deterministic "
-        "trials need one"))
+        "trials (regular, latency, direct encodings, event data) need one"))
 
 
 class StudyFile(_Strict):
@@ -445,7 +445,7 @@ class StudyFile(_Strict):
                                                           "overrides); null: no limit")
     seed: int = Field(0, description="recorded with the study; the seeds in use are dataset.seed, training.seed "
                                      "and sampler.seed")
-    dataset: DatasetSpec = Field(DigitsSpec(), description="the data and its spike encoding, chosen by "
+    dataset: DatasetSpec = Field(DigitsSpec(), description="the data and its input encoding, chosen by "
                                                            "dataset.name (sections dataset)")
     model: ModelSection = Field(ModelSection(), description="the network (section model)")
     training: TrainingSection = Field(TrainingSection(), description="float training and QAT fine-tuning "

@@ -30,7 +30,8 @@ SUPPLEMENTARY_DESCRIPTIONS: dict[str, str] = {
     "validation_fraction": "share of the samples held out as the validation split (what the search and the "
                            "selection see)",
     "test_fraction": "share of the samples held out as the test split (only reported, never selected on)",
-    "encoding": "how intensities in [0, 1] become spikes, chosen by encoding.kind (sections dataset.encoding)",
+    "encoding": "how intensities in [0, 1] become the network's input (spikes, or analog codes: direct), chosen "
+                "by encoding.kind (sections dataset.encoding)",
 }
 
 _HEADER = """# Study file reference

@@ -168,3 +168,26 @@ def test_an_internal_error_is_a_traceback_and_exit_1(tmp_path, monkeypatch):
     monkeypatch.setattr("qsearch.record.read_study", broken)
     result = runner.invoke(app, ["trials", "--storage", url, "--study-name", "p"])
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize("name", ["nmnist", "shd", "dvsgesture"])
+def test_a_direct_encoding_of_event_data_is_one_line_and_records_nothing(tmp_path, name):
+    study = _study(tmp_path, trial_runner="snn",
+                   dataset={"name": name, "path": str(tmp_path), "encoding": {"kind": "direct"}})
+    db = tmp_path / "q.db"
+    line = _one_line(_run(tmp_path, study, f"sqlite:///{db}"), f"dataset.{name}: encoding: event data ({name})")
+    assert "allowed for digits, mnist and npz only" in line and "direct" in line
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("encoding", "expected"), [
+    ({"kind": "direct", "input_bits": 0}, "dataset.digits.encoding.direct.input_bits: Input should be greater than "
+                                          "or equal to 1"),
+    ({"kind": "direct", "input_bits": 17}, "input_bits: Input should be less than or equal to 16"),
+    ({"kind": "direct", "max_rate": 0.5}, "dataset.digits.encoding.direct.max_rate: unknown key"),
+])
+def test_a_bad_direct_encoding_is_one_line_and_records_nothing(tmp_path, encoding, expected):
+    db = tmp_path / "q.db"
+    _one_line(_run(tmp_path, _study(tmp_path, dataset={"name": "digits", "encoding": encoding}), f"sqlite:///{db}"),
+              expected)
+    assert not db.exists()

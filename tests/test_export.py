@@ -162,3 +162,64 @@ def test_unknown_study_is_refused(exported, tmp_path) -> None:
     url, _, _, _ = exported
     with pytest.raises(ValueError, match="--study-name: no study 'nope'"):
         export_trial(url, "nope", 1, tmp_path / "out")
+
+
+@pytest.fixture(scope="module")
+def exported_direct(tmp_path_factory):
+    """A short study of direct (analog) input: the float baseline, then PTQ and QAT trials, each exported."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('direct') / 'study.db'}"
+    study_file = parse_study(tiny_study_dict(
+        n_trials=4, dataset={"name": "digits", "encoding": {"kind": "direct", "input_bits": 6}},
+        search_space={"scheme": ["ptq", "qat"], "rounding": ["nearest", "truncate"], "weight_bits": [4]},
+        selection={"confirm": False}))  # the initial design's ladder: PTQ w4, then QAT w4, then a random trial
+    run_study(study_file, url, "tiny", n_trials=4)
+    rows = {r["trial_number"]: r for r in load_results(engine_for(url), "tiny")}
+    trial_module._FLOAT_CACHE.clear()
+    schemes = {n: _trial(url, n).user_attrs["config"]["scheme"] for n in rows if n > 0}
+    assert set(schemes.values()) == {"ptq", "qat"}, schemes
+    outs = {scheme: export_trial(url, "tiny", min(n for n, s in schemes.items() if s == scheme),
+                                 tmp_path_factory.mktemp(f"direct_{scheme}"))
+            for scheme in ("ptq", "qat")}
+    return url, study_file, rows, outs
+
+
+def test_a_direct_encoding_study_exports_networks_that_reproduce_their_accuracy(exported_direct) -> None:
+    url, study_file, rows, outs = exported_direct
+    assert all(row["state"] == "COMPLETE" for row in rows.values()) and len(rows) == 4
+    assert rows[0]["accuracy"] > 70  # the float baseline learns from analog input
+    for scheme, out in outs.items():
+        card = json.loads((out / "model_card.json").read_text())
+        assert card["config"]["scheme"] == scheme
+        assert card["accuracy"]["draws"] == 1  # a direct encoding is deterministic: nothing to pool
+        stored = rows[card["trial"]]["accuracy"]
+        assert card["reproduced"]["matches"] is True and card["reproduced"]["integer"] == stored
+        net = load_exported(out)
+        assert net.input_bits == 6
+        assert evaluate_exported(out) == stored  # the integer network from the files, on the analog codes
+
+
+def test_a_direct_export_says_the_input_is_analog(exported_direct) -> None:
+    _, _, _, outs = exported_direct
+    out = outs["ptq"]
+    desc = json.loads((out / "network.json").read_text())
+    assert desc["input"]["kind"] == "analog" and desc["input"]["input_bits"] == 6
+    assert desc["input"]["encoding"] == {"kind": "direct", "input_bits": 6}
+    assert desc["input"]["format"]["max_code"] == 63 and desc["input"]["format"]["signed"] is False
+    graph = nir.read(out / "network.nir")
+    assert graph.metadata["input_kind"] == "analog" and int(graph.metadata["input_bits"]) == 6
+    assert graph.nodes["input"].metadata["input_kind"] == "analog"
+
+
+def test_a_direct_first_layer_is_counted_as_multiply_accumulates(exported_direct) -> None:
+    url, _, rows, _ = exported_direct
+    for number in rows:
+        attrs = _trial(url, number).user_attrs
+        assert 0 < attrs["macs"] < attrs["sops"]  # the first layer multiplies, the readout accumulates spikes
+
+
+def test_spike_input_exports_say_spikes(exported) -> None:
+    url, _, _, out = exported
+    assert json.loads((out / "network.json").read_text())["input"]["kind"] == "spikes"
+    assert load_exported(out).input_bits is None
+    assert nir.read(out / "network.nir").metadata["input_kind"] == "spikes"
+    assert _trial(url, 1).user_attrs["macs"] == 0.0

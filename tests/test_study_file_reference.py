@@ -55,7 +55,7 @@ def test_every_reachable_field_is_documented():
     assert ("", "trial_runner") in documented
     assert ("dataset", "path") in documented and ("dataset", "scaling") in documented
     kinds = {s.variant for s in sections() if s.path == "dataset.encoding"}
-    assert kinds == {"kind: rate", "kind: regular", "kind: latency"}
+    assert kinds == {"kind: rate", "kind: regular", "kind: latency", "kind: direct"}
 
 
 def _row(section_title: str, field: str) -> list[str]:

@@ -4,9 +4,11 @@ from qsearch.data._arrays import load_npz_splits
 from qsearch.data._digits import load_digits_splits
 from qsearch.data._encoded import EncodedSplit, encode_split
 from qsearch.data._encoding import (
+    DirectEncoder,
     LatencyEncoder,
     RateEncoder,
     RegularEncoder,
+    direct_encode,
     latency_encode,
     rate_encode,
     regular_encode,
@@ -19,6 +21,7 @@ from qsearch.data._mnist import load_mnist_splits
 from qsearch.data._specs import (
     DatasetSpec,
     DigitsSpec,
+    DirectEncoding,
     DvsGestureSpec,
     LatencyEncoding,
     MnistSpec,
@@ -38,10 +41,10 @@ from qsearch.data._splits import (
 )
 
 __all__ = [
-    "DatasetSpec", "DigitsSpec", "DvsGestureSpec", "EncodedSplit", "FrameBinning", "LabeledTensors", "LatencyEncoder",
-    "LatencyEncoding", "MnistSpec", "NmnistSpec", "NpzSpec", "RateEncoder", "RateEncoding", "RegularEncoder",
-    "RegularEncoding", "ShdSpec", "Splits", "binning_calls", "cache_key", "check_folds", "cross_validation_folds",
-    "encode_split", "latency_encode", "load_digits_splits", "load_event_splits", "load_mnist_splits",
-    "load_npz_splits", "parse_idx", "rate_encode", "read_idx", "regular_encode", "splits_from_arrays",
-    "stratified_split",
+    "DatasetSpec", "DigitsSpec", "DirectEncoder", "DirectEncoding", "DvsGestureSpec", "EncodedSplit", "FrameBinning",
+    "LabeledTensors", "LatencyEncoder", "LatencyEncoding", "MnistSpec", "NmnistSpec", "NpzSpec", "RateEncoder",
+    "RateEncoding", "RegularEncoder", "RegularEncoding", "ShdSpec", "Splits", "binning_calls", "cache_key",
+    "check_folds", "cross_validation_folds", "direct_encode", "encode_split", "latency_encode", "load_digits_splits",
+    "load_event_splits", "load_mnist_splits", "load_npz_splits", "parse_idx", "rate_encode", "read_idx",
+    "regular_encode", "splits_from_arrays", "stratified_split",
 ]

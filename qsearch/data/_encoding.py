@@ -1,7 +1,10 @@
-"""Spike encoders: small dataclasses with a functional core (as in tonic's transforms).
+"""Input encoders: small dataclasses with a functional core (as in tonic's transforms).
 
-An encoder maps intensities in [0, 1] of shape (N, *shape) to spikes of shape (N, T, *shape) as uint8, seeded by
-an explicit generator so that a trial is reproducible and every trial of a study sees the same spike trains.
+A spike encoder maps intensities in [0, 1] of shape (N, *shape) to spikes of shape (N, T, *shape) as uint8, seeded
+by an explicit generator so that a trial is reproducible and every trial of a study sees the same spike trains.
+The direct encoder is the one that is not a spike code: the analog intensities, as unsigned fixed-point codes
+(:func:`qsearch.quant.analog_input_codes`), repeated at every step. Each encoder's ``frac_bits`` says what its
+codes are worth: 0 for spikes, ``input_bits`` for analog codes (value = code * 2**-frac_bits).
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from qsearch.quant import DEFAULT_INPUT_BITS, analog_input_codes
 
 
 def rate_encode(x: torch.Tensor, timesteps: int, max_rate: float, generator: torch.Generator) -> torch.Tensor:
@@ -38,11 +43,21 @@ def latency_encode(x: torch.Tensor, timesteps: int, threshold: float = 0.01) -> 
     return spikes.to(torch.uint8)
 
 
+def direct_encode(x: torch.Tensor, timesteps: int, input_bits: int) -> torch.Tensor:
+    """Direct (analog) code: the intensities' ``input_bits``-bit codes, the same at every one of the T steps.
+
+    A broadcast view of one copy (no T-fold memory); batches cut from it are ordinary tensors.
+    """
+    codes = analog_input_codes(x, input_bits)
+    return codes.unsqueeze(1).expand(x.shape[0], timesteps, *x.shape[1:])
+
+
 @dataclass(frozen=True)
 class RateEncoder:
     max_rate: float = 1.0
     #: each encoding is one random draw of spikes: evaluations pool several (qsearch.trial)
     stochastic = True
+    frac_bits = 0  # codes are spikes
 
     def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
         return rate_encode(x, timesteps, self.max_rate, generator)
@@ -52,6 +67,7 @@ class RateEncoder:
 class RegularEncoder:
     max_rate: float = 1.0
     stochastic = False
+    frac_bits = 0
 
     def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
         return regular_encode(x, timesteps, self.max_rate)
@@ -61,6 +77,22 @@ class RegularEncoder:
 class LatencyEncoder:
     threshold: float = 0.01
     stochastic = False
+    frac_bits = 0
 
     def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
         return latency_encode(x, timesteps, self.threshold)
+
+
+@dataclass(frozen=True)
+class DirectEncoder:
+    """Analog current injection: the first layer's synaptic input is W x at every step (deterministic)."""
+
+    input_bits: int = DEFAULT_INPUT_BITS
+    stochastic = False
+
+    @property
+    def frac_bits(self) -> int:
+        return self.input_bits
+
+    def __call__(self, x: torch.Tensor, timesteps: int, generator: torch.Generator) -> torch.Tensor:
+        return direct_encode(x, timesteps, self.input_bits)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from qsearch.data._encoding import LatencyEncoder, RateEncoder, RegularEncoder
+from qsearch.data._encoding import DirectEncoder, LatencyEncoder, RateEncoder, RegularEncoder
 from qsearch.data._splits import Splits
+from qsearch.quant import DEFAULT_INPUT_BITS, INPUT_BITS_RANGE
 
 
 class _Strict(BaseModel):
@@ -43,7 +44,26 @@ class LatencyEncoding(_Strict):
         return LatencyEncoder(self.threshold)
 
 
-Encoding = Annotated[RateEncoding | RegularEncoding | LatencyEncoding, Field(discriminator="kind")]
+class DirectEncoding(_Strict):
+    """Direct (analog) input, static data only: the intensities themselves, as unsigned input_bits-bit codes, are
+    the first layer's input at every one of the T steps (synaptic input W x; deterministic, one evaluation draw).
+    Costs: each step every nonzero input costs fan-out multiply-accumulates (MACs, input code x weight), not
+    accumulates; a trial's sops counts them with the later layers' accumulates, macs their share, and energy
+    prices a MAC as a max(weight, input bits) multiply plus an add (float32: 3.7 + 0.9 = 4.6 pJ, Horowitz 2014).
+    """
+
+    kind: Literal["direct"] = "direct"
+    input_bits: int = Field(DEFAULT_INPUT_BITS, ge=INPUT_BITS_RANGE[0], le=INPUT_BITS_RANGE[1], description=(
+        "width of the unsigned fixed-point input code: x_q = min(round(x * 2^b), 2^b - 1) / 2^b, read by every "
+        "trial (the float baseline too) and by the integer export"))
+
+    def encoder(self) -> DirectEncoder:
+        return DirectEncoder(self.input_bits)
+
+
+Encoding = Annotated[RateEncoding | RegularEncoding | LatencyEncoding | DirectEncoding, Field(discriminator="kind")]
+#: the encoding kinds, for the refusal of an encoding on event data
+ENCODING_KINDS = ("rate", "regular", "latency", "direct")
 
 
 class DigitsSpec(_Strict):
@@ -119,6 +139,16 @@ class _EventSpec(_Strict):
     limit_train: int | None = Field(None, ge=2, description="stratified subsample of the train split")
     limit_test: int | None = Field(None, ge=1, description="stratified subsample of the test split")
     cache_dir: str | None = Field(None, description="folder for binned frames; none: bin on every load")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_encoding(cls, data: object) -> object:
+        """Event frames are spikes already: no encoding (and no analog input) applies to them."""
+        if isinstance(data, dict) and "encoding" in data:
+            raise ValueError(f"encoding: event data ({data.get('name')}) are spikes already and take no "
+                             f"encoding; encoding ({', '.join(ENCODING_KINDS)}) is allowed for digits, mnist "
+                             "and npz only")
+        return data
 
     def load(self, timesteps: int) -> Splits:
         from qsearch.data._events import load_event_splits

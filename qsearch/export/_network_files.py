@@ -18,7 +18,7 @@ from qsearch.studyfile import StudyFile
 from qsearch.trial import TrainedTrial
 
 FORMAT_NAME = "qsearch-integer-snn"
-FORMAT_VERSION = 2  # 2: conv layers (kind, shapes, pooling); version 1 files still load
+FORMAT_VERSION = 3  # 2: conv layers (kind, shapes, pooling); 3: analog input (input.kind); 1 and 2 still load
 NETWORK_FILE = "network.json"
 CARD_FILE = "model_card.json"
 NIR_FILE = "network.nir"
@@ -43,6 +43,20 @@ def _code_dtype(fmt: FixedPoint) -> np.dtype:
         if info.min <= fmt.min_code and fmt.max_code <= info.max:
             return np.dtype(dtype)
     return np.dtype(np.int64)
+
+
+def input_description(net: IntegerNetwork) -> dict[str, Any]:
+    """What the network's input is: spikes, or (a direct encoding) analog codes of an unsigned fixed point."""
+    if net.input_bits is None:
+        return {"kind": "spikes", "layout": "(T, B, *network_shape) time-major: 0/1 spikes, or event counts per "
+                                            "frame"}
+    b = net.input_bits
+    return {"kind": "analog", "input_bits": b,
+            "format": {"bits": b, "frac_bits": b, "signed": False, "min_code": 0, "max_code": 2 ** b - 1,
+                       "step": 2.0 ** -b, "quantize": f"code = min(floor(x * 2^{b} + 1/2), {2 ** b - 1}) for x in "
+                                                     "[0, 1]"},
+            "layout": f"(T, B, *network_shape) time-major: unsigned {b}-bit codes (value = code * 2^-{b}), the "
+                      "same at every step; the first layer multiplies them (W x), it does not add spikes"}
 
 
 def _tau(dt: float, factor: float) -> float:
@@ -102,8 +116,7 @@ def network_description(net: IntegerNetwork, trained: TrainedTrial, study_file: 
         "saturation": "clamp to the format's code range after every rounding",
         "input": {"dataset": dataset.name, "shape": list(trained.data.input_shape),
                   "features": math.prod(net.input_shape), "network_shape": list(net.input_shape),
-                  "encoding": encoding,
-                  "layout": "(T, B, *network_shape) time-major: 0/1 spikes, or event counts per frame"},
+                  "encoding": encoding, **input_description(net)},
         "nir": {"file": NIR_FILE if nir_representable(net) else None, "quantization_metadata_in_nodes": True,
                 **({} if nir_representable(net) else {"why_not": "NIR 1.0 has no max-pooling node"})},
     }
@@ -120,13 +133,23 @@ def nir_representable(net: IntegerNetwork) -> bool:
     return all(layer.kind == "linear" or layer.pool <= 1 or layer.pooling == "sum" for layer in net.topology)
 
 
+def _nir_input_metadata(net: IntegerNetwork) -> dict[str, Any]:
+    """NIR has no analog-input node: the Input node and the graph say in metadata what the input is."""
+    if net.input_bits is None:
+        return {"input_kind": "spikes"}
+    return {"input_kind": "analog", "input_bits": net.input_bits, "input_frac_bits": net.input_bits,
+            "input_signed": False, "input_note": "direct encoding: the input is an analog current (unsigned "
+                                                 "fixed-point codes), not spikes, presented at every step"}
+
+
 def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
     import nir
 
     neuron = description["neuron"]
     dt = float(neuron["dt"])
     c = net.constants
-    nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array(net.input_shape)})}
+    analog = _nir_input_metadata(net)
+    nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array(net.input_shape)}, metadata=analog)}
     edges: list[tuple[str, str]] = []
     previous = "input"
     shared = {"rounding": net.rounding, "membrane_bits": net.membrane.bits,
@@ -182,6 +205,6 @@ def _nir_graph(net: IntegerNetwork, description: dict[str, Any]) -> Any:
     edges.append((previous, "output"))
     graph_meta = {"qsearch_format": FORMAT_NAME, "study": description["study"], "trial": description["trial"],
                   "timesteps": description["timesteps"], "readout": net.readout, "rounding": net.rounding,
-                  "dt": dt}
+                  "dt": dt, **analog}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
 

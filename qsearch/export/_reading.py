@@ -55,7 +55,12 @@ def load_exported(out_dir: Path | str) -> IntegerNetwork:
     return IntegerNetwork(topology=tuple(topology), weights=tuple(weights), weight_formats=tuple(formats),
                           current_formats=tuple(currents), membrane=_fixed(desc["membrane"]),
                           constants=IntegerConstants(**constants), rounding=desc["rounding"],
-                          readout=desc["readout"]["kind"])
+                          readout=desc["readout"]["kind"], input_bits=_input_bits(desc["input"]))
+
+
+def _input_bits(described: dict[str, Any]) -> int | None:
+    """The analog input's width, None for spike input (every file before format 3)."""
+    return int(described["input_bits"]) if described.get("kind") == "analog" else None
 
 
 def _layer_shape(layer: dict[str, Any]) -> LayerShape:

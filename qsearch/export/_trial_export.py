@@ -150,7 +150,7 @@ def _model_card(trial: optuna.trial.FrozenTrial, study_file: StudyFile, study_na
         "memory": {"bits": memory_bits, "kib": bits_to_kib(memory_bits) if memory_bits else None,
                    "breakdown": attrs.get("memory_breakdown"), "float32_bits": float_bits,
                    "compression_ratio": float_bits / memory_bits if memory_bits and float_bits else None},
-        "sops": attrs.get("sops"),
+        "sops": attrs.get("sops"), "macs": attrs.get("macs", 0.0),
         "energy": {"pj": energy_pj, "nj": pj_to_nj(energy_pj) if energy_pj is not None else None},
         "epochs_run": attrs.get("epochs_run"), "stop_reason": attrs.get("stop_reason"),
         "feasible": attrs.get("feasible"), "weight_formats": attrs.get("weight_formats"),
@@ -189,7 +189,7 @@ def export_trial(storage_url: str, study_name: str, trial_number: int, out_dir: 
     model, plan = trained.model, trained.plan
     if plan is None:
         raise InputError(f"--trial: trial {trial_number} has no quantization plan (float scheme)")
-    net = to_integer(model, plan)
+    net = to_integer(model, plan, trained.data.test.frac_bits or None)  # a direct encoding: analog input codes
 
     # scored as run_trial scores (test, then validation, the same evaluation draws) so stochastic draws repeat
     attrs = trial.user_attrs

@@ -54,7 +54,7 @@ MEASURED_REQUIRED: tuple[str, ...] = (
 #: measurements with a default (older studies may lack them)
 MEASURED_OPTIONAL: tuple[str, ...] = ("weight_formats", "membrane_format", "test_n", "validation_n", "device",
                                        "validation_curve", "validation_correct", "test_correct",
-                                       "evaluation_draws")
+                                       "evaluation_draws", "macs")
 #: the study: the confirmation of one finalist on one fold (protocol, trial number ("baseline" for the float
 #: baseline) and fold index appended): written once per fold as it finishes, so an interrupted confirmation
 #: resumes where it stopped and nothing is half-written

@@ -19,6 +19,10 @@ One LIF step (Norse's order, as in :func:`~qsearch.snn.lif_sequence`)::
     i     = Qi(i - a_syn * i)
     z     = v_dec > v_th;   v = v_reset if z else v_dec
 
+An analog (direct-encoded) input is the one input that is not spikes: unsigned codes ``x`` of ``input_bits``
+fraction bits (:func:`qsearch.quant.analog_input_codes`), so the first layer's ``W x`` is a product of codes, exact
+at ``weight frac_bits + input_bits`` fraction bits, rounded onto the current grid like any other sum.
+
 For ``truncate`` and ``nearest`` this equals the float64 fake-quantized evaluation bit for bit. Stochastic
 rounding draws integers (``randint`` below ``2**shift``) instead of floats: the same rounding distribution,
 other random numbers, so the two paths agree only statistically.
@@ -31,7 +35,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from qsearch.quant import FixedPoint, Rounding, shift_right_rounded
+from qsearch.quant import INPUT_BITS_RANGE, FixedPoint, Rounding, shift_right_rounded
 from qsearch.snn._plan import QuantPlan
 from qsearch.snn._topology import LayerShape, TopologyShapes, pool_spikes, synaptic_input
 from qsearch.snn.network import Readout, SpikingNetwork, is_leaky_readout, li_logits
@@ -73,6 +77,8 @@ class IntegerNetwork(TopologyShapes):
     ``topology[l]`` says what layer ``l`` connects (linear or conv, shapes, pooling); ``weights[l]`` has its
     ``weight_shape`` and holds codes of ``weight_formats[l]`` (pruned weights are code 0).
     ``current_formats[l]`` is the synaptic-current format of layer ``l``; all layers share ``membrane``.
+    ``input_bits``: None for spike input (0/1 or event counts); b for analog input, unsigned codes 0..2**b - 1
+    worth ``code * 2**-b`` (a direct encoding's ``input_bits``).
     """
 
     topology: tuple[LayerShape, ...]
@@ -83,6 +89,7 @@ class IntegerNetwork(TopologyShapes):
     constants: IntegerConstants
     rounding: Rounding
     readout: Readout
+    input_bits: int | None = None
 
     def __post_init__(self) -> None:
         layers = len(self.topology)
@@ -101,6 +108,13 @@ class IntegerNetwork(TopologyShapes):
         for name, fmt in self._formats():
             if fmt.is_float:
                 raise ValueError(f"integer inference needs fixed-point formats; field {name} is float32")
+        if self.input_bits is not None and not INPUT_BITS_RANGE[0] <= self.input_bits <= INPUT_BITS_RANGE[1]:
+            raise ValueError(f"IntegerNetwork: input_bits {self.input_bits} outside {INPUT_BITS_RANGE}")
+
+    @property
+    def input_frac_bits(self) -> int:
+        """Fraction bits of the input codes: 0 for spikes, ``input_bits`` for analog input."""
+        return self.input_bits or 0
 
     def _formats(self) -> list[tuple[str, FixedPoint]]:
         named = [(f"weight_bits[{i}]", f) for i, f in enumerate(self.weight_formats)]
@@ -166,8 +180,9 @@ def _constant(value: float, fmt: FixedPoint, name: str) -> IntegerConstant:
     return IntegerConstant(code=code, frac_bits=fmt.frac_bits, bits=fmt.bits)
 
 
-def to_integer(model: SpikingNetwork, plan: QuantPlan) -> IntegerNetwork:
-    """The integer twin of ``model`` under a frozen ``plan`` (see :func:`qsearch.snn.freeze`)."""
+def to_integer(model: SpikingNetwork, plan: QuantPlan, input_bits: int | None = None) -> IntegerNetwork:
+    """The integer twin of ``model`` under a frozen ``plan`` (see :func:`qsearch.snn.freeze`); ``input_bits``:
+    the width of an analog (direct-encoded) input, None for spike input."""
     float_fields = _float_fields(plan)
     if float_fields:
         raise ValueError(f"integer inference needs fixed-point formats; field {float_fields[0]} is float32")
@@ -190,7 +205,7 @@ def to_integer(model: SpikingNetwork, plan: QuantPlan) -> IntegerNetwork:
                           weight_formats=tuple(plan.weight_formats),
                           current_formats=tuple(s.current for s in plan.state), membrane=membrane,
                           constants=IntegerConstants(**codes), rounding=plan.config.rounding,
-                          readout=model.readout)
+                          readout=model.readout, input_bits=input_bits)
 
 
 # -------------------------------------------------------------------------------------------- running
@@ -252,18 +267,27 @@ def _neuron_sequence(syn: torch.Tensor, syn_frac: int, current: FixedPoint, net:
     return torch.stack(out)
 
 
-def _as_integer_spikes(spikes: torch.Tensor) -> torch.Tensor:
+def _as_integer_spikes(spikes: torch.Tensor, input_bits: int | None) -> torch.Tensor:
+    """int64 input codes: spikes (0/1 or counts), or analog codes within 0..2**input_bits - 1."""
     if spikes.dtype == torch.bool or not (spikes.dtype.is_floating_point or spikes.dtype.is_complex):
-        return spikes.to(torch.int64)
-    rounded = torch.round(spikes)
-    if not torch.equal(rounded, spikes) or bool((spikes < 0).any()):
-        raise ValueError("run_integer: spikes must be 0/1 (or non-negative integer event counts)")
-    return rounded.to(torch.int64)
+        codes = spikes.to(torch.int64)
+    else:
+        codes = torch.round(spikes)
+        if not torch.equal(codes, spikes):
+            raise ValueError("run_integer: inputs must be integer codes (0/1 spikes, event counts or analog codes)")
+        codes = codes.to(torch.int64)
+    if codes.numel() and int(codes.min()) < 0:
+        raise ValueError("run_integer: inputs must be non-negative (spikes, event counts or analog codes)")
+    if input_bits is not None and codes.numel() and int(codes.max()) > 2 ** input_bits - 1:
+        raise ValueError(f"run_integer: analog input codes must lie in 0..{2 ** input_bits - 1} "
+                         f"(input_bits {input_bits})")
+    return codes
 
 
 def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Generator | None = None,
                 batch_size: int = 1024) -> IntegerOutput:
-    """Run ``net`` on input spikes (T, B, *input_shape) (0/1, or event counts) with integer tensors only.
+    """Run ``net`` on input spikes (T, B, *input_shape) (0/1, or event counts) with integer tensors only; a
+    network of analog input (``net.input_bits``) takes its unsigned input codes instead.
 
     Runs on ``net.device`` (the spikes are moved there); ``generator`` must live on that device too.
 
@@ -279,7 +303,7 @@ def run_integer(net: IntegerNetwork, spikes: torch.Tensor, generator: torch.Gene
         raise ValueError(f"run_integer: {features} input features, the network expects {net.input_shape}")
     x = spikes.reshape(steps, batch, *net.input_shape).to(net.device)
     rounder = _Rounder(net.rounding, generator)
-    chunks = [_run_batch(net, _as_integer_spikes(x[:, start:start + batch_size]), rounder)
+    chunks = [_run_batch(net, _as_integer_spikes(x[:, start:start + batch_size], net.input_bits), rounder)
               for start in range(0, batch, batch_size)]
     logits = torch.cat(chunks) if chunks else torch.zeros(0, net.n_classes, dtype=torch.int64, device=net.device)
     frac = net.membrane.frac_bits if is_leaky_readout(net.readout) else 0
@@ -290,10 +314,12 @@ def _run_batch(net: IntegerNetwork, h: torch.Tensor, rounder: _Rounder) -> torch
     last = len(net.weights) - 1
     for index, (layer, weight, fmt) in enumerate(zip(net.topology, net.weights, net.weight_formats, strict=True)):
         syn = synaptic_input(layer, h, weight)  # int64 matmul, or unfold + int64 matmul for conv
+        # spikes carry no fraction bits; analog input codes (the first layer's only) their input_bits
+        syn_frac = fmt.frac_bits + (net.input_frac_bits if index == 0 else 0)
         current = net.current_formats[index]
         if index == last and is_leaky_readout(net.readout):
-            return li_logits(_neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=False), net.readout)
-        h = pool_spikes(layer, _neuron_sequence(syn, fmt.frac_bits, current, net, rounder, spiking=True))
+            return li_logits(_neuron_sequence(syn, syn_frac, current, net, rounder, spiking=False), net.readout)
+        h = pool_spikes(layer, _neuron_sequence(syn, syn_frac, current, net, rounder, spiking=True))
     return h.sum(0)
 
 

@@ -9,7 +9,12 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from qsearch.cost import MemoryBreakdown, energy_per_inference_pj, memory_breakdown_for_layers, synaptic_operations
+from qsearch.cost import (
+    MemoryBreakdown,
+    energy_per_inference_pj,
+    memory_breakdown_for_layers,
+    operation_counts,
+)
 from qsearch.data import Splits
 from qsearch.devices import torch_device
 from qsearch.errors import InputError
@@ -64,7 +69,7 @@ class TrialOutcome:
     memory_bits: int
     memory_breakdown: dict[str, int]
     float_memory_bits: int
-    sops: float
+    sops: float  # synaptic operations per test sample, all kinds: accumulates plus multiply-accumulates
     energy_pj: float
     epochs_run: int
     stop_reason: str
@@ -82,6 +87,7 @@ class TrialOutcome:
     validation_correct: list[str] = field(default_factory=list)
     test_correct: list[str] = field(default_factory=list)
     evaluation_draws: int = 1  # evaluations pooled into the accuracies (stochastic rounding or encoding: several)
+    macs: float = 0.0  # of ``sops``, the multiply-accumulates of an analog (direct-encoded) first layer
     #: the trained network (``state_dict`` on the CPU, before the plan): kept by trials that land on the front
     trained_state: dict[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
@@ -368,15 +374,17 @@ def run_trial(study: StudyFile, config: QuantConfig, *, learning_rate: float | N
     memory = network_memory(model, config, kept)
     fanout = [kept_fanout(layer, mask, model.device).reshape(-1)
               for layer, mask in zip(model.topology, masks, strict=True)]
-    sops = synaptic_operations(test.input_spikes_per_sample, fanout)
-    energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config)
+    macs, sops = operation_counts(test.input_spikes_per_sample, fanout,
+                                  data.test.spikes if data.test.analog else None)
+    energy = energy_per_inference_pj(sops, model.neuron_count(), config.timesteps, config, macs,
+                                     data.test.frac_bits)
     accuracy = scored_test.accuracy if study.accuracy_split == "test" else scored_validation.accuracy
     rates = layer_spike_rates(model, next(data.validation.batches(INIT_SAMPLES))[0]) if config.is_float else []
     return TrialOutcome(
         config=config, accuracy=100 * accuracy, test_accuracy=100 * scored_test.accuracy,
         validation_accuracy=100 * scored_validation.accuracy, memory_bits=memory.total,
         memory_breakdown=memory.as_dict(), float_memory_bits=network_memory(model, float_config(model)).total,
-        sops=sum(sops),
+        sops=macs + sum(sops), macs=macs,
         energy_pj=energy, epochs_run=result.epochs_run,
         stop_reason=result.stop_reason, silent=False, duration_s=time.perf_counter() - started,
         weight_formats=[f.describe() for f in plan.weight_formats] if plan else ["float32"] * len(model.layers),

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from qsearch.cost import add_energy_pj, energy_per_inference_pj, mult_energy_pj, synaptic_operations
+from qsearch.cost import (
+    add_energy_pj,
+    analog_input_events,
+    energy_per_inference_pj,
+    mac_energy_pj,
+    mult_energy_pj,
+    operation_counts,
+    synaptic_operations,
+)
 from qsearch.quant import QuantConfig
 
 
@@ -68,3 +76,31 @@ def test_float_current_makes_the_accumulate_float() -> None:
     cfg = QuantConfig(scheme="ptq", weight_bits=(4,), membrane_bits=8, current_bits=32, param_bits=8)
     # accumulate fp32 0.9 * 10 = 9; state bits max(8, 32) = 32 with a float format: 10.1 * 20 = 202
     assert energy_per_inference_pj([10.0], neurons=5, timesteps=4, config=cfg) == pytest.approx(211.0)
+
+
+def test_a_direct_first_layer_is_counted_as_macs_by_hand() -> None:
+    # analog input codes (N=2, T=3, 3 inputs): sample a (5, 0, 2), sample b (0, 0, 7) at every step
+    codes = torch.tensor([[5, 0, 2], [0, 0, 7]], dtype=torch.uint8).unsqueeze(1).expand(2, 3, 3)
+    # steps with a nonzero input, per sample: a (3, 0, 3), b (0, 0, 3) -> mean (1.5, 0, 3)
+    assert torch.equal(analog_input_events(codes), torch.tensor([1.5, 0.0, 3.0], dtype=torch.float64))
+    # layer 0, kept fan-out (4, 4, 2): 1.5*4 + 0*4 + 3*2 = 12 MACs (the code values 5, 2, 7 do not matter)
+    # layer 1, input spikes (2, 1), kept fan-out (10, 10): 30 ACs
+    layer0_values = torch.tensor([7.5, 0.0, 13.5])  # what the forward pass sums: code values, not counts
+    spikes = [layer0_values, torch.tensor([2.0, 1.0])]
+    fanout = [torch.tensor([4, 4, 2]), torch.tensor([10, 10])]
+    assert operation_counts(spikes, fanout, codes) == (12.0, [30.0])
+    assert operation_counts(spikes, fanout) == (0.0, [57.0, 30.0])  # spike input: every layer accumulates
+
+
+def test_mac_energy_by_hand() -> None:
+    # a MAC is a max(weight, input)-bit multiply plus the accumulate: float32 3.7 + 0.9 = 4.6 pJ (Horowitz)
+    assert mac_energy_pj(32, 8, 32, is_float=True) == pytest.approx(4.6)
+    assert mac_energy_pj(4, 8, 6) == pytest.approx(0.2 + 0.0225)  # int8 multiply, 6-bit accumulate
+    cfg = QuantConfig(scheme="ptq", weight_bits=(4, 2), membrane_bits=8, current_bits=6, param_bits=5)
+    # 12 MACs x 0.2225 = 2.67; 30 ACs x 0.0225 = 0.675; 5 neurons x 4 steps x 0.49 = 9.8
+    energy = energy_per_inference_pj([30.0], neurons=5, timesteps=4, config=cfg, macs=12.0, input_bits=8)
+    assert energy == pytest.approx(2.67 + 0.675 + 9.8)
+    float_cfg = QuantConfig(weight_bits=(32, 32))
+    # float32: 12 MACs x 4.6 + 30 ACs x 0.9 + 20 updates x (2 x 3.7 + 3 x 0.9)
+    assert energy_per_inference_pj([30.0], 5, 4, float_cfg, macs=12.0, input_bits=8) == pytest.approx(
+        55.2 + 27.0 + 20 * 10.1)

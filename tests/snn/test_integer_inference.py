@@ -13,6 +13,9 @@ w2 v6). We compare the means of 8 runs per path: the standard error of their dif
 sqrt(2/8) * 0.8 = 0.4 points, and the bound of 1.5 points is almost 4 standard errors. Every single integer
 run must also lie within 4 points (5 single-run standard deviations) of the float mean. The seeds are fixed,
 so the test is deterministic; the bound states how far apart the two distributions may be.
+
+Direct (analog) input: the same comparisons with the digits as unsigned input codes (``encoding: direct``), whose
+first layer multiplies codes instead of adding spikes, for PTQ, QAT and an LI readout.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from qsearch.data import RateEncoder, encode_split, load_digits_splits
+from qsearch.data import DirectEncoder, RateEncoder, encode_split, load_digits_splits
 from qsearch.quant import QuantConfig
 from qsearch.snn import (
     NeuronSpec,
@@ -56,6 +59,18 @@ def digits():
             for name, seed in (("train", 0), ("validation", 1), ("test", 2))}
 
 
+#: an input width below the default 8 bits: the codes are not the digits' own 17 levels times a power of two
+DIRECT_BITS = 5
+
+
+@pytest.fixture(scope="module")
+def direct_digits():
+    splits = load_digits_splits(seed=0)
+    encoder = DirectEncoder(DIRECT_BITS)
+    return {name: encode_split(splits.split(name), encoder, T, seed, False)
+            for name, seed in (("train", 0), ("validation", 1), ("test", 2))}
+
+
 def _trained(digits, readout: str) -> SpikingMLP:
     torch.manual_seed(0)
     model = SpikingMLP([64, HIDDEN, 10], SPEC, readout=readout, weight_scale=2.0)
@@ -72,6 +87,16 @@ def float_model(digits) -> SpikingMLP:
 @pytest.fixture(scope="module")
 def li_model(digits) -> SpikingMLP:
     return _trained(digits, "li")
+
+
+@pytest.fixture(scope="module")
+def direct_model(direct_digits) -> SpikingMLP:
+    return _trained(direct_digits, "spiking")
+
+
+@pytest.fixture(scope="module")
+def direct_li_model(direct_digits) -> SpikingMLP:
+    return _trained(direct_digits, "li_sum")
 
 
 def _config(weights: tuple[int, int], membrane: int, current: int, params: int, rounding: str,
@@ -94,14 +119,16 @@ def _float64_logits(model: SpikingMLP, plan, spikes: torch.Tensor) -> torch.Tens
 
 
 def _assert_bit_exact(model: SpikingMLP, plan, test) -> float:
-    """Integer == float64 fake quantization on every test sample; returns the accuracy."""
-    spikes = test.spikes.transpose(0, 1)  # (T, B, 64) uint8
+    """Integer == float64 fake quantization on every test sample; returns the accuracy. A direct encoding's
+    split holds analog codes: the integer path takes the codes, the float path their values."""
+    codes = test.spikes.transpose(0, 1)  # (T, B, 64) uint8: spikes, or analog codes of test.frac_bits
     expected = evaluate(model, plan, test, dtype=torch.float64)  # whatever path evaluate takes (fused kernel)
-    out = run_integer(to_integer(model, plan), spikes)
+    out = run_integer(to_integer(model, plan, test.frac_bits or None), codes)
     assert out.logits.dtype == torch.int64
     assert out.predictions.shape == (360,) == expected.predictions.shape
     assert torch.equal(out.predictions, expected.predictions)  # every one of the 360 samples
-    assert torch.equal(out.values(), _float64_logits(model, plan, spikes))  # spike counts / membrane peaks
+    values = codes.double() * 2.0 ** -test.frac_bits
+    assert torch.equal(out.values(), _float64_logits(model, plan, values))  # spike counts / membrane peaks
     return float((out.predictions == test.y).double().mean())
 
 
@@ -153,6 +180,47 @@ def test_integer_inference_with_leaky_integrator_readout(li_model, digits, mix: 
     weights, membrane, current, params, sparsity = MIXES[mix]
     plan = _frozen_plan(li_model, _config(weights, membrane, current, params, rounding, sparsity), digits)
     _assert_bit_exact(li_model, plan, digits["test"])
+
+
+@pytest.mark.parametrize("rounding", ["truncate", "nearest"])
+@pytest.mark.parametrize("mix", ["w4 v10 i8 p6", "w2/4 v6 i8 p6 sp0.5", "w1/4 v12 i12 p8", "w8 v16 i16 p16"])
+def test_direct_input_integer_inference_equals_fake_quantized(direct_model, direct_digits, mix: str,
+                                                               rounding: str) -> None:
+    weights, membrane, current, params, sparsity = MIXES[mix]
+    test = direct_digits["test"]
+    assert test.analog and test.spikes.dtype == torch.uint8 and int(test.spikes.max()) == 2 ** DIRECT_BITS - 1
+    assert len(test.spikes.unique()) > 2  # analog levels, not spikes
+    plan = _frozen_plan(direct_model, _config(weights, membrane, current, params, rounding, sparsity),
+                        direct_digits)
+    accuracy = _assert_bit_exact(direct_model, plan, test)
+    if rounding == "nearest" and mix in ("w4 v10 i8 p6", "w8 v16 i16 p16"):
+        assert accuracy > 0.8
+
+
+@pytest.mark.parametrize("rounding", ["truncate", "nearest"])
+def test_direct_input_integer_inference_of_a_qat_trained_network(direct_model, direct_digits,
+                                                                 rounding: str) -> None:
+    model = copy.deepcopy(direct_model)
+    config = _config((4, 4), 10, 8, 6, rounding)
+    train(model, config, direct_digits["train"], direct_digits["validation"],
+          TrainSettings(epochs=1, batch_size=32, learning_rate=0.006, seed=0))
+    assert _assert_bit_exact(model, _frozen_plan(model, config, direct_digits), direct_digits["test"]) > 0.8
+
+
+def test_direct_input_with_leaky_integrator_sum_readout(direct_li_model, direct_digits) -> None:
+    plan = _frozen_plan(direct_li_model, _config((3, 3), 8, 10, 6, "nearest"), direct_digits)
+    _assert_bit_exact(direct_li_model, plan, direct_digits["test"])
+
+
+def test_direct_input_runs_on_integers_only_and_refuses_codes_out_of_range(direct_model, direct_digits) -> None:
+    plan = _frozen_plan(direct_model, _config((4, 2), 8, 8, 6, "nearest"), direct_digits)
+    net = to_integer(direct_model, plan, DIRECT_BITS)
+    codes = direct_digits["test"].spikes[:50].transpose(0, 1)
+    with _NoFloatTensors() as mode:
+        run_integer(net, codes)
+    assert mode.calls > 100
+    with pytest.raises(ValueError, match=f"analog input codes must lie in 0..{2 ** DIRECT_BITS - 1}"):
+        run_integer(net, codes.to(torch.int64) * 2)
 
 
 RANDOM_SPECS = [
