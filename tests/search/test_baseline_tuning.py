@@ -8,6 +8,7 @@ import signal
 import numpy as np
 import optuna
 import pytest
+from benchmark_modules import load_benchmark
 from study_fixtures import tiny_study_dict
 
 from qsearch.errors import QsearchError
@@ -20,18 +21,10 @@ from qsearch.studyfile import parse_study
 from qsearch.trial import BaselineError, run_trial
 
 
-def hard_signals(path, n: int = 600, features: int = 40, classes: int = 6, seed: int = 0):
-    """Signals whose class is their frequency, at random phase, amplitude (x0.2 to x5) and offset, with noise:
-    the class is in the shape, not the amplitude, and half the values are negative. A plain MLP separates
-    them; min-max scaled spike counts of the defaults do not."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % classes
-    rng.shuffle(y)
-    t = np.linspace(0, 1, features, endpoint=False)
-    amplitude = np.exp(rng.uniform(np.log(0.2), np.log(5.0), n))[:, None]
-    x = amplitude * np.sin(2 * np.pi * (1.0 + 0.6 * y)[:, None] * t + rng.uniform(0, 2 * np.pi, n)[:, None])
-    x += rng.normal(0, 1.0, n)[:, None] + rng.normal(0, 0.5, x.shape) * amplitude
-    np.savez(path, x=x.astype(np.float32), y=y.astype(np.int64))
+def hard_signals(path):
+    """600 signals whose class is in their shape, not their amplitude (``benchmarks/float_baseline.py``)."""
+    x, y = load_benchmark("float_baseline").shape_signals(n=600, classes=6)
+    np.savez(path, x=x, y=y)
     return path
 
 
