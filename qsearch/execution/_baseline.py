@@ -91,7 +91,9 @@ def settle_baseline(study: optuna.Study, study_file: StudyFile, *,
         return SettledBaseline(study_file, objective.outcomes.get(first.number), record)
     # a fresh handle: the first phase ended by ``study.stop()``, which stays set on that object
     tuning = _open_tuning_study(study, name, study_file.seed)
-    optimize_exactly(tuning, objective, tune.trials, timeout=tune.timeout, callbacks=callbacks, gate=gate)
+    # budget: a trial that keeps failing (an error, not a pruned or silent network) cannot loop for ever
+    optimize_exactly(tuning, objective, tune.trials, budget=tune.trials, timeout=tune.timeout, callbacks=callbacks,
+                     gate=gate)
     trials = _finished(tuning)
     best = max((t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None),
                key=lambda t: (t.value, -t.number), default=first)

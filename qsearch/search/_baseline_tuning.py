@@ -59,8 +59,10 @@ def _static_data(study: StudyFile) -> bool:
 def sample_settings(trial: optuna.Trial, study: StudyFile) -> dict[str, Any]:
     """The float settings one tuning trial tries, as dotted study-file keys (:func:`study_with_settings`)."""
     settings: dict[str, Any] = {}
-    if _static_data(study):
-        settings["dataset.encoding.kind"] = trial.suggest_categorical("encoding", ENCODINGS)
+    if _static_data(study):  # the whole section: each kind has fields of its own (direct has no max_rate)
+        kind = trial.suggest_categorical("encoding", ENCODINGS)
+        max_rate = getattr(getattr(study.dataset, "encoding", None), "max_rate", 1.0)
+        settings["dataset.encoding"] = {"kind": kind} if kind == "direct" else {"kind": kind, "max_rate": max_rate}
     if study.model.weight_scale == "auto":
         settings["model.init_rate"] = trial.suggest_float("init_rate", *INIT_RATE_RANGE, log=True)
     settings["training.learning_rate"] = trial.suggest_float("learning_rate", *LEARNING_RATE_RANGE, log=True)
