@@ -14,6 +14,7 @@ from qsearch.data._encoding import (
 from qsearch.data._events import load_event_splits
 from qsearch.data._frame_cache import cache_key
 from qsearch.data._frames import FrameBinning, binning_calls
+from qsearch.data._held import ArrayPairs, data_fingerprint, held_frames, hold_data
 from qsearch.data._idx import parse_idx, read_idx
 from qsearch.data._mnist import load_mnist_splits
 from qsearch.data._specs import (
@@ -24,6 +25,7 @@ from qsearch.data._specs import (
     MnistSpec,
     NmnistSpec,
     NpzSpec,
+    PythonSpec,
     RateEncoding,
     RegularEncoding,
     ShdSpec,
@@ -38,10 +40,10 @@ from qsearch.data._splits import (
 )
 
 __all__ = [
-    "DatasetSpec", "DigitsSpec", "DvsGestureSpec", "EncodedSplit", "FrameBinning", "LabeledTensors", "LatencyEncoder",
-    "LatencyEncoding", "MnistSpec", "NmnistSpec", "NpzSpec", "RateEncoder", "RateEncoding", "RegularEncoder",
-    "RegularEncoding", "ShdSpec", "Splits", "binning_calls", "cache_key", "check_folds", "cross_validation_folds",
-    "encode_split", "latency_encode", "load_digits_splits", "load_event_splits", "load_mnist_splits",
-    "load_npz_splits", "parse_idx", "rate_encode", "read_idx", "regular_encode", "splits_from_arrays",
-    "stratified_split",
+    "ArrayPairs", "DatasetSpec", "DigitsSpec", "DvsGestureSpec", "EncodedSplit", "FrameBinning", "LabeledTensors",
+    "LatencyEncoder", "LatencyEncoding", "MnistSpec", "NmnistSpec", "NpzSpec", "RateEncoder", "RateEncoding",
+    "RegularEncoder", "RegularEncoding", "ShdSpec", "Splits", "binning_calls", "cache_key", "check_folds",
+    "cross_validation_folds", "encode_split", "latency_encode", "load_digits_splits", "load_event_splits",
+    "load_mnist_splits", "load_npz_splits", "PythonSpec", "data_fingerprint", "held_frames", "hold_data", "parse_idx",
+    "rate_encode", "read_idx", "regular_encode", "splits_from_arrays", "stratified_split",
 ]

@@ -32,13 +32,14 @@ from qsearch.search._study import (
     STUDY_FILE_HASH_ATTR,
     finished_trials,
     open_study,
+    python_inputs_changed,
     study_file_hash,
 )
 
 __all__ = [
     "BASELINE_ATTR", "DUPLICATE_ATTR", "HOPELESS_REASON", "REFERENCE_ATTR", "RUN_ONLY_FIELDS", "STUDY_FILE_ATTR",
-    "STUDY_FILE_HASH_ATTR", "BaselinePending", "Curve", "Evidence", "HopelessRule", "HopelessTrialError",
-    "Objective", "ReplayReport", "StudySnapshot", "baseline_config", "baseline_params", "directions",
-    "finished_trials", "grid_search_space", "make_sampler", "open_study", "raise_if_baseline_failed", "replay",
+    "STUDY_FILE_HASH_ATTR", "BaselinePending", "Curve", "Evidence", "HopelessRule", "HopelessTrialError", "Objective",
+    "ReplayReport", "StudySnapshot", "baseline_config", "baseline_params", "directions", "finished_trials",
+    "grid_search_space", "make_sampler", "open_study", "python_inputs_changed", "raise_if_baseline_failed", "replay",
     "sample_trial", "study_curves", "study_file_hash", "trial_snapshot",
 ]
