@@ -4,6 +4,8 @@ pick (`best --format json`), the same selected trial read back by qsearch.load, 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas
@@ -127,3 +129,21 @@ def test_load_refuses_other_data_than_the_study_was_run_on(two_studies):
         qsearch.load(api_url, "same", data=(digits.data[:100], digits.target[:100]))
     same = qsearch.load(api_url, "same", data=(digits.data.astype(np.float32), digits.target))
     assert len(same.rows) == 3
+
+
+def test_a_shell_reads_a_python_made_study_and_says_in_one_line_that_it_lacks_the_data(two_studies):
+    folder, _, api_url, result = two_studies
+    command = [sys.executable, "-m", "qsearch.cli"]
+    best = subprocess.run([*command, "best", "--storage", api_url, "--study-name", "same", "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert best.returncode == 0, best.stderr
+    assert json.loads(best.stdout)["selected"] == result.selected.trial_number
+    export = subprocess.run([*command, "export", "--storage", api_url, "--study-name", "same", "--trial",
+                             str(result.selected.trial_number), "--out", str(folder / "shell")],
+                            capture_output=True, text=True, timeout=120)
+    assert export.returncode == 2
+    fingerprint = result.recorded.spec["dataset"]["fingerprint"]
+    assert export.stderr.strip().splitlines() == [
+        f"qsearch: error: dataset.fingerprint: this study's data ({fingerprint[:12]}) was given in Python to "
+        "another process; give it again, e.g. qsearch.load(storage, name, data=...)"]
+    assert not (folder / "shell").exists()

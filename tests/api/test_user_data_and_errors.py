@@ -131,3 +131,20 @@ def test_import_qsearch_loads_no_torch_and_the_names_on_first_use():
             "assert set(qsearch.__all__) <= set(dir(qsearch)); print(qsearch.run.__module__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "qsearch.api._run"
+
+
+def test_in_ipython_a_user_error_is_its_line_and_a_bug_keeps_its_traceback(tmp_path, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        refused = shell.run_cell(f"import qsearch\nqsearch.load('sqlite:///{tmp_path / 'missing.db'}', 'x')")
+        shown = capsys.readouterr()
+        assert isinstance(refused.error_in_exec, qsearch.QsearchError)
+        assert shown.err.startswith("qsearch: error: --storage: ") and len(shown.err.strip().splitlines()) == 1
+        assert "Traceback" not in shown.out + shown.err
+        bug = shell.run_cell("1 / 0")
+        assert isinstance(bug.error_in_exec, ZeroDivisionError)
+        assert "ZeroDivisionError" in capsys.readouterr().out  # IPython's own traceback
+    finally:
+        InteractiveShell.clear_instance()
