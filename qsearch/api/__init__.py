@@ -13,6 +13,7 @@ from qsearch.api._engine import (
     Searched,
     confirm_study,
     one_line,
+    raised_as_one_line,
     search,
     user_error_line,
 )
@@ -21,6 +22,6 @@ from qsearch.api._run import StudySource, load, run
 
 __all__ = [
     "DASHBOARD_REFRESH_TRIALS", "TEST_SELECTION_WARNING", "ConfirmationInterrupted", "Datasets", "Searched",
-    "StudyResult", "StudySource", "confirm_study", "load", "materialize", "one_line", "run", "search",
-    "user_error_line",
+    "StudyResult", "StudySource", "confirm_study", "load", "materialize", "one_line", "raised_as_one_line", "run",
+    "search", "user_error_line",
 ]

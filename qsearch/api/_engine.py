@@ -9,13 +9,14 @@ Progress is ``tqdm.auto``: a bar in a terminal, a widget in Jupyter.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import optuna
 
 from qsearch.errors import QsearchError
-from qsearch.execution import StopGate
+from qsearch.execution import RunSettings, StopGate
 from qsearch.record import RecordedStudy, mask_url, read_study
 from qsearch.stops import StopReason
 from qsearch.studyfile import StudyFile
@@ -44,11 +45,11 @@ class Searched:
     study: optuna.Study
     wall_s: float
 
-    def read(self, settings) -> RecordedStudy:
+    def read(self, settings: RunSettings) -> RecordedStudy:
         return read_study(settings.storage_url, settings.study_name, study=self.study)
 
 
-def search(sf: StudyFile, settings, *, quiet: bool = False, publish: Publish | None = None,
+def search(sf: StudyFile, settings: RunSettings, *, quiet: bool = False, publish: Publish | None = None,
            gate: StopGate | None = None) -> Searched:
     """Run the trials ``settings`` asks for in this process with a progress bar (``quiet``: none);
     ``publish`` refreshes the dashboard view every :data:`DASHBOARD_REFRESH_TRIALS` finished trials. The
@@ -157,6 +158,21 @@ def user_error_line(error: BaseException, url: str | None = None) -> str | None:
     return None if failure is None else one_line(failure, url)
 
 
+@contextmanager
+def raised_as_one_line(url: str | None) -> Iterator[None]:
+    """Python's edge: an error the user can fix leaves the block as one :class:`QsearchError` whose message
+    is the line the command prints (credentials masked), without the chain behind it; a bug keeps its
+    traceback."""
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - only the user's errors become a line (user_error_line)
+        line = user_error_line(error, url)
+        if line is None:
+            raise
+        one = error if isinstance(error, QsearchError) and str(error) == line else QsearchError(line)
+        raise one.with_traceback(None) from None
+
+
 def one_line(error: BaseException, url: str | None = None) -> str:
     """The first line of ``error``'s message, the storage URL in it masked."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -166,4 +182,4 @@ def one_line(error: BaseException, url: str | None = None) -> str:
 
 
 __all__ = ["DASHBOARD_REFRESH_TRIALS", "TEST_SELECTION_WARNING", "ConfirmationInterrupted", "Searched",
-           "confirm_study", "one_line", "search", "user_error_line"]
+           "confirm_study", "one_line", "raised_as_one_line", "search", "user_error_line"]

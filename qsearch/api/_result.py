@@ -3,7 +3,7 @@ trials as a DataFrame, the Pareto figure of ``pareto.html`` and the files of ``q
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +27,6 @@ class StudyResult:
     """
 
     recorded: RecordedStudy
-    _summary: FrontSummary | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -41,7 +40,7 @@ class StudyResult:
     @cached_property
     def summary(self) -> FrontSummary:
         """The front summary at the recorded budget and confidence (the one ``qsearch best`` prints)."""
-        return self._summary or self.recorded.summary()
+        return self.recorded.summary()
 
     @property
     def selected(self) -> ResultRow | None:
@@ -91,16 +90,18 @@ class StudyResult:
                retrain: bool = False) -> Path:
         """Write trial ``trial`` (default: the selected one) into folder ``out`` as ``qsearch export`` does:
         integer weight codes, ``network.json``, ``model_card.json`` and ``network.nir``; returns ``out``."""
+        from qsearch.api._engine import raised_as_one_line
         from qsearch.export import check_out_folder, export_trial, writing_into
 
-        number = trial if trial is not None else (self.selected.trial_number if self.selected else None)
-        if number is None:
-            raise InputError(f"trial: study {self.name!r} has no selected model; give the trial number to export")
-        target = Path(out)
-        check_out_folder(target, "out")
-        with writing_into(target, "out"):
-            return export_trial(self.recorded.url, self.name, number, target, recorded=self.recorded,
-                                artifact_dir=artifacts, retrain=retrain)
+        with raised_as_one_line(self.recorded.url):
+            number = trial if trial is not None else (self.selected.trial_number if self.selected else None)
+            if number is None:
+                raise InputError(f"trial: study {self.name!r} has no selected model; give the trial number")
+            target = Path(out)
+            check_out_folder(target, "out")
+            with writing_into(target, "out"):
+                return export_trial(self.recorded.url, self.name, number, target, recorded=self.recorded,
+                                    artifact_dir=artifacts, retrain=retrain)
 
     def __repr__(self) -> str:
         selected = self.selected

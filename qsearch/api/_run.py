@@ -12,15 +12,15 @@ from __future__ import annotations
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from qsearch.api._datasets import materialize
-from qsearch.api._engine import TEST_SELECTION_WARNING, confirm_study, search, user_error_line
+from qsearch.api._engine import TEST_SELECTION_WARNING, confirm_study, raised_as_one_line, search
 from qsearch.api._result import StudyResult
 from qsearch.errors import InputError, QsearchError, QsearchWarning
 from qsearch.studyfile import StudyFile, load_study_file, parse_study
@@ -45,10 +45,10 @@ def run(study: StudySource, *, model: torch.nn.Module | None = None, data: Any =
     processes: give each its own ``worker_index``, which offsets the sampler's seed).
     """
     _one_line_in_ipython()
-    with _user_errors(None):
+    with raised_as_one_line(None):
         sf = _given(_study_file(study), model, data)
     url = storage or sf.storage
-    with _user_errors(url):
+    with raised_as_one_line(url):
         from qsearch import dashboard
         from qsearch.execution import RunSettings, StopGate, launch
         from qsearch.record import check_persistent
@@ -80,7 +80,7 @@ def load(storage: str, study_name: str, *, model: torch.nn.Module | None = None,
     in this process (``export(..., retrain=True)``, a trial without kept weights); they must be the same
     (by fingerprint) as those the study recorded."""
     _one_line_in_ipython()
-    with _user_errors(storage):
+    with raised_as_one_line(storage):
         from qsearch.record import check_readable, read_study, readers_only
         from qsearch.search import python_inputs_changed
 
@@ -130,20 +130,6 @@ def _check_frame_timesteps(sf: StudyFile, x: Any) -> None:
     if bins is not None and (set(sf.search_space.timesteps) != {bins} or sf.baseline.timesteps not in (None, bins)):
         raise InputError(f"search_space.timesteps: the frames have {bins} time bins; set search_space.timesteps "
                          f"to [{bins}] (and baseline.timesteps to {bins} or leave it out)")
-
-
-@contextmanager
-def _user_errors(url: str | None) -> Iterator[None]:
-    """Errors the user can fix as one :class:`QsearchError` whose message is the line (credentials masked);
-    anything else is a bug and keeps its traceback."""
-    try:
-        yield
-    except Exception as error:  # noqa: BLE001 - only the user's errors become a line (user_error_line)
-        line = user_error_line(error, url)
-        if line is None:
-            raise
-        one = error if isinstance(error, QsearchError) and str(error) == line else QsearchError(line)
-        raise one.with_traceback(None) from None
 
 
 def _main_thread() -> bool:
