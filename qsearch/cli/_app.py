@@ -11,9 +11,6 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from qsearch.errors import QsearchError
-from qsearch.record import mask_url
-
 
 class _OneLineUsageErrors(TyperGroup):
     """Option and argument errors (``--format xml``, ``--n-trials 0``) as one line and exit 2, not a box."""
@@ -69,8 +66,6 @@ def user_errors(url: str | None = None, create: bool = False) -> Iterator[None]:
     Without ``create`` (every command but ``run``) the storage is only read: a missing SQLite file is refused
     and nothing opened inside creates a table (:func:`~qsearch.record._storage.readers_only`).
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
     from qsearch.record import check_readable, readers_only, storage_kind
 
     try:
@@ -85,36 +80,13 @@ def user_errors(url: str | None = None, create: bool = False) -> Iterator[None]:
                 yield
     except typer.Exit:
         raise
-    except QsearchError as error:
-        raise fail(_one_line(error, url)) from None
-    except SQLAlchemyError as error:
-        from qsearch.record import describe_target
+    except Exception as error:  # noqa: BLE001 - only the user's errors become a line (user_error_line)
+        from qsearch.api import user_error_line
 
-        target = describe_target(url) if url else "the database"
-        detail = _one_line(getattr(error, "orig", None) or error, url)
-        raise fail(f"--storage: cannot use {target}: {detail}") from None
-    except ModuleNotFoundError as error:
-        if url is None or error.name not in _DRIVERS:
+        line = user_error_line(error, url)
+        if line is None:
             raise
-        raise fail(f"--storage: the database driver is not installed ({error.name})") from None
-    except Exception as error:  # noqa: BLE001 - only a database that failed under us becomes a line
-        from qsearch.record import StorageError
-
-        failure = StorageError.behind(error, url) if url else None
-        if failure is None:
-            raise
-        raise fail(_one_line(failure, url)) from None
-
-
-#: database driver modules a storage URL may need (a missing one is the user's to install)
-_DRIVERS = ("psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql", "grpc", "redis")
-
-
-def _one_line(error: BaseException, url: str | None = None) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if url and url in text:
-        text = text.replace(url, mask_url(url))
-    return text
+        raise fail(line) from None
 
 
 

@@ -30,37 +30,10 @@ def confirm(
 
 def run_confirmation(recorded: RecordedStudy, *, quiet: bool = False,
                      study_wall_s: float | None = None) -> RecordedStudy:
-    """Confirm ``recorded``'s finalists with a progress bar; the study read again afterwards."""
-    from tqdm import tqdm
-
-    from qsearch.confirm import confirm as confirm_finalists
-    from qsearch.record import read_study
-
-    bar = tqdm(total=0, desc="confirming finalists", unit="fold", disable=quiet, dynamic_ncols=True,
-               mininterval=0.5)
-
-    def on_step(done: int, total: int, what: str) -> None:
-        bar.total = total
-        bar.n = done
-        bar.set_postfix_str(what, refresh=False)
-        bar.refresh()
+    """Confirm ``recorded``'s finalists (:func:`qsearch.api.confirm_study`); an interruption exits 130."""
+    from qsearch.api import ConfirmationInterrupted, confirm_study
 
     try:
-        result = confirm_finalists(recorded, on_step=on_step)
-    except KeyboardInterrupt:
-        bar.close()
-        raise fail(f"confirmation interrupted; the finished folds are kept: `qsearch confirm --storage "
-                   f"{recorded.url} --study-name {recorded.name}` resumes it", code=130) from None
-    bar.close()
-    if result.skipped is not None:
-        typer.echo(f"confirmation: {result.skipped}")
-        return recorded
-    share = ("" if not study_wall_s
-             else f", {100 * result.wall_s / study_wall_s:.0f} % of the search's {study_wall_s:.0f} s")
-    resumed = f"; {result.reused} kept from before" if result.reused else ""
-    typer.echo(f"confirmation: {recorded.selection.folds}-fold cross-validation of the float baseline and "
-               f"{len(result.finalists)} finalists, {result.computed} retrainings in {result.wall_s:.0f} s"
-               f"{share}{resumed}")
-    for number, why in sorted(result.failed.items()):
-        typer.echo(f"confirmation: trial {number} stopped when retrained ({why}); it counts as wrong there")
-    return read_study(recorded.url, recorded.name, study=recorded.study)
+        return confirm_study(recorded, quiet=quiet, study_wall_s=study_wall_s, echo=typer.echo)
+    except ConfirmationInterrupted as stop:
+        raise fail(str(stop), code=130) from None

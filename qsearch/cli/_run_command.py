@@ -9,7 +9,6 @@ import typer
 
 from qsearch.cli._app import app, configure_kernel, fail, user_errors
 from qsearch.record import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S
-from qsearch.stops import StopReason
 
 
 @app.command()
@@ -124,13 +123,10 @@ def warn_test_selection(sf) -> None:
     """One line on stderr when a study selects on the test split (then test accuracy no longer estimates the
     selected model's accuracy on unseen data)."""
     if sf.accuracy_split == "test":
-        typer.echo("qsearch: warning: accuracy_split: test makes the search and the selection see the test split; "
-                   "its accuracies are then optimistic (use validation, the default)", err=True)
+        from qsearch.api import TEST_SELECTION_WARNING
 
+        typer.echo(f"qsearch: warning: {TEST_SELECTION_WARNING}", err=True)
 
-
-#: completed trials between two refreshes of the dashboard note and figure during a run
-DASHBOARD_REFRESH_TRIALS = 10
 
 
 def _publish_dashboard_view(recorded, artifacts: Path | None, store_model: bool = True) -> None:
@@ -142,69 +138,18 @@ def _publish_dashboard_view(recorded, artifacts: Path | None, store_model: bool 
 
 def _run(sf, settings, plot: Path, quiet: bool, report: bool, gate, artifacts: Path | None = None,
          confirm: bool = True) -> None:
-    import optuna
-    from tqdm import tqdm
-
-    from qsearch.cli._views import show_front
-    from qsearch.execution import (
-        BASELINE_PENDING_REASON,
-        INTERRUPTED_REASON,
-        QUOTA_REASON,
-        execute,
-        open_settings_study,
-    )
-    from qsearch.record import read_study
-    from qsearch.search import finished_trials
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_settings_study(sf, settings)
-    start = finished_trials(study)
-    total = (settings.total_trials - start) if settings.total_trials else settings.n_trials
-    bar = tqdm(total=max(total, 0), desc=f"{settings.study_name} trials", unit="trial", disable=quiet,
-               dynamic_ncols=True, mininterval=0.5)
-    quiet_reasons = (QUOTA_REASON, INTERRUPTED_REASON, BASELINE_PENDING_REASON)
-
-    def on_epoch(trial: int, epoch: int, loss: float, accuracy: float) -> None:
-        bar.set_postfix_str(f"trial {trial} epoch {epoch + 1} loss {loss:.3f} val {100 * accuracy:.1f}%")
-
-    finished = [0]
-
-    def on_trial(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if trial.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
-            bar.update(1)
-            finished[0] += 1  # the bar counts nothing when disabled (--quiet)
-            if report and finished[0] % DASHBOARD_REFRESH_TRIALS == 0:
-                recorded = read_study(settings.storage_url, settings.study_name, study=study)
-                _publish_dashboard_view(recorded, artifacts, store_model=False)
-        if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("reason") not in quiet_reasons:
-            bar.write(f"trial {trial.number} failed: {trial.user_attrs.get('reason', StopReason.ERROR)}")
-
-    def on_tuning(trial: optuna.trial.FrozenTrial, total: int) -> None:
-        if quiet:
-            return
-        which = " (the study file's settings)" if trial.number == 0 else ""
-        if trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
-            bar.write(f"baseline tuning {trial.number + 1}/{total}{which}: validation {trial.value:.1f} %")
-        elif trial.state == optuna.trial.TrialState.PRUNED:
-            bar.write(f"baseline tuning {trial.number + 1}/{total}{which}: stopped early "
-                      f"({trial.user_attrs.get('reason', 'pruned')})")
-
-    import time
-
+    """The search in this process (the engine :func:`qsearch.api.search`), then the front and the view."""
+    from qsearch.api import search
     from qsearch.cli._confirm_command import run_confirmation
+    from qsearch.cli._views import show_front
 
-    started = time.perf_counter()
-    try:
-        execute(sf, settings, callbacks=[on_trial], on_epoch=on_epoch, gate=gate, study=study,
-                on_tuning=on_tuning)
-    finally:
-        bar.close()
-    searched_s = time.perf_counter() - started
+    def publish(recorded, store_model: bool) -> None:
+        _publish_dashboard_view(recorded, artifacts, store_model=store_model)
+
+    searched = search(sf, settings, quiet=quiet, publish=publish if report else None, gate=gate)
     if not confirm:  # a worker of --workers: its parent confirms once, after every worker
         return
-    recorded = read_study(settings.storage_url, settings.study_name, study=study)
-    recorded = run_confirmation(recorded, quiet=quiet, study_wall_s=searched_s)
+    recorded = run_confirmation(searched.read(settings), quiet=quiet, study_wall_s=searched.wall_s)
     if report:
         show_front(recorded, plot_path=plot)
         _publish_dashboard_view(recorded, artifacts)
-

@@ -254,7 +254,7 @@ def plot(
 ) -> None:
     """Pareto front, hypervolume history and parameter importances as HTML (and PNG); the HTML files load
     plotly.js from plotly.min.js in the same folder (keep the folder together: it opens offline)."""
-    from qsearch.cli._serve_export import check_out_folder, writing_into
+    from qsearch.export import check_out_folder, writing_into
     from qsearch.plots import write_plots
     from qsearch.record import read_study
 

@@ -117,9 +117,12 @@ def _pairs(arrays: dict[str, np.ndarray], path: Path) -> dict[str, tuple[np.ndar
     return pairs
 
 
-def _check(name: str, x: np.ndarray, y: np.ndarray, shape: tuple[int, ...]) -> None:
+def _check(name: str, x: np.ndarray, y: np.ndarray, shape: tuple[int, ...], has_time_axis: bool = False) -> None:
     suffix = "" if name == "all" else f"_{'val' if name == 'validation' else name}"
-    if x.ndim not in (2, 4):
+    if has_time_axis and x.ndim not in (3, 5):
+        raise ValueError(f"x{suffix}: frames must be samples x T x channels or samples x T x C x H x W, got shape "
+                         f"{x.shape}")
+    if not has_time_axis and x.ndim not in (2, 4):
         raise ValueError(f"x{suffix}: must be samples x features or samples x C x H x W, got shape {x.shape}")
     if x.shape[1:] != shape:
         raise ValueError(f"x{suffix}: sample shape {x.shape[1:]} differs from x_train's {shape}")
@@ -147,32 +150,32 @@ def _not_integer(y: np.ndarray, suffix: str) -> str:
     return f"; its values are whole numbers: save y{suffix}.astype(np.int64)"
 
 
-def class_labels(file: Path, labels: dict[str, np.ndarray]) -> np.ndarray | None:
+def class_labels(where: str, labels: dict[str, np.ndarray]) -> np.ndarray | None:
     """The sorted distinct labels of all splits together when they must be remapped to 0..K-1 (a label seen
     in one split only maps like the rest), else None; more than :data:`MAX_CLASSES` is refused."""
     classes = np.unique(np.concatenate([y.astype(np.int64, copy=False) for y in labels.values()]))
     if len(classes) > MAX_CLASSES:
-        raise DataError(f"npz: {file}: y: {len(classes)} distinct labels; at most {MAX_CLASSES} classes are "
+        raise DataError(f"{where}: y: {len(classes)} distinct labels; at most {MAX_CLASSES} classes are "
                         "allowed (one output neuron each); are these class labels?")
     largest = int(classes[-1]) if len(classes) else -1
     if largest + 1 <= SPARSE_LABELS_FACTOR * len(classes):
         return None
     shown = ", ".join(str(c) for c in classes[:5]) + (", ..." if len(classes) > 5 else "")
-    warnings.warn(f"npz: {file}: y: {len(classes)} distinct labels up to {largest} ({shown}) remapped to "
+    warnings.warn(f"{where}: y: {len(classes)} distinct labels up to {largest} ({shown}) remapped to "
                   f"0..{len(classes) - 1} in sorted order; output i means label class_labels[i]",
                   LabelsRemapped, stacklevel=3)
     return classes
 
 
-def check_usable(file: Path, labels: dict[str, np.ndarray]) -> None:
+def check_usable(where: str, labels: dict[str, np.ndarray]) -> None:
     """Refuse data a study cannot learn from or measure: fewer than two classes, or a train/validation/test
     split with fewer samples than there are classes (a 1-sample test split reads 0 % or 100 %)."""
     classes = np.unique(np.concatenate(list(labels.values())))
     counts = ", ".join(f"{name} {len(y)}" for name, y in labels.items())
     if len(classes) < 2:
-        raise DataError(f"npz: {file} holds {len(classes)} class ({counts} samples); a classifier needs at least 2")
+        raise DataError(f"{where} holds {len(classes)} class ({counts} samples); a classifier needs at least 2")
     if any(len(y) < len(classes) for y in labels.values()):
-        raise DataError(f"npz: {file} is too small to split: {counts} samples for {len(classes)} classes; each "
+        raise DataError(f"{where} is too small to split: {counts} samples for {len(classes)} classes; each "
                         "split needs at least one sample per class")
 
 
@@ -181,16 +184,27 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
     """Stratified seeded splits of ``x``/``y``, or the file's given splits (validation carved from train);
     intensities scaled into [0, 1] by ``scaling`` fitted on the training split."""
     file = Path(path).expanduser()
-    pairs = _pairs(_read(file), file)
+    return arrays_to_splits(_pairs(_read(file), file), f"npz: {file}", seed=seed,
+                            validation_fraction=validation_fraction, test_fraction=test_fraction, scaling=scaling)
+
+
+def arrays_to_splits(pairs: dict[str, tuple[np.ndarray, np.ndarray]], where: str, *, seed: int,
+                     validation_fraction: float, test_fraction: float, scaling: Scaling, name: str = "npz",
+                     has_time_axis: bool = False) -> Splits:
+    """:class:`Splits` of labelled arrays by split name (``all``; or ``train``, ``test`` and optionally
+    ``validation``), by the npz rules: labels checked and remapped over all splits, seeded stratified splits
+    (validation carved from train when not given), static intensities scaled by ``scaling`` fitted on train.
+    Frames (``has_time_axis``: samples x T x ...) pass unscaled, as the event readers' frames do. ``where``
+    starts every error line (``npz: FILE``, or ``data`` for arrays given in Python)."""
     shape = next(iter(pairs.values()))[0].shape[1:]
-    for name, (x, y) in pairs.items():
+    for split, (x, y) in pairs.items():
         try:
-            _check(name, x, y, shape)
+            _check(split, x, y, shape, has_time_axis)
         except ValueError as error:
-            raise DataError(f"npz: {file}: {error}") from None
-    original = class_labels(file, {name: y for name, (_, y) in pairs.items()})
+            raise DataError(f"{where}: {error}") from None
+    original = class_labels(where, {split: y for split, (_, y) in pairs.items()})
     if original is not None:
-        pairs = {name: (x, np.searchsorted(original, y)) for name, (x, y) in pairs.items()}
+        pairs = {split: (x, np.searchsorted(original, y)) for split, (x, y) in pairs.items()}
     if "all" in pairs:
         x, y = pairs.pop("all")
         train, val, test = three_way(y, validation_fraction, test_fraction, seed)
@@ -200,14 +214,16 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
         train, val = carve_validation(y, validation_fraction, seed)
         pairs["train"], pairs["validation"] = (x[train], y[train]), (x[val], y[val])
 
-    check_usable(file, {name: y for name, (_, y) in pairs.items()})
-    if scaling == "none" and any(x.size and x.min() < 0 for x, _ in pairs.values()):
-        raise DataError(f"npz: {file}: x: dataset.scaling none needs non-negative intensities; "
-                        "use auto, feature or global")
-    fitted = fit_scaling(scaling, pairs["train"][0])
+    check_usable(where, {split: y for split, (_, y) in pairs.items()})
+    kind: Scaling = "none" if has_time_axis else scaling
+    if kind == "none" and any(x.size and x.min() < 0 for x, _ in pairs.values()):
+        rule = ("frames hold spike counts, which cannot be negative" if has_time_axis
+                else "dataset.scaling none needs non-negative intensities; use auto, feature or global")
+        raise DataError(f"{where}: x: {rule}")
+    fitted = fit_scaling(kind, pairs["train"][0])
 
-    def tensors(name: str) -> LabeledTensors:
-        x, y = pairs[name]
+    def tensors(split: str) -> LabeledTensors:
+        x, y = pairs[split]
         return LabeledTensors(torch.from_numpy(fitted.apply(x)), torch.from_numpy(y.astype(np.int64)))
 
     n_classes = max(int(y.max()) + 1 for _, y in pairs.values() if len(y))
@@ -215,6 +231,7 @@ def load_npz_splits(path: str | Path, *, seed: int = 0, validation_fraction: flo
     preprocessing: dict = {"scaling": fitted.describe()}
     if kept is not None:
         preprocessing["class_labels"] = list(kept)
+    sample_shape = shape[1:] if has_time_axis else shape
     return Splits(tensors("train"), tensors("validation"), tensors("test"), n_classes=n_classes,
-                  input_shape=tuple(int(s) for s in shape), name="npz", preprocessing=preprocessing,
-                  class_labels=kept)
+                  input_shape=tuple(int(s) for s in sample_shape), has_time_axis=has_time_axis, name=name,
+                  preprocessing=preprocessing, class_labels=kept)

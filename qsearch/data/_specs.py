@@ -125,6 +125,28 @@ class NpzSpec(_Strict):
                                test_fraction=self.test_fraction, scaling=self.scaling)
 
 
+class PythonSpec(_Strict):
+    """Data given in Python (``qsearch.run(data=...)``: datasets, data loaders or arrays), named by a
+    fingerprint of its content; the npz rules apply (given or seeded stratified splits, scaling fitted on train).
+    """
+
+    name: Literal["python"] = "python"
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$", description=(
+        "SHA-256 of the materialized arrays, written by qsearch.run; other data is another study"))
+    seed: int = 0
+    validation_fraction: float = Field(0.2, gt=0, lt=1, description="carved from train unless validation is given")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="used only when one data set holds every sample")
+    scaling: Literal["auto", "feature", "global", "none"] = Field(
+        "auto", description="static inputs into [0, 1], fitted on train, as for npz; frames pass unscaled")
+    encoding: Encoding = RateEncoding()
+
+    def load(self, timesteps: int) -> Splits:
+        from qsearch.data._held import load_held_splits
+
+        return load_held_splits(self.fingerprint, seed=self.seed, validation_fraction=self.validation_fraction,
+                                test_fraction=self.test_fraction, scaling=self.scaling)
+
+
 class _EventSpec(_Strict):
     """An event dataset read through tonic; a trial's timesteps set the number of frames (tonic ToFrame)."""
 
@@ -178,5 +200,5 @@ class ShdSpec(_EventSpec):
     name: Literal["shd"] = "shd"
 
 
-DatasetSpec = Annotated[DigitsSpec | MnistSpec | NpzSpec | NmnistSpec | DvsGestureSpec | ShdSpec,
+DatasetSpec = Annotated[DigitsSpec | MnistSpec | NpzSpec | PythonSpec | NmnistSpec | DvsGestureSpec | ShdSpec,
                         Field(discriminator="name")]

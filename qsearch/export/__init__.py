@@ -19,8 +19,11 @@ accuracy exactly.
 """
 
 from qsearch.export._network_files import CARD_FILE, FORMAT_NAME, NETWORK_FILE, NIR_FILE, network_description
+from qsearch.export._out_folder import check_out_folder, writing_into
 from qsearch.export._reading import evaluate_exported, load_exported
 from qsearch.export._trial_export import export_trial, retrain_trial
 
-__all__ = ["CARD_FILE", "FORMAT_NAME", "NETWORK_FILE", "NIR_FILE", "evaluate_exported", "export_trial",
-           "load_exported", "network_description", "retrain_trial"]
+__all__ = [
+    "CARD_FILE", "FORMAT_NAME", "NETWORK_FILE", "NIR_FILE", "check_out_folder", "evaluate_exported", "export_trial",
+    "load_exported", "network_description", "retrain_trial", "writing_into",
+]

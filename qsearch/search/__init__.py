@@ -42,6 +42,7 @@ from qsearch.search._study import (
     STUDY_FILE_HASH_ATTR,
     finished_trials,
     open_study,
+    python_inputs_changed,
     study_file_hash,
 )
 
@@ -50,7 +51,7 @@ __all__ = [
     "REFERENCE_ATTR", "RUN_ONLY_FIELDS", "STUDY_FILE_ATTR", "STUDY_FILE_HASH_ATTR", "TUNING_SUFFIX",
     "BaselinePending", "Curve", "Evidence", "HopelessRule", "HopelessTrialError", "Objective", "ReplayReport",
     "StudySnapshot", "TuningObjective", "baseline_config", "baseline_params", "directions", "finished_trials",
-    "grid_search_space", "make_sampler", "open_study", "raise_if_baseline_failed", "replay", "sample_trial",
-    "study_curves", "study_file_hash", "trial_snapshot", "tunable", "tuning_pruner", "tuning_sampler",
+    "grid_search_space", "make_sampler", "open_study", "python_inputs_changed", "raise_if_baseline_failed", "replay",
+    "sample_trial", "study_curves", "study_file_hash", "trial_snapshot", "tunable", "tuning_pruner", "tuning_sampler",
     "tuning_study_name",
 ]

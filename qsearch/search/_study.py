@@ -23,6 +23,7 @@ from qsearch.search._objective import (
 from qsearch.search._samplers import make_sampler
 from qsearch.search._space import baseline_params
 from qsearch.studyfile import StudyFile, parse_study
+from qsearch.trial import held_fingerprint
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 #: baseline states that will (or did) give the study its reference accuracy; a FAILed one does not
@@ -84,6 +85,9 @@ def _check_same_study_file(study: optuna.Study, study_file: StudyFile, name: str
     digest = study_file_hash(study_file)
     stored = attrs.get(STUDY_FILE_HASH_ATTR)
     if stored is not None and stored != digest and not allow and not _same_after_upgrade(attrs, digest):
+        changed = python_inputs_changed(attrs.get(STUDY_FILE_ATTR), study_file, name)
+        if changed is not None:
+            raise InputError(changed)
         raise InputError(f"study_file: study {name!r} was run with a different study file (search space, "
                          "training or data changed); use a new --study-name, or --allow-changed-study-file")
     current = mask_study_file(json.loads(study_file.model_dump_json()))
@@ -93,6 +97,24 @@ def _check_same_study_file(study: optuna.Study, study_file: StudyFile, name: str
         study.set_user_attr(STUDY_FILE_ATTR, {**attrs[STUDY_FILE_ATTR], "selection": current["selection"]})
     if stored is None:
         study.set_user_attr(STUDY_FILE_HASH_ATTR, digest)
+
+
+def python_inputs_changed(recorded: object, study_file: StudyFile, name: str) -> str | None:
+    """The one line for a study continued on other data or another network given in Python (their
+    fingerprints differ), naming the argument; None when those agree or were not given in Python."""
+    if not isinstance(recorded, dict):
+        return None
+    was_data = recorded.get("dataset", {}).get("fingerprint")
+    now_data = getattr(study_file.dataset, "fingerprint", None)
+    if was_data and now_data and was_data != now_data:
+        return (f"data: study {name!r} was run on other data (fingerprint {was_data[:12]}, this data "
+                f"{now_data[:12]}); use a new study_name, or allow_changed_study_file=True")
+    was_model = held_fingerprint(recorded.get("model", {}).get("factory"))
+    now_model = held_fingerprint(study_file.model.factory)
+    if was_model and now_model and was_model != now_model:
+        return (f"model: study {name!r} was run with another network (fingerprint {was_model[:12]}, this one "
+                f"{now_model[:12]}); use a new study_name, or allow_changed_study_file=True")
+    return None
 
 
 def _same_after_upgrade(attrs: dict, digest: str) -> bool:
