@@ -23,7 +23,7 @@ from qsearch.cli import app
 
 runner = CliRunner()
 #: what differs between two runs of one study: when and where each trial ran
-VOLATILE = ("duration_s", "finished_at", "worker_host")
+VOLATILE = ("duration_s", "finished_at", "worker_host", "wall_s")
 
 
 def _study(path: str) -> dict:
