@@ -60,14 +60,13 @@ def baseline_row(study, seed: int) -> str:
 
 
 #: the columns :func:`tuned_baseline_row` fills, after the caller's own (study, set, seed, ...)
-TUNED_COLUMNS = ("tune | snn_val | snn_test | ref | ref_val | ref_test | gap_test | share_val | short | trials | "
-                 "tune_s | one_training_s")
+TUNED_COLUMNS = "tune | snn_val | snn_test | ref | ref_val | ref_test | gap_test | share_val | short | trials | tune_s"
 
 
 def tuned_baseline_row(study, seed: int, when: str, folder) -> str:
     """Settle ``study``'s float baseline as ``qsearch run`` does with ``baseline.tune.when: when`` (on a fresh
     SQLite file in ``folder``), then judge the settled network against the reference on the same split; the
-    cells of :data:`TUNED_COLUMNS`. ``one_training_s``: the study file's own settings trained once (trial 0)."""
+    cells of :data:`TUNED_COLUMNS` (``tune_s`` excludes a float training this process has already cached)."""
     import optuna
 
     from qsearch.execution._baseline import settle_baseline
@@ -87,9 +86,7 @@ def tuned_baseline_row(study, seed: int, when: str, folder) -> str:
     chance, reference = study_reference(tuned.dataset, tuned.baseline_timesteps(), tuned.training.seed)
     check = check_baseline(outcome.validation_correct, reference, chance, tuned.baseline.min_reference_share)
     record = settled.record or {}
-    tuning = optuna.load_study(study_name="bench:baseline-tune", storage=url) if record else None
-    first = None if tuning is None else tuning.trials[0].duration
     return (f"{when} | {outcome.validation_accuracy:.1f} | {outcome.test_accuracy:.1f} | {reference.name} | "
             f"{reference.validation:.1f} | {reference.test:.1f} | {reference.test - outcome.test_accuracy:+.1f} | "
             f"{check.share if check else float('nan'):.2f} | {check.short if check else '-'} | "
-            f"{record.get('trials', 0)} | {tune_s:.0f} | {first.total_seconds() if first else float('nan'):.0f}")
+            f"{record.get('trials', 0)} | {tune_s:.0f}")

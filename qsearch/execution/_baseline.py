@@ -70,9 +70,9 @@ def settle_baseline(study: optuna.Study, study_file: StudyFile, *,
     if recorded is not None:
         return SettledBaseline(study_with_settings(study_file, recorded.get("settings", {})), record=recorded)
     tune = study_file.baseline.tune
-    snapshot = StudySnapshot.read(study).baseline()
-    if not tunable(study_file) or tune.when == "never" or snapshot.accuracy is not None \
-            or StudySnapshot.read(study).baseline_failure() is not None:
+    snapshot = StudySnapshot.read(study)  # one read: a finished or failed baseline keeps what it has
+    if not tunable(study_file) or tune.when == "never" or snapshot.baseline().accuracy is not None \
+            or snapshot.baseline_failure() is not None:
         return SettledBaseline(study_file)
     started = time.perf_counter()
     name = tuning_study_name(study.study_name)
